@@ -1,0 +1,57 @@
+"""The `emerge` console script: one subcommand per pipeline step, each a thin wrapper over an
+importable function. Logging is configured here and nowhere else. Errors a user can fix
+(`kg.errors.UserInputError`) are printed without a traceback and exit with status 2."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from kg.errors import UserInputError
+
+__all__ = ["main", "cli"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="-v for INFO (default), -vv for DEBUG.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.version_option(package_name="emerge-drehr")
+def cli(verbose: int, quiet: bool) -> None:
+    """Retrieval-augmented clinical prediction: data, knowledge graphs, DR.EHR retriever, RAG, models."""
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("httpx", "urllib3", "filelock", "fsspec", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _register() -> None:
+    # Each module defines one click group or command; importing them is cheap (heavy imports
+    # happen inside the commands).
+    from emerge.cli import data, kg, rag, retriever, run
+
+    for module in (data, kg, retriever, rag, run):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning user errors into a one-line message and exit status 2."""
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UserInputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted; finished work is kept on disk and a rerun resumes from it", err=True)
+        sys.exit(130)

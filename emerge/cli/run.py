@@ -1,0 +1,22 @@
+"""`emerge demo` and `emerge run`: the whole pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command(name="demo")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
+              help="Output folder; finished stages are reused on a rerun.")
+@click.option("--stays", type=int, default=2000, show_default=True, help="Synthetic ICU stays to generate.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def demo(out: Path, stays: int, seed: int) -> None:
+    """Run the pipeline end to end on the bundled defaults (synthetic cohort, starter KG, MiniLM, SmolLM2)."""
+    from emerge.pipeline.demo import run_demo
+
+    run_demo(out=out, stays=stays, seed=seed)
+
+
+COMMANDS = [demo]

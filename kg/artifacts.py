@@ -1,0 +1,110 @@
+"""Versioned on-disk artifacts and stable hashes of settings.
+
+Everything persistent in the project is a directory holding a JSON config with a `kind` and a
+`format_version`, beside parquet / safetensors files. `write_config` and `read_config` are the one
+place that writes and checks those configs; `stable_hash` keys caches on the settings and inputs
+that produced an artifact, so a change of settings never reuses a stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from kg.errors import ArtifactError
+
+__all__ = ["CONFIG_NAME", "write_config", "read_config", "stable_hash", "atomic_write_text", "file_fingerprint"]
+
+CONFIG_NAME = "config.json"
+
+
+def _jsonable(obj: Any) -> Any:
+    """Turn dataclasses, pydantic models, paths, enums and sets into plain JSON values."""
+    if hasattr(obj, "model_dump"):
+        return _jsonable(obj.model_dump(mode="json"))
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(asdict(obj))
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(_jsonable(v) for v in obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    return obj
+
+
+def stable_hash(*parts: Any, length: int = 16) -> str:
+    """Hex digest of `parts` that is identical across runs, machines and dict orderings."""
+    payload = json.dumps(_jsonable(list(parts)), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:length]
+
+
+def file_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
+    """Cheap identity of an input file (name, size, mtime) for cache keys; no full read."""
+    p = Path(path)
+    st = p.stat()
+    return {"name": p.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename, so a kill never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_config(directory: str | os.PathLike, kind: str, format_version: int, payload: Mapping[str, Any],
+                 name: str = CONFIG_NAME) -> Path:
+    """Write `{"kind", "format_version", **payload}` as `directory/name`, atomically."""
+    body = {"kind": kind, "format_version": format_version, **_jsonable(dict(payload))}
+    path = Path(directory) / name
+    atomic_write_text(path, json.dumps(body, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def read_config(directory: str | os.PathLike, kind: str, format_version: int,
+                name: str = CONFIG_NAME) -> dict[str, Any]:
+    """Read and check a config written by `write_config`; raise `ArtifactError` saying what to do."""
+    path = Path(directory) / name
+    if not path.is_file():
+        raise ArtifactError(
+            f"{path} not found: {directory} is not a saved {kind!r} directory. "
+            f"Pass the folder that a `save(...)` of a {kind} wrote, or build it again."
+        )
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path} is not valid JSON ({exc}); delete {directory} and build it again.") from exc
+    found_kind = body.get("kind")
+    if found_kind != kind:
+        raise ArtifactError(
+            f"{path} describes a {found_kind!r}, expected a {kind!r}; is the path pointing at the right folder?"
+        )
+    found_version = body.get("format_version")
+    if found_version != format_version:
+        raise ArtifactError(
+            f"{path} has format_version {found_version}, this version of the code reads {format_version}; "
+            f"rebuild {directory} with this version (or install the version that wrote it)."
+        )
+    return body
