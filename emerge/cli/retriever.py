@@ -1,13 +1,18 @@
-"""`emerge retriever ...` subcommands. Thin wrappers: parse options, call one importable function."""
+"""`emerge retriever ...`: training (retriever_train.py), indexing and evaluation (retriever_eval.py)."""
 
 from __future__ import annotations
 
 import click
+
+from emerge.cli import retriever_eval, retriever_train
 
 
 @click.group(name="retriever")
 def group() -> None:
     """The DR.EHR dense retriever: training, indexing, evaluation."""
 
+
+for _command in retriever_train.COMMANDS + retriever_eval.COMMANDS:
+    group.add_command(_command)
 
 COMMANDS = [group]

@@ -1,0 +1,7 @@
+"""`emerge data ...` commands for synth; each is added to the `data` group in emerge/cli/data.py."""
+
+from __future__ import annotations
+
+import click  # noqa: F401
+
+COMMANDS: list = []

@@ -1,0 +1,7 @@
+"""`emerge retriever ...` commands for eval; each is added to the `retriever` group in emerge/cli/retriever.py."""
+
+from __future__ import annotations
+
+import click  # noqa: F401
+
+COMMANDS: list = []
