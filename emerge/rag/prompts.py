@@ -1,0 +1,115 @@
+"""EMERGE's summary prompt, specialised per task, kept inside the LLM's context window.
+
+Sections (as in EMERGE): potential abnormal features; potential diseases; definitions and
+descriptions; disease relationships (KG triples). When the prompt is too long for the model,
+knowledge is trimmed in this stated order until it fits: (1) triples, last disease first;
+(2) definition documents, cut to 60 words then dropped, last disease first; (3) diseases, least
+frequent first; (4) abnormal features, least frequent first. The instruction is never trimmed.
+What was trimmed is returned with the prompt, so it is recorded with the summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kg.errors import UserInputError
+
+__all__ = ["Task", "DiseaseKnowledge", "SummaryPrompt", "build_summary_prompt"]
+
+Task = Literal["mortality", "readmission", "generic"]
+
+_GOAL: dict[str, str] = {
+    "mortality": "predicting whether the patient will die during this hospital stay (in-hospital mortality)",
+    "readmission": "predicting whether the patient will be readmitted to the ICU or die within 30 days of "
+                   "ICU discharge (30-day readmission)",
+    "generic": "healthcare prediction tasks such as in-hospital mortality prediction and 30-day readmission "
+               "prediction",
+}
+
+_INSTRUCTION = (
+    "As an experienced clinical professor, you have been provided with the following information to "
+    "assist in summarizing a patient's health status:\n"
+    "- Potential abnormal features exhibited by the patient\n"
+    "- Possible diseases the patient may be suffering from\n"
+    "- Definitions and descriptions of the corresponding diseases\n"
+    "- Knowledge graph triples specific to these diseases\n"
+    "Using this information, write a concise and clear summary of the patient's health status that is "
+    "informative for {goal}. Give the summary directly, without any additional explanation."
+)
+
+_SHORT_DOC_WORDS = 60
+
+
+@dataclass(frozen=True)
+class DiseaseKnowledge:
+    """What the KG says about one linked disease: its definition document and sampled triples."""
+
+    name: str
+    document: str = ""
+    triples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SummaryPrompt:
+    text: str
+    tokens: int | None
+    trimmed: dict[str, int] = field(default_factory=dict)
+    fits: bool = True
+
+
+def _render(task: Task, features: Sequence[str], diseases: Sequence[str], knowledge: Sequence[DiseaseKnowledge]) -> str:
+    docs = [k.document for k in knowledge if k.document]
+    triples = [t for k in knowledge for t in k.triples]
+    parts = [
+        _INSTRUCTION.format(goal=_GOAL[task]),
+        "Potential abnormal features:\n" + (", ".join(features) if features else "none recorded"),
+        "Potential diseases:\n" + (", ".join(diseases) if diseases else "none recorded"),
+        "Diseases definition and description:\n" + ("\n".join(docs) if docs else "none available"),
+        "Disease relationships:\n" + (",\n".join(triples) if triples else "none available"),
+    ]
+    return "\n\n".join(parts)
+
+
+def build_summary_prompt(task: Task, features: Sequence[str], diseases: Sequence[str],
+                         knowledge: Sequence[DiseaseKnowledge], count_tokens: Callable[[str], int] | None = None,
+                         max_tokens: int | None = None) -> SummaryPrompt:
+    """The summary prompt for one stay, trimmed to `max_tokens` (as counted by `count_tokens`)."""
+    if task not in _GOAL:
+        raise UserInputError(f"unknown task {task!r}; valid: {sorted(_GOAL)}")
+    if (max_tokens is None) != (count_tokens is None):
+        raise UserInputError("give both count_tokens and max_tokens to trim the prompt, or neither")
+    features, diseases, knowledge = list(features), list(diseases), list(knowledge)
+    trimmed = {"triples": 0, "documents_shortened": 0, "documents": 0, "diseases": 0, "features": 0}
+    text = _render(task, features, diseases, knowledge)
+    if count_tokens is None:
+        return SummaryPrompt(text, None, trimmed)
+
+    def fits() -> bool:
+        nonlocal text
+        text = _render(task, features, diseases, knowledge)
+        return count_tokens(text) <= max_tokens
+
+    # (1) triples, last disease first, one at a time
+    for i in reversed(range(len(knowledge))):
+        while knowledge[i].triples and not fits():
+            knowledge[i] = DiseaseKnowledge(knowledge[i].name, knowledge[i].document, knowledge[i].triples[:-1])
+            trimmed["triples"] += 1
+    # (2) definition documents: shorten, then drop, last disease first
+    for i in reversed(range(len(knowledge))):
+        words = knowledge[i].document.split()
+        if len(words) > _SHORT_DOC_WORDS and not fits():
+            knowledge[i] = DiseaseKnowledge(knowledge[i].name, " ".join(words[:_SHORT_DOC_WORDS]) + " ...", ())
+            trimmed["documents_shortened"] += 1
+    for i in reversed(range(len(knowledge))):
+        if knowledge[i].document and not fits():
+            knowledge[i] = DiseaseKnowledge(knowledge[i].name, "", ())
+            trimmed["documents"] += 1
+    # (3) diseases, (4) features: least frequent (last) first
+    for items, key in ((diseases, "diseases"), (features, "features")):
+        while items and not fits():
+            items.pop()
+            trimmed[key] += 1
+    ok = fits()
+    return SummaryPrompt(text, count_tokens(text), trimmed, ok)
