@@ -1,0 +1,1 @@
+"""Orchestration: the stages wired together (demo, experiments, derived benchmarks)."""
