@@ -29,9 +29,9 @@ def cli(verbose: int, quiet: bool) -> None:
 def _register() -> None:
     # Each module defines one click group or command; importing them is cheap (heavy imports
     # happen inside the commands).
-    from emerge.cli import data, kg, rag, retriever, run
+    from emerge.cli import data, kg, llm, rag, retriever, run
 
-    for module in (data, kg, retriever, rag, run):
+    for module in (data, kg, retriever, llm, rag, run):
         for command in module.COMMANDS:
             cli.add_command(command)
 
