@@ -1,7 +1,77 @@
-"""`emerge retriever ...` commands for eval; each is added to the `retriever` group in emerge/cli/retriever.py."""
+"""`emerge retriever eval | eval-icd10 | index`; each is added to the `retriever` group in emerge/cli/retriever.py.
+
+Thin wrappers: parse options, load the encoder, call one function of drehr.evaluation.suite, print JSON.
+"""
 
 from __future__ import annotations
 
-import click  # noqa: F401
+import json
 
-COMMANDS: list = []
+import click
+
+__all__ = ["COMMANDS", "load_encoder"]
+
+
+def load_encoder(model: str):
+    """`drehr.model.BiEncoder.from_pretrained(model)`; `model` is a saved folder or "default" (bundled MiniLM)."""
+    from drehr.model import BiEncoder
+
+    return BiEncoder.from_pretrained(model)
+
+
+_model = click.option("--model", required=True, help='A saved BiEncoder folder, or "default" (bundled MiniLM).')
+_batch = click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
+
+
+@click.command(name="eval")
+@_model
+@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False),
+              help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) or a CliniQ folder.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "beir", "cliniq"]), default="auto", show_default=True)
+@click.option("--split", default="test", show_default=True, help="BEIR qrels split (qrels/<split>.tsv).")
+@click.option("--baselines/--no-baselines", default=True, show_default=True, help="Also run BM25 and BM25+dense RRF.")
+@_batch
+def eval_command(model: str, data: str, fmt: str, split: str, baselines: bool, batch_size: int) -> None:
+    """Evaluate a retriever on BEIR or CliniQ data; print the metrics as JSON."""
+    from drehr.evaluation.suite import run_retrieval_eval
+
+    result = run_retrieval_eval(load_encoder(model), data, fmt, batch_size, baselines, split)
+    click.echo(json.dumps(result, indent=2))
+
+
+@click.command(name="eval-icd10")
+@_model
+@click.option("--rephrasings", type=click.Path(exists=True, dir_okay=False), default=None,
+              help='JSONL of {"code", "description", "rephrasings": [...]}; default: ICD-10-CM inclusion terms.')
+@click.option("--candidates", type=click.Choice(["file", "billable"]), default="file", show_default=True,
+              help="Retrieve among the query codes, or among all billable ICD-10-CM codes.")
+@click.option("--limit", default=300, show_default=True, type=click.IntRange(1),
+              help="Codes sampled for the inclusion-term queries.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@_batch
+def eval_icd10_command(model: str, rephrasings: str | None, candidates: str, limit: int, seed: int,
+                       batch_size: int) -> None:
+    """The ICD-10-CM semantic search benchmark (arXiv:2401.01943); print JSON."""
+    from drehr.evaluation.suite import run_icd10_eval
+
+    result = run_icd10_eval(load_encoder(model), rephrasings, candidates, limit, seed, batch_size)
+    click.echo(json.dumps(result, indent=2))
+
+
+@click.command(name="index")
+@_model
+@click.option("--chunks", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Parquet or JSONL with chunk_id, patient_id, text.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write the index to.")
+@click.option("--kind", type=click.Choice(["auto", "flat", "ivf", "hnsw"]), default="auto", show_default=True)
+@click.option("--nprobe", type=click.IntRange(1), default=None, help="IVF cells visited per query.")
+@_batch
+def index_command(model: str, chunks: str, out: str, kind: str, nprobe: int | None, batch_size: int) -> None:
+    """Encode chunks and save a searchable chunk index; print a JSON summary."""
+    from drehr.evaluation.suite import build_chunk_index
+
+    result = build_chunk_index(load_encoder(model), chunks, out, kind, batch_size, nprobe)
+    click.echo(json.dumps(result, indent=2))
+
+
+COMMANDS: list = [eval_command, eval_icd10_command, index_command]
