@@ -109,7 +109,7 @@ VARIABLES: tuple[Variable, ...] = (
                  "1": "No Response"})),
     Variable("glucose", "Glucose", "numeric", "mg/dL", (807, 811, 1529, 3745, 3744, 225664, 220621, 226537),
              lab_itemids=(50931, 50809), valid_range=(0, 2200)),
-    Variable("heart_rate", "Heart Rate", "numeric", "bpm", (221, 220045), valid_range=(0, 350)),
+    Variable("heart_rate", "Heart Rate", "numeric", "bpm", (211, 220045), valid_range=(0, 350)),
     Variable("height", "Height", "numeric", "cm", (226707, 226730, 1394), valid_range=(0, 275),
              inch_itemids=(226707, 1394)),
     Variable("mean_bp", "Mean blood pressure", "numeric", "mmHg",

@@ -1,0 +1,164 @@
+"""`emerge data build`: MIMIC tables -> cohort, labels, splits, hourly features and notes on disk.
+
+Output folder (see docs/data.md):
+  cohort.parquet        one row per ICU stay with split and labels
+  timeseries.parquet    (stay_id, hour) rows: raw value and `<variable>_observed` of the 17 variables
+  features.safetensors  x [N, T, 61] float32, mask [N, T, 17] uint8, stay_id [N] int64, cohort order
+  normalizer.json       training-split statistics (re-usable on another dataset)
+  notes.parquet         the stays' notes inside the window (cleaned)
+  dataset.json          kind "ehr_dataset": settings, input fingerprints, counts, skips, feature names
+
+The output is keyed by `stable_hash(settings, input fingerprints)`: a rerun with the same key skips
+the work; any other key rebuilds. The build happens in a hidden sibling folder that replaces the
+output only once dataset.json is written, so a killed build never leaves a folder that looks done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from safetensors.numpy import save_file
+
+from emerge.data.cohort import load_tables, select_cohort
+from emerge.data.config import BuildConfig
+from emerge.data.labels import add_labels
+from emerge.data.normalize import Normalizer, feature_names
+from emerge.data.notes import extract_notes
+from emerge.data.sources import Sources
+from emerge.data.splits import assign_splits
+from emerge.data.timeseries import extract_events, hourly_table
+from emerge.data.variables import BENCHMARK_CATEGORIES, CATEGORICAL_VARIABLES, NUMERIC_VARIABLES, VARIABLES
+from kg.artifacts import stable_hash, write_config
+from kg.errors import UserInputError
+
+__all__ = ["build_dataset", "dataset_key", "DATASET_KIND", "DATASET_VERSION", "DATASET_FILE", "COHORT_COLUMNS"]
+
+logger = logging.getLogger(__name__)
+
+DATASET_KIND, DATASET_VERSION, DATASET_FILE = "ehr_dataset", 1, "dataset.json"
+COHORT_COLUMNS = ["subject_id", "hadm_id", "stay_id", "intime", "outtime", "age", "sex", "split",
+                  "mortality_inhospital", "readmission_30d"]
+
+
+def dataset_key(config: BuildConfig, sources: Sources) -> str:
+    """Cache key of a build: settings, input file fingerprints and the re-used normalizer's content."""
+    extra = None
+    if config.normalizer_path is not None:
+        if not Path(config.normalizer_path).is_file():
+            raise UserInputError(f"normalizer_path {config.normalizer_path} not found; pass the normalizer.json "
+                                 f"of a built dataset, or leave it unset to fit one on this training split")
+        extra = hashlib.sha256(Path(config.normalizer_path).read_bytes()).hexdigest()
+    return stable_hash(config.model_dump(mode="json"), sources.fingerprints(), extra)
+
+
+def _finished_key(out: Path) -> str | None:
+    path = out / DATASET_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("key")
+    except json.JSONDecodeError:
+        return None
+
+
+def _arrays(table: pl.DataFrame, n: int, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Wide hourly table -> numeric [N, T, 12] (NaN missing), codes [N, T, 5] (-1 missing), mask [N, T, 17]."""
+    numeric = np.stack([table[v.name].to_numpy().astype(np.float64) for v in NUMERIC_VARIABLES], -1)
+    codes = []
+    for v in CATEGORICAL_VARIABLES:
+        index = {c: i for i, c in enumerate(BENCHMARK_CATEGORIES[v.name])}
+        codes.append(table[v.name].replace_strict(index, default=-1, return_dtype=pl.Int64).to_numpy())
+    mask = np.stack([table[f"{v.name}_observed"].to_numpy() for v in VARIABLES], -1).astype(np.uint8)
+    return (numeric.reshape(n, steps, -1), np.stack(codes, -1).reshape(n, steps, -1), mask.reshape(n, steps, -1))
+
+
+def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, streaming: bool) -> dict:
+    tables = load_tables(sources)
+    cohort, exclusions = select_cohort(tables, config)
+    if cohort.height == 0:
+        raise UserInputError(f"no ICU stay under {sources.root} passed the cohort rules (exclusions: {exclusions}); "
+                             f"relax the rules in --config (e.g. cohort.min_icu_hours) or check --root")
+    cohort = assign_splits(add_labels(cohort, tables.icustays, tables.admissions, config.labels), config.splits)
+
+    events, ts_skips = extract_events(sources, cohort, config, streaming=streaming)
+    table = hourly_table(events, cohort, config)
+    numeric, codes, mask = _arrays(table, cohort.height, config.steps)
+    no_events = int((mask.reshape(cohort.height, -1).sum(1) == 0).sum())
+    ts_skips["stays_without_events"] = no_events
+    if no_events:
+        logger.warning("%d of %d stays have no event of the 17 variables in the window: kept, all-missing "
+                       "(imputed with training medians)", no_events, cohort.height)
+
+    train = (cohort["split"] == "train").to_numpy()
+    age = cohort["age"].to_numpy()
+    if config.normalizer_path is not None:
+        normalizer = Normalizer.load(config.normalizer_path)
+        logger.info("re-using normalization statistics from %s", config.normalizer_path)
+    else:
+        normalizer = Normalizer.fit(numeric[train], codes[train], age[train])
+    male = (cohort["sex"] == "M").to_numpy().astype(np.float64)
+    x = normalizer.transform(numeric, codes, male, age)
+    stay_ids = cohort["stay_id"].to_numpy().astype(np.int64)
+
+    notes, note_skips = extract_notes(sources, cohort, config)
+
+    cohort.select(COHORT_COLUMNS).write_parquet(folder / "cohort.parquet")
+    table.write_parquet(folder / "timeseries.parquet")
+    save_file({"x": x, "mask": mask, "stay_id": stay_ids}, str(folder / "features.safetensors"))
+    normalizer.save(folder / "normalizer.json")
+    notes.write_parquet(folder / "notes.parquet")
+
+    split_counts = {s: int((cohort["split"] == s).sum()) for s in ("train", "val", "test")}
+    counts = {"stays": cohort.height, "patients": int(cohort["subject_id"].n_unique()), "splits": split_counts,
+              "mortality_rate": float(cohort["mortality_inhospital"].mean()),
+              "readmission_rate": float(cohort["readmission_30d"].mean()),
+              "events": events.height, "observed_values": int(mask.sum()), "notes": notes.height,
+              "stays_with_notes": int(notes["stay_id"].n_unique())}
+    return {"key": key, "settings": config.model_dump(mode="json"), "root": str(sources.root),
+            "inputs": sources.fingerprints(), "counts": counts, "exclusions": exclusions,
+            "skips": {"timeseries": ts_skips, "notes": note_skips},
+            "variables": [v.name for v in VARIABLES], "feature_names": feature_names(),
+            "shapes": {"x": list(x.shape), "mask": list(mask.shape)}}
+
+
+def build_dataset(root: str | Path, out: str | Path, config: BuildConfig, *, streaming: bool = True,
+                  force: bool = False) -> Path:
+    """Build (or find up to date) the dataset of `config` from the MIMIC folder `root` into `out`."""
+    sources = Sources(root, config.version)
+    out = Path(out)
+    key = dataset_key(config, sources)
+    if not force and _finished_key(out) == key:
+        logger.info("%s is up to date (key %s): nothing to do", out, key)
+        return out
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / DATASET_FILE).is_file())):
+        raise UserInputError(f"--out {out} exists and is not a dataset folder; pass a new or empty folder "
+                             f"(a finished build holds {DATASET_FILE})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.building-*"):
+        shutil.rmtree(stale)  # left by a killed build
+    work = out.parent / f".{out.name}.building-{key}"
+    work.mkdir()
+    try:
+        logger.info("building MIMIC-%s dataset from %s into %s (key %s)", config.version.upper(), root, out, key)
+        payload = _build_into(work, sources, config, key, streaming)
+        write_config(work, DATASET_KIND, DATASET_VERSION, payload, name=DATASET_FILE)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    old = out.parent / f".{out.name}.old-{key}"
+    if out.exists():
+        os.replace(out, old)
+    os.replace(work, out)
+    shutil.rmtree(old, ignore_errors=True)
+    c = payload["counts"]
+    logger.info("built %s: %d stays (%d patients; train/val/test %s), mortality %.1f%%, readmission %.1f%%, "
+                "%d notes", out, c["stays"], c["patients"], "/".join(str(v) for v in c["splits"].values()),
+                100 * c["mortality_rate"], 100 * c["readmission_rate"], c["notes"])
+    return out

@@ -1,0 +1,111 @@
+"""The ICU-stay cohort: which stays enter, with their patient's age and sex.
+
+Rules (each a `CohortRules` option, EMERGE / MIMIC-III-benchmark defaults): stays with impossible
+times are skipped (no intime/outtime, outtime not after intime); stays without an admission or a
+patient row are skipped; then adults only (age at ICU intime >= min_age), admissions with exactly
+one ICU stay, no transfer between ICU units during the stay, at least `min_icu_hours` in the ICU.
+Every rule's exclusion count is logged and returned so that `dataset.json` records it.
+
+Age: MIMIC-IV gives `anchor_age` in `anchor_year`, so age = anchor_age + year(intime) - anchor_year.
+MIMIC-III gives a date of birth, shifted by 300 years for patients older than 89; as in the
+benchmark, such ages (>= 300) become 91.4.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+
+from emerge.data.config import BuildConfig
+from emerge.data.sources import Sources, collect, parse_times
+from kg.errors import UserInputError
+
+__all__ = ["CohortTables", "load_tables", "select_cohort"]
+
+logger = logging.getLogger(__name__)
+
+_YEAR_HOURS = 365.2425 * 24
+
+
+@dataclass(frozen=True)
+class CohortTables:
+    """The three small tables every build reads whole: patients, admissions, ICU stays."""
+
+    patients: pl.DataFrame
+    admissions: pl.DataFrame
+    icustays: pl.DataFrame
+
+
+def _load(sources: Sources, name: str) -> pl.DataFrame:
+    frame = parse_times(sources.scan(name), sources.time_columns(name))
+    table = collect(frame, sources.describe(name))
+    if table.height == 0:
+        raise UserInputError(f"{sources.describe(name)} has a header but no rows; a cohort needs {name}. "
+                             f"Re-extract the file from the MIMIC download.")
+    return table
+
+
+def load_tables(sources: Sources) -> CohortTables:
+    """Read patients, admissions and icustays whole (they are small: ~300k rows in MIMIC-IV)."""
+    return CohortTables(_load(sources, "patients"), _load(sources, "admissions"), _load(sources, "icustays"))
+
+
+def _age_expr(version: str) -> pl.Expr:
+    if version == "iv":
+        return pl.col("anchor_age") + (pl.col("intime").dt.year() - pl.col("anchor_year"))
+    years = (pl.col("intime") - pl.col("dob")).dt.total_hours() / _YEAR_HOURS
+    return pl.when(years >= 300).then(pl.lit(91.4)).otherwise(years)
+
+
+def select_cohort(tables: CohortTables, config: BuildConfig) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Apply the cohort rules; return (cohort, exclusion counts per rule).
+
+    cohort columns: subject_id, hadm_id, stay_id, intime, outtime, age, sex ("M"/"F"), plus the
+    admission columns the labels need (admittime, dischtime, deathtime, hospital_expire_flag, dod).
+    """
+    rules = config.cohort
+    counts: dict[str, int] = {}
+    stays = tables.icustays.unique("stay_id", keep="first", maintain_order=True)
+    counts["duplicate_stay_id"] = tables.icustays.height - stays.height
+
+    def drop(frame: pl.DataFrame, keep: pl.Expr, reason: str) -> pl.DataFrame:
+        kept = frame.filter(keep.fill_null(False))
+        counts[reason] = frame.height - kept.height
+        if counts[reason]:
+            logger.info("cohort: %d stays excluded (%s)", counts[reason], reason)
+        return kept
+
+    stays = drop(stays, pl.col("intime").is_not_null() & pl.col("outtime").is_not_null()
+                 & (pl.col("outtime") > pl.col("intime")), "impossible_times")
+    admissions = tables.admissions.unique("hadm_id", keep="first")
+    stays = stays.join(admissions.drop("subject_id"), on="hadm_id", how="left")
+    stays = drop(stays, pl.col("admittime").is_not_null(), "no_admission")
+    patient_cols = ["subject_id", "gender", "dod"] + (["anchor_age", "anchor_year"] if config.version == "iv"
+                                                      else ["dob"])
+    stays = stays.join(tables.patients.unique("subject_id").select(patient_cols), on="subject_id", how="left")
+    stays = drop(stays, pl.col("gender").is_not_null(), "no_patient")
+    stays = stays.with_columns(age=_age_expr(config.version).cast(pl.Float64),
+                               sex=pl.col("gender").str.strip_chars().str.to_uppercase())
+    stays = drop(stays, pl.col("sex").is_in(["M", "F"]), "unknown_sex")
+
+    stays = drop(stays, pl.col("age") >= rules.min_age, "age_below_min")
+    if rules.one_stay_per_admission:
+        per_admission = tables.icustays.group_by("hadm_id").agg(n_stays=pl.len())
+        stays = stays.join(per_admission, on="hadm_id", how="left")
+        stays = drop(stays, pl.col("n_stays") == 1, "multiple_stays_in_admission").drop("n_stays")
+    if rules.exclude_icu_transfers:
+        same = pl.col("first_careunit").eq_missing(pl.col("last_careunit"))
+        if "first_wardid" in stays.columns:
+            same = same & pl.col("first_wardid").eq_missing(pl.col("last_wardid"))
+        stays = drop(stays, same, "icu_transfer")
+    hours = (pl.col("outtime") - pl.col("intime")).dt.total_seconds() / 3600
+    stays = drop(stays, hours >= rules.min_icu_hours, "shorter_than_min_hours")
+
+    cohort = stays.select(
+        "subject_id", "hadm_id", "stay_id", "intime", "outtime", "age", "sex", "admittime", "dischtime",
+        "deathtime", "hospital_expire_flag", "dod").sort("subject_id", "intime", "stay_id")
+    logger.info("cohort: %d of %d ICU stays kept (%d patients)", cohort.height, tables.icustays.height,
+                cohort["subject_id"].n_unique())
+    return cohort, counts

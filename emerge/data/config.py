@@ -1,0 +1,116 @@
+"""Settings of one EHR dataset build: which MIMIC, which cohort, which labels, which window.
+
+Every rule EMERGE applies is an option here with EMERGE's value as the default, so a study that
+wants another cohort (children included, 24 h window, PyHealth's 15-day readmission, ...) changes
+a field, and the build cache (keyed by a hash of these settings) never reuses a stale result.
+A `BuildConfig` is frozen and validated when built; `from_yaml` reads one from a YAML file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from kg.errors import UserInputError
+
+__all__ = ["CohortRules", "LabelConfig", "SplitConfig", "BuildConfig", "ReadmissionDefinition"]
+
+ReadmissionDefinition = Literal["icu_or_death", "icu", "hospital"]
+
+
+class CohortRules(BaseModel):
+    """Which ICU stays enter the cohort (EMERGE / MIMIC-III benchmark defaults)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_age: float = Field(18, ge=0, description="Adults only: age at ICU admission >= min_age years.")
+    one_stay_per_admission: bool = Field(True, description="Drop admissions with more than one ICU stay.")
+    exclude_icu_transfers: bool = Field(
+        True, description="Drop stays whose first and last care unit (and ward, in MIMIC-III) differ.")
+    min_icu_hours: float = Field(48, ge=0, description="Drop stays shorter than this (outtime - intime).")
+
+
+class LabelConfig(BaseModel):
+    """How the two outcomes are defined.
+
+    readmission:
+      - "icu_or_death" (EMERGE): another ICU stay of the patient starting within `readmission_days`
+        of this stay's ICU discharge, OR death within `readmission_days` of ICU discharge.
+      - "icu": another ICU stay within `readmission_days` of ICU discharge only.
+      - "hospital" (PyHealth, which uses 15 days): another hospital admission starting within
+        `readmission_days` of this admission's hospital discharge.
+    The cohort column keeps the name `readmission_30d` whatever the window, so downstream code
+    does not change; the window is recorded in dataset.json.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    readmission: ReadmissionDefinition = "icu_or_death"
+    readmission_days: float = Field(30, gt=0)
+
+
+class SplitConfig(BaseModel):
+    """Patient-level split fractions (stratified on in-hospital mortality) and the seed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    train: float = Field(0.7, gt=0, lt=1)
+    val: float = Field(0.1, ge=0, lt=1)
+    test: float = Field(0.2, gt=0, lt=1)
+    seed: int = 42
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> SplitConfig:
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"split fractions train+val+test must sum to 1, got {total:.4f} "
+                             f"({self.train}/{self.val}/{self.test})")
+        return self
+
+
+class BuildConfig(BaseModel):
+    """Everything that determines the output of `emerge data build` (and hence its cache key)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal["iii", "iv"] = "iv"
+    cohort: CohortRules = CohortRules()
+    labels: LabelConfig = LabelConfig()
+    splits: SplitConfig = SplitConfig()
+    window_hours: int = Field(48, gt=0, description="Observation window from ICU intime.")
+    bin_hours: int = Field(1, gt=0, description="Width of one time step.")
+    include_discharge_notes: bool = Field(
+        False, description="Add discharge summaries (written after the window: leaks into 48 h tasks).")
+    note_categories_iii: tuple[str, ...] | None = Field(
+        None, description="MIMIC-III NOTEEVENTS categories to keep (None: all but 'Discharge summary').")
+    normalizer_path: Path | None = Field(
+        None, description="Re-use a saved normalizer.json (e.g. from another dataset) instead of fitting one.")
+
+    @model_validator(mode="after")
+    def _bins_divide_window(self) -> BuildConfig:
+        if self.window_hours % self.bin_hours:
+            raise ValueError(f"window_hours={self.window_hours} is not a multiple of bin_hours={self.bin_hours}")
+        return self
+
+    @property
+    def steps(self) -> int:
+        """Number of time steps T of the time series (48 with the defaults)."""
+        return self.window_hours // self.bin_hours
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: object) -> BuildConfig:
+        """Read a config from YAML; `overrides` (e.g. version from the CLI) win over the file."""
+        path = Path(path)
+        if not path.is_file():
+            raise UserInputError(f"config file {path} not found; pass an existing YAML file to --config")
+        body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(body, dict):
+            raise UserInputError(f"{path} must hold a YAML mapping of BuildConfig fields, got {type(body).__name__}")
+        body.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**body)
+        except ValidationError as exc:
+            raise UserInputError(f"invalid build config in {path}:\n{exc}") from exc
