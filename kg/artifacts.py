@@ -60,6 +60,12 @@ def file_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
     return {"name": p.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write `text` to `path` through a temporary file and a rename, so a kill never leaves half a file."""
     path = Path(path)
@@ -68,6 +74,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
