@@ -1,0 +1,42 @@
+"""Late-concatenation baseline: pooled time series, notes and summary vectors side by side, MLP head.
+
+No interaction between modalities before the head; a missing text modality contributes a learned
+"missing" vector.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from emerge.models.base import EmergeModel
+from emerge.models.config import InputDims, ModelConfig
+from emerge.models.head import PredictionHead
+from emerge.models.pooling import masked_mean
+from emerge.models.registry import register_model
+from emerge.models.text_encoder import TextProjector
+from emerge.models.unimodal import build_ts_encoder
+
+__all__ = ["ConcatModel"]
+
+
+@register_model("concat")
+class ConcatModel(EmergeModel):
+    requires = frozenset({"notes", "summary"})
+
+    def __init__(self, config: ModelConfig, dims: InputDims, num_outputs: int):
+        super().__init__(config, dims, num_outputs)
+        h = config.hidden_dim
+        self.ts_encoder = build_ts_encoder(config, dims)
+        self.projectors = nn.ModuleDict({k: TextProjector(dims.text_dim, h, config.dropout) for k in self.requires})
+        self.missing = nn.ParameterDict({k: nn.Parameter(torch.zeros(h)) for k in self.requires})
+        self.head = PredictionHead(h * (1 + len(self.requires)), h, num_outputs, config.head_dropout)
+
+    def forward_details(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        _, ts_vec = self.ts_encoder(batch["x"], batch.get("x_mask"))  # [B, H]
+        parts = [ts_vec]
+        for key in sorted(self.requires):
+            chunks, mask = self.text_inputs(batch, key)
+            pooled, has_any = masked_mean(self.projectors[key](chunks, mask), mask)  # [B, H]
+            parts.append(torch.where(has_any.unsqueeze(-1), pooled, self.missing[key].expand_as(pooled)))
+        return {"logits": self.head(torch.cat(parts, dim=-1))}  # [B, (1 + M) H] -> [B, K]

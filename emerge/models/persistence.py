@@ -1,0 +1,45 @@
+"""Save / load a trained network as a directory: config.json (kind "emerge_model", the
+ModelConfig, InputDims, output names) beside model.safetensors. No pickle: loading never runs code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from emerge.models.base import EmergeModel
+from emerge.models.build import build_model
+from emerge.models.config import InputDims, ModelConfig
+from kg.artifacts import read_config, write_config
+
+__all__ = ["save_model", "load_model", "MODEL_KIND", "MODEL_FORMAT_VERSION"]
+
+MODEL_KIND = "emerge_model"
+MODEL_FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+
+
+def save_model(model: EmergeModel, directory: str | os.PathLike, outputs: tuple[str, ...]) -> Path:
+    """Write `model`'s weights and the settings that rebuild it; `outputs` names the logit columns."""
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = directory / f".{WEIGHTS_FILE}.tmp"
+    save_file(state, str(tmp))
+    os.replace(tmp, directory / WEIGHTS_FILE)
+    write_config(directory, MODEL_KIND, MODEL_FORMAT_VERSION, {
+        "model": model.config.model_dump(mode="json"), "dims": model.dims.model_dump(), "outputs": list(outputs)})
+    return directory
+
+
+def load_model(directory: str | os.PathLike) -> tuple[EmergeModel, tuple[str, ...]]:
+    """Rebuild a saved model (in eval mode) and return it with its output names."""
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    config = read_config(directory, MODEL_KIND, MODEL_FORMAT_VERSION)
+    outputs = tuple(config["outputs"])
+    model = build_model(ModelConfig(**config["model"]), InputDims(**config["dims"]), len(outputs))
+    model.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
+    return model.eval(), outputs

@@ -1,0 +1,62 @@
+"""`EmergeLightningModule`: the thin Lightning wrapper (steps, metrics, optimizer) around any
+`emerge.models` network. The network itself is a plain `nn.Module` passed in.
+
+Logged keys: train/loss, val/loss, val/<task>_auroc, val/<task>_auprc (the early-stopping and
+checkpoint monitor is val/<main_task>_<auprc|auroc>). Metrics are torchmetrics objects, so they
+are gathered across processes under DDP.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics.classification import BinaryAUROC, BinaryAveragePrecision
+
+from emerge.training.loss import masked_bce_with_logits
+
+__all__ = ["EmergeLightningModule"]
+
+
+class EmergeLightningModule(L.LightningModule):
+    def __init__(self, model: nn.Module, tasks: tuple[str, ...], lr: float = 1e-3, weight_decay: float = 1e-2,
+                 hparams: dict | None = None):
+        super().__init__()
+        self.model = model
+        self.tasks = tuple(tasks)
+        self.lr, self.weight_decay = lr, weight_decay
+        self.save_hyperparameters(hparams or {})
+        self.val_auroc = nn.ModuleDict({t: BinaryAUROC() for t in self.tasks})
+        self.val_auprc = nn.ModuleDict({t: BinaryAveragePrecision() for t in self.tasks})
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.model(batch)  # [B, K] logits
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = masked_bce_with_logits(self(batch), batch["y"])
+        self.log("train/loss", loss, on_step=True, on_epoch=True, batch_size=batch["y"].shape[0])
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        logits = self(batch)
+        y = batch["y"]  # [B, K]
+        self.log("val/loss", masked_bce_with_logits(logits, y), on_epoch=True, sync_dist=True,
+                 batch_size=y.shape[0])
+        probs = torch.sigmoid(logits)
+        for k, task in enumerate(self.tasks):
+            known = ~torch.isnan(y[:, k])
+            self.val_auroc[task].update(probs[known, k], y[known, k].long())
+            self.val_auprc[task].update(probs[known, k], y[known, k].long())
+
+    def on_validation_epoch_end(self) -> None:
+        for task in self.tasks:
+            self.log(f"val/{task}_auroc", self.val_auroc[task].compute())
+            self.log(f"val/{task}_auprc", self.val_auprc[task].compute())
+            self.val_auroc[task].reset()
+            self.val_auprc[task].reset()
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
+        return {"stay_id": batch["stay_id"], "prob": torch.sigmoid(self(batch)), "y": batch["y"]}
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)

@@ -1,0 +1,181 @@
+"""`train_and_evaluate`: train one model on one task, predict the test split, write the report.
+
+Output folder layout (every file written atomically; a rerun skips or resumes):
+
+    out_dir/run_config.json      kind "emerge_training_run": model + trainer settings, task, data hash
+    out_dir/checkpoints/         best-epoch=NNN.ckpt and last.ckpt (a killed run resumes from last.ckpt)
+    out_dir/logs/version_0/      metrics.csv (CSVLogger); out_dir/tensorboard/ when enabled
+    out_dir/model/               the best weights as config.json + model.safetensors (`load_model`)
+    out_dir/predictions.parquet  stay_id, task, y_true, y_prob for the test split
+    out_dir/metrics.json, metrics.md, plots/   the evaluation report (`emerge.metrics.report`)
+
+A rerun with the same settings and data returns the finished result without training; a rerun
+into a folder that holds another run's settings is refused (no stale reuse).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from emerge.metrics.report import load_metrics_json, write_report
+from emerge.models.build import build_model
+from emerge.models.config import ModelConfig
+from emerge.models.persistence import save_model
+from emerge.training.config import TrainerConfig, task_names
+from emerge.training.data import ModelReadyData
+from kg.artifacts import atomic_write_text, read_config, write_config
+from kg.errors import UserInputError
+
+__all__ = ["TrainingResult", "train_and_evaluate", "predict", "RUN_KIND"]
+
+logger = logging.getLogger(__name__)
+
+RUN_KIND = "emerge_training_run"
+RUN_FORMAT_VERSION = 1
+RUN_CONFIG = "run_config.json"
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What a run produced. `predictions[task]` holds "stay_id" [N], "y_true" [N] (NaN = unknown)
+    and "y_prob" [N] for the test split; `metrics` has the metrics.json shape for this one model."""
+
+    model_name: str
+    task: str
+    predictions: dict[str, dict[str, np.ndarray]]
+    metrics: dict[str, Any]
+    out_dir: Path
+    best_checkpoint: str | None
+
+
+def _check_run_config(out_dir: Path, identity: dict[str, Any]) -> None:
+    if (out_dir / RUN_CONFIG).is_file():
+        found = read_config(out_dir, RUN_KIND, RUN_FORMAT_VERSION, name=RUN_CONFIG)
+        found = {k: v for k, v in found.items() if k not in ("kind", "format_version")}
+        if found != json.loads(json.dumps(identity)):
+            changed = sorted(k for k in identity if found.get(k) != json.loads(json.dumps(identity[k])))
+            raise UserInputError(
+                f"{out_dir} holds a run with other settings (differs in {changed}); "
+                "use a new output folder, or delete this one to start over.")
+    else:
+        write_config(out_dir, RUN_KIND, RUN_FORMAT_VERSION, identity, name=RUN_CONFIG)
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, dataset, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """Probabilities of `model` on every row of `dataset`: {"stay_id" [N], "y" [N, K], "prob" [N, K]}."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    parts: dict[str, list[np.ndarray]] = {"stay_id": [], "y": [], "prob": []}
+    for batch in loader:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        parts["prob"].append(torch.sigmoid(model(batch)).float().cpu().numpy())
+        parts["y"].append(batch["y"].cpu().numpy())
+        parts["stay_id"].append(batch["stay_id"].cpu().numpy())
+    model.train(was_training)
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _write_predictions(path: Path, tasks: tuple[str, ...], out: dict[str, np.ndarray]) -> None:
+    import polars as pl
+
+    frames = [pl.DataFrame({"stay_id": out["stay_id"], "task": [t] * len(out["stay_id"]),
+                            "y_true": out["y"][:, k].astype(np.float64),
+                            "y_prob": out["prob"][:, k].astype(np.float64)}) for k, t in enumerate(tasks)]
+    tmp = path.with_name(f".{path.name}.tmp")
+    pl.concat(frames).write_parquet(tmp)
+    os.replace(tmp, path)
+
+
+def _read_predictions(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    import polars as pl
+
+    df = pl.read_parquet(path)
+    return {t: {"stay_id": g["stay_id"].to_numpy(), "y_true": g["y_true"].to_numpy(), "y_prob": g["y_prob"].to_numpy()}
+            for (t,), g in df.group_by("task", maintain_order=True)}
+
+
+def train_and_evaluate(data: ModelReadyData | str | os.PathLike, model_config: ModelConfig,
+                       trainer_config: TrainerConfig, out_dir: str | os.PathLike, task: str = "mortality", *,
+                       expected_text_encoder: str | None = None,
+                       extra_callbacks: Sequence[Any] = ()) -> TrainingResult:
+    """Train `model_config` on the train split (early stopping on val), evaluate on test, write the report.
+
+    Args:
+        data: a `ModelReadyData` or the folder it was saved to.
+        task: "mortality", "readmission" or "multitask".
+        expected_text_encoder: refuse embeddings made by another encoder (None: no check).
+        extra_callbacks: more Lightning callbacks (e.g. for tests or custom logging).
+    """
+    from lightning.pytorch import seed_everything
+
+    from emerge.training.datamodule import EmergeDataModule
+    from emerge.training.module import EmergeLightningModule
+    from emerge.training.trainer import build_trainer
+
+    if not isinstance(data, ModelReadyData):
+        data = ModelReadyData.load(data)
+    tasks = task_names(task)
+    if len(tasks) > 1 and trainer_config.main_task not in tasks:
+        raise UserInputError(f"main_task {trainer_config.main_task!r} is not one of the trained tasks {tasks}.")
+    main_task = tasks[0] if len(tasks) == 1 else trainer_config.main_task
+    data.check_text_encoder(expected_text_encoder)
+    if model_config.use_obs_mask and data.x_mask is None:
+        raise UserInputError("the model config has use_obs_mask: true but the data has no x_mask; "
+                             "build the data with observed masks or set use_obs_mask: false.")
+    out_dir = Path(out_dir)
+    name = model_config.display_name
+    identity = {"model": model_config.model_dump(mode="json"), "trainer": trainer_config.identity(), "task": task,
+                "data": data.fingerprint()}
+    _check_run_config(out_dir, identity)
+    if (out_dir / "metrics.json").is_file() and (out_dir / "predictions.parquet").is_file():
+        logger.info("%s: finished run found, reusing it", out_dir)
+        best_file = out_dir / "best_checkpoint.txt"
+        best = best_file.read_text().strip() or None if best_file.is_file() else None
+        return TrainingResult(name, task, _read_predictions(out_dir / "predictions.parquet"),
+                              load_metrics_json(out_dir / "metrics.json"), out_dir, best)
+
+    seed_everything(trainer_config.seed, workers=True, verbose=False)
+    model = build_model(model_config, data.dims, len(tasks))
+    dm = EmergeDataModule(data, tasks, main_task, modalities=model.requires, batch_size=trainer_config.batch_size,
+                          num_workers=trainer_config.num_workers, use_obs_mask=model_config.use_obs_mask)
+    module = EmergeLightningModule(model, tasks, lr=trainer_config.lr, weight_decay=trainer_config.weight_decay,
+                                   hparams={"model": model_config.model_dump(mode="json"), "task": task,
+                                            "trainer": trainer_config.model_dump(mode="json")})
+    trainer, checkpoint = build_trainer(trainer_config.model_copy(update={"main_task": main_task}), out_dir, tasks,
+                                        extra_callbacks)
+    last = out_dir / "checkpoints" / "last.ckpt"
+    resume = str(last) if last.is_file() and not trainer_config.fast_dev_run else None
+    if resume:
+        logger.info("resuming %s from %s", name, last)
+    trainer.fit(module, datamodule=dm, ckpt_path=resume)
+
+    best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
+    if best:
+        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+        module.load_state_dict(state)
+    out = predict(module.model, dm.dataset("test"), trainer_config.batch_size)
+    predictions = {t: {"stay_id": out["stay_id"], "y_true": out["y"][:, k], "y_prob": out["prob"][:, k]}
+                   for k, t in enumerate(tasks)}
+    report_input = {t: {name: (p["y_true"], p["y_prob"])} for t, p in predictions.items()}
+    if trainer.is_global_zero:
+        save_model(module.model, out_dir / "model", tasks)
+        _write_predictions(out_dir / "predictions.parquet", tasks, out)
+        metrics = write_report(out_dir, report_input, n_bootstrap=trainer_config.n_bootstrap, seed=trainer_config.seed)
+        atomic_write_text(out_dir / "best_checkpoint.txt", (best or "") + "\n")
+    else:
+        from emerge.metrics.report import build_metrics
+
+        metrics = build_metrics(report_input, n_bootstrap=trainer_config.n_bootstrap, seed=trainer_config.seed)
+    return TrainingResult(name, task, predictions, metrics, out_dir, best)
