@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 import click
 
@@ -22,8 +23,13 @@ def cli(verbose: int, quiet: bool) -> None:
     """Retrieval-augmented clinical prediction: data, knowledge graphs, DR.EHR retriever, RAG, models."""
     level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("httpx", "urllib3", "filelock", "fsspec", "matplotlib"):
+    for noisy in ("httpx", "urllib3", "filelock", "fsspec", "matplotlib", "lightning.pytorch", "lightning.fabric",
+                  "pytorch_lightning"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Lightning's advisory warnings (tips, logging interval, deprecations inside Lightning itself)
+    # say nothing actionable to a user of this CLI.
+    for pattern in (r".*LeafSpec.*", r".*log_every_n_steps.*", r".*litlogger.*", r".*does not have many workers.*"):
+        warnings.filterwarnings("ignore", message=pattern)
 
 
 def _register() -> None:
