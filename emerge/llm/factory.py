@@ -1,0 +1,104 @@
+"""`build_backend(config)`: the one place where a backend config becomes a backend object.
+
+Heavy libraries (torch/transformers, vllm) are imported only for the backend asked for. With
+`lazy=True` the model is loaded only when something must really be generated, so a rerun whose
+answers are all cached never loads it (a vLLM load takes minutes); the cache key (`name`, `model_id`)
+is computed from the config and the weight files' fingerprints without loading anything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from emerge.llm.base import LLMBackend, Prompt, SamplingConfig
+from emerge.llm.config import LLMConfig, OpenAIConfig, TransformersConfig, VLLMConfig, load_llm_config
+
+__all__ = ["build_backend", "backend_identity", "LazyBackend"]
+
+
+def _as_config(config: LLMConfig | str | os.PathLike | None) -> LLMConfig:
+    if config is None:
+        return TransformersConfig()
+    if isinstance(config, (TransformersConfig, VLLMConfig, OpenAIConfig)):
+        return config
+    return load_llm_config(config)
+
+
+def backend_identity(config: LLMConfig) -> tuple[str, str]:
+    """(name, model_id) that the backend built from `config` will have; loads no model.
+
+    For the openai backend the privacy checks run here too, so a refused endpoint fails at once.
+    """
+    if isinstance(config, OpenAIConfig):
+        from emerge.llm.openai_backend import check_endpoint_allowed
+
+        check_endpoint_allowed(config)
+        return "openai", config.model
+    from emerge.llm.gguf import model_identity, resolve_model_path
+
+    name = "transformers" if isinstance(config, TransformersConfig) else "vllm"
+    return name, model_identity(resolve_model_path(config.model))
+
+
+def _build(config: LLMConfig) -> LLMBackend:
+    if isinstance(config, TransformersConfig):
+        from emerge.llm.transformers_backend import TransformersBackend
+
+        return TransformersBackend(config)
+    if isinstance(config, VLLMConfig):
+        from emerge.llm.vllm_backend import VLLMBackend
+
+        return VLLMBackend(config)
+    from emerge.llm.openai_backend import OpenAIBackend
+
+    return OpenAIBackend(config)
+
+
+class LazyBackend(LLMBackend):
+    """Stands for the backend of `config` and builds it on first use (generate or token counting)."""
+
+    def __init__(self, config: LLMConfig) -> None:
+        self.config = config
+        self.name, self.model_id = backend_identity(config)
+        self._backend: LLMBackend | None = None
+
+    @property
+    def built(self) -> bool:
+        return self._backend is not None
+
+    @property
+    def backend(self) -> LLMBackend:
+        if self._backend is None:
+            self._backend = _build(self.config)
+            if (self._backend.name, self._backend.model_id) != (self.name, self.model_id):
+                raise RuntimeError(
+                    f"lazy backend identity {(self.name, self.model_id)} != built {(self._backend.name, self._backend.model_id)}"
+                )
+        return self._backend
+
+    @property
+    def max_context_tokens(self) -> int:
+        return self.backend.max_context_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self.backend.count_tokens(text)
+
+    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig) -> list[str]:
+        return self.backend.generate(prompts, sampling)
+
+    def _generate(self, prompts: list[Prompt], sampling: SamplingConfig) -> list[str]:
+        return self.backend._generate(prompts, sampling)
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+
+
+def build_backend(config: LLMConfig | str | os.PathLike | None = None, lazy: bool = False) -> LLMBackend:
+    """A backend from a config object or a YAML path; None = the default CPU SmolLM2 backend.
+
+    lazy: return a `LazyBackend` that loads the model only when it must generate or count tokens.
+    """
+    config = _as_config(config)
+    return LazyBackend(config) if lazy else _build(config)

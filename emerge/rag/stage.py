@@ -1,0 +1,238 @@
+"""The RAG stage over a built dataset: entities -> linked KG nodes -> knowledge -> summary, per stay.
+
+Three steps, each writing one parquet file under the output folder with a sidecar JSON that records
+the key (a hash of the dataset, the graph, the settings and the models) it was made with; a rerun
+with the same key skips the step, a changed setting redoes it. LLM calls go through the persistent
+SQLite cache (`emerge.llm.cache`), so a killed run resumes without repeating a finished prompt.
+
+- entities.parquet  stay_id, source ("timeseries" | "notes"), entity, count, phrase
+- linked.parquet    stay_id, entity, count, node_id, node_name, score (node_id null: nothing passed)
+- summaries.parquet stay_id, task, summary, prompt_sha, model, features, diseases, nodes, trimmed, gaps
+
+A stay without notes, without abnormal values or with nothing linked still gets a summary from what
+exists; what was missing is listed in `gaps`, never a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from emerge.data.dataset import EHRDataset
+from emerge.data.variables import NUMERIC_VARIABLES, VARIABLES
+from emerge.rag.note_entities import extract_note_entities
+from emerge.rag.prompts import DiseaseKnowledge, Task, build_summary_prompt
+from emerge.rag.ts_entities import abnormal_features
+from kg.artifacts import atomic_write_text, stable_hash
+from kg.errors import UserInputError
+
+__all__ = ["RagSettings", "run_entities", "run_linking", "run_summaries", "STEP_FILES"]
+
+logger = logging.getLogger(__name__)
+
+STEP_FILES = {"entities": "entities.parquet", "link": "linked.parquet", "summarize": "summaries.parquet"}
+
+
+class RagSettings(BaseModel):
+    """Settings of the RAG stage (EMERGE's values by default).
+
+    entity_mode: "llm" (EMERGE's NER), "matcher" (kg term matcher), "union" (both).
+    link_threshold: cosine above which the dense top-1 is accepted (EMERGE: 0.6 MIMIC-III, 0.7 IV).
+    dense_linking: False links only exact name/synonym matches, skipping the one-off embedding of
+        every KG surface form (~120k for the starter KG; minutes on a CPU) - the demo's choice.
+    knowledge_types: node types whose knowledge enters the prompt (EMERGE: diseases; the starter KG
+        holds many conditions as HPO phenotypes, so both by default).
+    max_prompt_tokens: prompt budget; None = the model's context window minus max_new_tokens.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entity_mode: Literal["llm", "matcher", "union"] = "llm"
+    z_threshold: float = Field(2.0, gt=0)
+    piece_words: int = Field(2000, gt=0)
+    max_pieces: int = Field(4, gt=0)
+    link_threshold: float = Field(0.7, ge=-1, le=1)
+    link_types: tuple[str, ...] = ("disease", "effect/phenotype")
+    dense_linking: bool = True
+    knowledge_types: tuple[str, ...] = ("disease", "effect/phenotype")
+    max_nodes: int = Field(10, ge=0)
+    max_triples: int = Field(5, ge=0)
+    task: Task = "generic"
+    max_new_tokens: int = Field(128, gt=0)
+    max_prompt_tokens: int | None = Field(None, gt=0)
+    seed: int = 0
+
+
+def _step_key(out: Path, step: str, key: str) -> bool:
+    meta = out / f"{STEP_FILES[step]}.json"
+    return (out / STEP_FILES[step]).is_file() and meta.is_file() and json.loads(meta.read_text()).get("key") == key
+
+
+def _finish(out: Path, step: str, key: str, frame: pl.DataFrame, extra: dict[str, Any]) -> pl.DataFrame:
+    tmp = out / f".{STEP_FILES[step]}.tmp"
+    frame.write_parquet(tmp)
+    tmp.replace(out / STEP_FILES[step])
+    atomic_write_text(out / f"{STEP_FILES[step]}.json", json.dumps({"key": key, **extra}, indent=2) + "\n")
+    return frame
+
+
+def _dataset_key(dataset: EHRDataset) -> str:
+    return str(dataset.info.get("key") or stable_hash(dataset.info.get("inputs"), dataset.info.get("settings")))
+
+
+def _kg_key(kg) -> str:
+    from kg.linking import graph_fingerprint
+
+    return graph_fingerprint(kg)
+
+
+def _ts_entities(dataset: EHRDataset, settings: RagSettings) -> list[dict[str, Any]]:
+    names = dataset.feature_names
+    cols = [names.index(v.name) for v in NUMERIC_VARIABLES]
+    mask_cols = [[v.name for v in VARIABLES].index(v.name) for v in NUMERIC_VARIABLES]
+    variables = [v.name for v in NUMERIC_VARIABLES]
+    labels = [v.label for v in NUMERIC_VARIABLES]
+    rows = []
+    for i, stay in enumerate(dataset.stay_id):
+        z = dataset.x[i][:, cols]  # [48, 12] z-scores (imputed where unobserved)
+        observed = dataset.mask[i][:, mask_cols].astype(bool)  # [48, 12]
+        for f in abnormal_features(z, observed, variables, labels, settings.z_threshold):
+            rows.append({"stay_id": int(stay), "source": "timeseries", "entity": f.clinical_term or f.phrase,
+                         "count": f.count, "phrase": f.phrase})
+    return rows
+
+
+def run_entities(dataset: EHRDataset, out: str | Path, settings: RagSettings, kg=None,
+                 backend=None, cache=None, sampling=None) -> pl.DataFrame:
+    """Entities of every stay: abnormal time-series values and disease mentions in the notes."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = getattr(backend, "model_id", None)
+    key = stable_hash("entities", _dataset_key(dataset), settings.model_dump(mode="json"), model,
+                      None if kg is None else _kg_key(kg))
+    if _step_key(out, "entities", key):
+        logger.info("entities up to date in %s", out)
+        return pl.read_parquet(out / STEP_FILES["entities"])
+    match = None
+    if settings.entity_mode in ("matcher", "union"):
+        if kg is None:
+            raise UserInputError(f"entity_mode {settings.entity_mode!r} needs a knowledge graph (--kg)")
+        from kg.matching import TermMatcher
+
+        matcher = TermMatcher(kg)
+        match = matcher.terms
+    ask = None
+    if settings.entity_mode in ("llm", "union"):
+        if backend is None:
+            raise UserInputError(f"entity_mode {settings.entity_mode!r} needs an LLM backend (--llm CONFIG)")
+        from emerge.llm.structured import generate_entities
+
+        def ask(prompts: list[str]) -> list[list[str] | None]:
+            results = generate_entities(backend, prompts, sampling, cache=cache, progress=False)
+            return [list(r.entities) if r.status == "parsed" else None for r in results]
+
+    rows = _ts_entities(dataset, settings)
+    notes = dataset.notes.group_by("stay_id", maintain_order=True).agg(pl.col("text"))
+    texts = dict(zip(notes["stay_id"].to_list(), notes["text"].to_list(), strict=True))
+    from tqdm.auto import tqdm
+
+    for stay in tqdm(dataset.stay_id.tolist(), desc="note entities", unit="stay"):
+        found = extract_note_entities(texts.get(stay, []), ask, seed=settings.seed + stay,
+                                      piece_words=settings.piece_words, max_pieces=settings.max_pieces,
+                                      mode=settings.entity_mode, match=match)
+        rows += [{"stay_id": stay, "source": "notes", "entity": e, "count": c, "phrase": e} for e, c in found.entities]
+    frame = pl.DataFrame(rows, schema={"stay_id": pl.Int64, "source": pl.Utf8, "entity": pl.Utf8,
+                                       "count": pl.Int64, "phrase": pl.Utf8})
+    logger.info("entities: %d rows for %d stays", frame.height, frame["stay_id"].n_unique())
+    return _finish(out, "entities", key, frame, {"settings": settings.model_dump(mode="json"), "model": model})
+
+
+def run_linking(out: str | Path, kg, encoder: Callable[[list[str]], np.ndarray], encoder_name: str,
+                settings: RagSettings, cache_root: str | Path | None = None) -> pl.DataFrame:
+    """Link every distinct entity once; one row per (stay, entity)."""
+    from kg.linking import cached_linker
+
+    out = Path(out)
+    entities = pl.read_parquet(out / STEP_FILES["entities"])
+    key = stable_hash("link", json.loads((out / "entities.parquet.json").read_text())["key"], encoder_name,
+                      settings.link_threshold, settings.link_types, settings.dense_linking, _kg_key(kg))
+    if _step_key(out, "link", key):
+        logger.info("links up to date in %s", out)
+        return pl.read_parquet(out / STEP_FILES["link"])
+    linker = cached_linker(kg, encoder, cache_root or out / "linker", encoder_name, settings.link_threshold,
+                           list(settings.link_types))
+    distinct = entities["entity"].unique(maintain_order=True).to_list()
+    if not settings.dense_linking:
+        from kg.matching import normalize_term
+
+        surfaces = set(linker.surfaces)
+        distinct = [e for e in distinct if normalize_term(e) in surfaces]
+    records = {r["mention"]: r for r in linker.link(distinct)} if distinct else {}
+    frame = entities.with_columns(
+        pl.col("entity").replace_strict({m: r["node_id"] for m, r in records.items()}, default=None,
+                                        return_dtype=pl.Utf8).alias("node_id"),
+        pl.col("entity").replace_strict({m: r["node_name"] for m, r in records.items()}, default=None,
+                                        return_dtype=pl.Utf8).alias("node_name"),
+        pl.col("entity").replace_strict({m: float(r["score"]) for m, r in records.items()}, default=None,
+                                        return_dtype=pl.Float64).alias("score"),
+    )
+    linked = frame["node_id"].is_not_null().sum()
+    logger.info("linked %d of %d entity rows (%d distinct entities)", linked, frame.height, len(distinct))
+    return _finish(out, "link", key, frame, {"encoder": encoder_name})
+
+
+def run_summaries(dataset: EHRDataset, out: str | Path, kg, backend, settings: RagSettings, cache=None,
+                  sampling=None) -> pl.DataFrame:
+    """Prompt the LLM for every stay's summary (cached, resumable) and store it with its provenance."""
+    from emerge.llm.batch import run_batch
+
+    out = Path(out)
+    linked = pl.read_parquet(out / STEP_FILES["link"])
+    key = stable_hash("summarize", json.loads((out / "linked.parquet.json").read_text())["key"],
+                      backend.model_id, settings.model_dump(mode="json"), sampling.model_dump(mode="json"))
+    if _step_key(out, "summarize", key):
+        logger.info("summaries up to date in %s", out)
+        return pl.read_parquet(out / STEP_FILES["summarize"])
+    budget = settings.max_prompt_tokens or max(64, backend.max_context_tokens - settings.max_new_tokens)
+    by_stay = {s: g for (s,), g in linked.group_by("stay_id", maintain_order=True)}
+    prompts, provenance = [], []
+    for stay in dataset.stay_id.tolist():
+        g = by_stay.get(stay)
+        features = [] if g is None else g.filter(pl.col("source") == "timeseries")["phrase"].to_list()
+        diseases = [] if g is None else g.filter(pl.col("source") == "notes")["entity"].to_list()
+        nodes = {} if g is None else {n: int(c) for n, c in g.filter(pl.col("node_id").is_not_null())
+                                      .group_by("node_id", maintain_order=True).agg(pl.col("count").sum()).iter_rows()}
+        from kg.retrieval import gather_knowledge
+
+        knowledge = gather_knowledge(kg, nodes, settings.max_nodes, settings.max_triples, settings.seed,
+                                     node_types=list(settings.knowledge_types)) if nodes else []
+        prompt = build_summary_prompt(settings.task, features, diseases,
+                                      [DiseaseKnowledge(k.name, k.document, k.triples) for k in knowledge],
+                                      backend.count_tokens, budget)
+        gaps = [name for name, empty in (("no abnormal values", not features), ("no note entities", not diseases),
+                                         ("nothing linked", not nodes), ("no knowledge", not knowledge),
+                                         ("prompt over budget", not prompt.fits)) if empty]
+        prompts.append((stay, prompt.text))
+        provenance.append({"stay_id": stay, "task": settings.task,
+                           "prompt_sha": hashlib.sha256(prompt.text.encode()).hexdigest()[:16],
+                           "model": backend.model_id, "features": features, "diseases": diseases,
+                           "nodes": [k.node_id for k in knowledge], "trimmed": json.dumps(prompt.trimmed),
+                           "gaps": gaps, "prompt": prompt.text})
+    outputs = run_batch(prompts, backend, sampling, cache=cache, desc="summaries")
+    for row in provenance:
+        text = outputs[row["stay_id"]].strip()
+        row["summary"] = text
+        if not text:
+            row["gaps"] = [*row["gaps"], "empty LLM output"]
+    frame = pl.DataFrame(provenance)
+    n_gaps = sum(1 for r in provenance if r["gaps"])
+    logger.info("summaries: %d stays (%d with a recorded gap)", frame.height, n_gaps)
+    return _finish(out, "summarize", key, frame, {"model": backend.model_id, "task": settings.task})
