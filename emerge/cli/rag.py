@@ -1,13 +1,148 @@
-"""`emerge rag ...` subcommands. Thin wrappers: parse options, call one importable function."""
+"""`emerge rag ...`: entities, linking and summaries over a built dataset, each cached and resumable."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
+
+_DATA = click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="A dataset folder written by `emerge data build`.")
+_KG = click.option("--kg", "kg_dir", default="starter", show_default=True,
+                   help='"starter" or a folder written by KnowledgeGraph.save.')
+_LLM = click.option("--llm", "llm_config", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                    help="LLM backend YAML (default: configs/llm/smollm2.yaml).")
+_OUT = click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+                    help="Output folder for entities/linked/summaries parquet files.")
+_MODE = click.option("--mode", "entity_mode", type=click.Choice(["llm", "matcher", "union"]), default="llm",
+                     show_default=True, help="Note entities by EMERGE's LLM NER, the KG term matcher, or both.")
+_THRESHOLD = click.option("--threshold", type=float, default=0.7, show_default=True,
+                          help="Linking cosine threshold (EMERGE: 0.6 for MIMIC-III, 0.7 for MIMIC-IV).")
+_TASK = click.option("--task", type=click.Choice(["generic", "mortality", "readmission"]), default="generic",
+                     show_default=True, help="Which outcome the summary should serve.")
+_TOKENS = click.option("--max-new-tokens", type=int, default=128, show_default=True)
+_DENSE = click.option("--dense/--exact-only", "dense_linking", default=True, show_default=True,
+                      help="Dense linking over all KG surface forms, or exact name/synonym matches only.")
+
+
+def _settings(**kw):
+    from emerge.rag.stage import RagSettings
+
+    return RagSettings(**{k: v for k, v in kw.items() if v is not None})
+
+
+def _llm(llm_config: Path | None, max_new_tokens: int):
+    from emerge.llm.config import load_llm_config
+    from emerge.llm.factory import build_backend
+    from emerge.pipeline.rag_stage import DEMO_LLM
+
+    config = load_llm_config(llm_config or DEMO_LLM)
+    return build_backend(config), config.sampling.model_copy(update={"max_new_tokens": max_new_tokens})
 
 
 @click.group(name="rag")
 def group() -> None:
     """The RAG stage: entities, linking, task-specific summaries."""
+
+
+@group.command("entities")
+@_DATA
+@_KG
+@_LLM
+@_OUT
+@_MODE
+@_TOKENS
+def entities(data_dir: Path, kg_dir: str, llm_config: Path | None, out: Path, entity_mode: str,
+             max_new_tokens: int) -> None:
+    """Abnormal time-series values and note entities of every stay -> OUT/entities.parquet."""
+    from emerge.cli.kg import open_kg
+    from emerge.data.dataset import EHRDataset
+    from emerge.llm.cache import LLMCache
+    from emerge.rag.stage import run_entities
+
+    settings = _settings(entity_mode=entity_mode)
+    kg = open_kg(kg_dir) if entity_mode != "llm" else None
+    if entity_mode == "matcher":
+        frame = run_entities(EHRDataset(data_dir), out, settings, kg=kg)
+    else:
+        backend, sampling = _llm(llm_config, max_new_tokens)
+        with LLMCache(out / "llm_cache.sqlite") as cache:
+            frame = run_entities(EHRDataset(data_dir), out, settings, kg=kg, backend=backend, cache=cache,
+                                 sampling=sampling)
+    click.echo(f"{frame.height} entity rows for {frame['stay_id'].n_unique()} stays -> {out / 'entities.parquet'}")
+
+
+@group.command("link")
+@_KG
+@_OUT
+@_THRESHOLD
+@_DENSE
+@_MODE
+def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_mode: str) -> None:
+    """Link OUT/entities.parquet to KG nodes with the bundled MiniLM -> OUT/linked.parquet."""
+    from emerge.cli.kg import open_kg
+    from emerge.pipeline.text_stage import load_default_encoder
+    from emerge.rag.stage import run_linking
+
+    encoder = load_default_encoder()
+    settings = _settings(link_threshold=threshold, dense_linking=dense_linking, entity_mode=entity_mode)
+    frame = run_linking(out, open_kg(kg_dir), encoder.encode, encoder.fingerprint, settings)
+    click.echo(f"linked {int(frame['node_id'].is_not_null().sum())} of {frame.height} entity rows "
+               f"-> {out / 'linked.parquet'}")
+
+
+@group.command("summarize")
+@_DATA
+@_KG
+@_LLM
+@_OUT
+@_TASK
+@_TOKENS
+@_MODE
+@_THRESHOLD
+@_DENSE
+def summarize(data_dir: Path, kg_dir: str, llm_config: Path | None, out: Path, task: str, max_new_tokens: int,
+              entity_mode: str, threshold: float, dense_linking: bool) -> None:
+    """Knowledge + summary prompt + local LLM for every stay -> OUT/summaries.parquet (resumable)."""
+    from emerge.cli.kg import open_kg
+    from emerge.data.dataset import EHRDataset
+    from emerge.llm.cache import LLMCache
+    from emerge.rag.stage import run_summaries
+
+    settings = _settings(task=task, max_new_tokens=max_new_tokens, entity_mode=entity_mode,
+                         link_threshold=threshold, dense_linking=dense_linking)
+    backend, sampling = _llm(llm_config, max_new_tokens)
+    with LLMCache(out / "llm_cache.sqlite") as cache:
+        frame = run_summaries(EHRDataset(data_dir), out, open_kg(kg_dir), backend, settings, cache=cache,
+                              sampling=sampling)
+    click.echo(f"{frame.height} summaries -> {out / 'summaries.parquet'}")
+
+
+@group.command("show")
+@click.argument("stay_id", type=int)
+@_OUT
+def show(stay_id: int, out: Path) -> None:
+    """Print one stay's entities, linked nodes, prompt and summary."""
+    import polars as pl
+
+    from kg.errors import UserInputError
+
+    path = out / "summaries.parquet"
+    if not path.is_file():
+        raise UserInputError(f"{path} not found; run `emerge rag summarize --out {out}` first")
+    rows = pl.read_parquet(path).filter(pl.col("stay_id") == stay_id)
+    if rows.height == 0:
+        raise UserInputError(f"stay {stay_id} is not in {path}")
+    row = rows.row(0, named=True)
+    linked = pl.read_parquet(out / "linked.parquet").filter(pl.col("stay_id") == stay_id)
+    click.echo(f"# stay {stay_id} ({row['task']}, model {row['model']})\n")
+    click.echo("## entities -> linked nodes")
+    for r in linked.iter_rows(named=True):
+        target = f"{r['node_id']} {r['node_name']} ({r['score']:.2f})" if r["node_id"] else "not linked"
+        click.echo(f"- [{r['source']}] {r['entity']} x{r['count']} -> {target}")
+    click.echo(f"\n## gaps: {', '.join(row['gaps']) or 'none'}; trimmed: {json.loads(row['trimmed'])}")
+    click.echo(f"\n## prompt\n{row['prompt']}\n\n## summary\n{row['summary']}")
 
 
 COMMANDS = [group]
