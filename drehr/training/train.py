@@ -1,0 +1,102 @@
+"""`train_retriever`: one resumable training run from a TrainConfig and examples to a saved BiEncoder.
+
+Output folder layout:
+  checkpoints/last.ckpt   Lightning checkpoint every `checkpoint_every_n_steps` steps (resume point)
+  logs/                   CSV logs (train/loss per step)
+  model/                  the trained BiEncoder (LoRA merged), loadable by BiEncoder and SentenceTransformer
+  done.json               settings and data identity of the finished run; a rerun with the same ones skips
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from drehr.training.config import TrainConfig
+from drehr.training.data import TrainExample, read_examples_jsonl
+from kg.artifacts import atomic_write_text, file_fingerprint, stable_hash
+from kg.errors import UserInputError
+
+__all__ = ["train_retriever"]
+
+logger = logging.getLogger(__name__)
+
+
+def _run_key(config: TrainConfig, data: str | Path | Sequence[TrainExample]) -> str:
+    if isinstance(data, (str, Path)):
+        identity = file_fingerprint(data)
+    else:
+        identity = [(e.anchor, e.positives, e.labels) for e in data]
+    return stable_hash(config.model_dump(mode="json"), identity)
+
+
+def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainExample], out_dir: str | Path,
+                    resume: bool = False) -> Path:
+    """Train a BiEncoder on `data` (a JSONL path or examples) into `out_dir`; return the model folder.
+
+    A finished run with the same settings and data is skipped. With `resume`, training continues
+    from `out_dir/checkpoints/last.ckpt` (a killed run picks up where its last checkpoint was);
+    without it, an existing checkpoint is an error rather than being silently overwritten.
+    """
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    from drehr.model import BiEncoder
+    from drehr.training.data import Collator, RetrieverDataModule
+    from drehr.training.lora import apply_lora
+    from drehr.training.module import BiEncoderModule
+    from drehr.training.strategy import build_strategy
+
+    out = Path(out_dir)
+    model_dir, done_file, ckpt_dir = out / "model", out / "done.json", out / "checkpoints"
+    key = _run_key(config, data)
+    if done_file.is_file() and json.loads(done_file.read_text(encoding="utf-8")).get("run_key") == key:
+        logger.info("%s already holds this finished run (%s); skipping", out, key)
+        return model_dir
+    if (ckpt_dir / "last.ckpt").exists() and not resume:
+        raise UserInputError(f"{ckpt_dir} already holds a checkpoint; pass --resume to continue that run, "
+                             f"or choose a new --out folder.")
+    examples = read_examples_jsonl(data) if isinstance(data, (str, Path)) else list(data)
+
+    L.seed_everything(config.seed, workers=True)
+    model = BiEncoder.from_pretrained(config.base_model, pooling=config.pooling,
+                                      query_instruction=config.query_instruction)
+    if config.gradient_checkpointing:
+        model.backbone.gradient_checkpointing_enable()
+    if config.lora is not None:
+        apply_lora(model, config.lora)
+    anchor_len, positive_len = ((config.passage_max_length, config.query_max_length)
+                                if config.anchor_side == "passage"
+                                else (config.query_max_length, config.passage_max_length))
+    collator = Collator(model, config.anchor_side, anchor_len, positive_len)
+    datamodule = RetrieverDataModule(examples, collator, config.anchors_per_batch, config.positives_per_anchor,
+                                     config.num_workers, config.seed)
+    module = BiEncoderModule(model, config)
+    module.train()  # transformers loads models in eval mode; Lightning keeps the mode it finds (dropout on)
+    checkpoint = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0,
+                                 every_n_train_steps=config.checkpoint_every_n_steps)
+    trainer = L.Trainer(
+        max_epochs=config.epochs, max_steps=config.max_steps, accelerator=config.accelerator,
+        devices=config.devices, num_nodes=config.num_nodes, strategy=build_strategy(config),
+        precision=config.precision, accumulate_grad_batches=config.accumulate_grad_batches,
+        gradient_clip_val=config.gradient_clip_val, log_every_n_steps=config.log_every_n_steps,
+        callbacks=[checkpoint], logger=CSVLogger(out, name="logs"), default_root_dir=out,
+        enable_model_summary=False,
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path="last" if resume else None, weights_only=True)
+    # also a checkpoint at the very end (collective: every rank calls it), so a resume with more
+    # epochs starts from here
+    trainer.save_checkpoint(ckpt_dir / "last.ckpt")
+    if trainer.is_global_zero:
+        model.save_pretrained(model_dir)
+        final = trainer.callback_metrics.get("train/loss")
+        atomic_write_text(done_file, json.dumps({
+            "run_key": key, "global_step": trainer.global_step, "epochs": trainer.current_epoch,
+            "final_loss": None if final is None else float(final), "fingerprint": model.fingerprint,
+            "truncated": collator.truncated, "config": config.model_dump(mode="json"),
+        }, indent=2) + "\n")
+    logger.info("trained %d steps; model saved to %s", trainer.global_step, model_dir)
+    return model_dir
