@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from emerge.cli import retriever_eval, retriever_train
+from emerge.cli import retriever_data, retriever_eval, retriever_train
 
 
 @click.group(name="retriever")
@@ -12,7 +12,7 @@ def group() -> None:
     """The DR.EHR dense retriever: training, indexing, evaluation."""
 
 
-for _command in retriever_train.COMMANDS + retriever_eval.COMMANDS:
+for _command in retriever_data.COMMANDS + retriever_train.COMMANDS + retriever_eval.COMMANDS:
     group.add_command(_command)
 
 COMMANDS = [group]
