@@ -23,18 +23,18 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 from safetensors.numpy import save_file
 
 from emerge.data.cohort import load_tables, select_cohort
 from emerge.data.config import BuildConfig
+from emerge.data.hourly import hourly_series
 from emerge.data.labels import add_labels
 from emerge.data.normalize import Normalizer, feature_names
 from emerge.data.notes import extract_notes
 from emerge.data.sources import Sources
 from emerge.data.splits import assign_splits
-from emerge.data.timeseries import extract_events, hourly_table
-from emerge.data.variables import BENCHMARK_CATEGORIES, CATEGORICAL_VARIABLES, NUMERIC_VARIABLES, VARIABLES
+from emerge.data.timeseries import extract_events
+from emerge.data.variables import VARIABLES
 from kg.artifacts import stable_hash, write_config
 from kg.errors import UserInputError
 
@@ -68,17 +68,6 @@ def _finished_key(out: Path) -> str | None:
         return None
 
 
-def _arrays(table: pl.DataFrame, n: int, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Wide hourly table -> numeric [N, T, 12] (NaN missing), codes [N, T, 5] (-1 missing), mask [N, T, 17]."""
-    numeric = np.stack([table[v.name].to_numpy().astype(np.float64) for v in NUMERIC_VARIABLES], -1)
-    codes = []
-    for v in CATEGORICAL_VARIABLES:
-        index = {c: i for i, c in enumerate(BENCHMARK_CATEGORIES[v.name])}
-        codes.append(table[v.name].replace_strict(index, default=-1, return_dtype=pl.Int64).to_numpy())
-    mask = np.stack([table[f"{v.name}_observed"].to_numpy() for v in VARIABLES], -1).astype(np.uint8)
-    return (numeric.reshape(n, steps, -1), np.stack(codes, -1).reshape(n, steps, -1), mask.reshape(n, steps, -1))
-
-
 def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, streaming: bool) -> dict:
     tables = load_tables(sources)
     cohort, exclusions = select_cohort(tables, config)
@@ -88,8 +77,8 @@ def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, s
     cohort = assign_splits(add_labels(cohort, tables.icustays, tables.admissions, config.labels), config.splits)
 
     events, ts_skips = extract_events(sources, cohort, config, streaming=streaming)
-    table = hourly_table(events, cohort, config)
-    numeric, codes, mask = _arrays(table, cohort.height, config.steps)
+    series = hourly_series(events, cohort, config)
+    numeric, codes, mask = series.numeric, series.codes, series.mask
     no_events = int((mask.reshape(cohort.height, -1).sum(1) == 0).sum())
     ts_skips["stays_without_events"] = no_events
     if no_events:
@@ -110,7 +99,7 @@ def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, s
     notes, note_skips = extract_notes(sources, cohort, config)
 
     cohort.select(COHORT_COLUMNS).write_parquet(folder / "cohort.parquet")
-    table.write_parquet(folder / "timeseries.parquet")
+    series.table().write_parquet(folder / "timeseries.parquet")
     save_file({"x": x, "mask": mask, "stay_id": stay_ids}, str(folder / "features.safetensors"))
     normalizer.save(folder / "normalizer.json")
     notes.write_parquet(folder / "notes.parquet")

@@ -22,7 +22,8 @@ import polars as pl
 from kg.artifacts import file_fingerprint
 from kg.errors import UserInputError
 
-__all__ = ["TableSpec", "TABLES", "Sources", "collect", "collect_all", "parse_times"]
+__all__ = ["TableSpec", "TABLES", "Sources", "collect", "collect_all", "parse_times", "bad_value_error",
+           "BAD_VALUE_ERRORS"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,11 +128,19 @@ def collect_all(frames: list[pl.LazyFrame], what: str, streaming: bool = False) 
     """`collect` for several lazy frames at once (polars may share their scans)."""
     try:
         return pl.collect_all(frames, engine="streaming" if streaming else "auto")
-    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise UserInputError(
-            f"bad value while reading {what}: {first}. The column's type does not match MIMIC's "
-            f"documented schema; fix or remove the offending rows (or re-extract the file).") from exc
+    except BAD_VALUE_ERRORS as exc:
+        raise bad_value_error(exc, what) from exc
+
+
+BAD_VALUE_ERRORS = (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError)
+
+
+def bad_value_error(exc: Exception, what: str) -> UserInputError:
+    """The `UserInputError` for a polars parse/cast error `exc` raised while reading `what` (a file)."""
+    first = str(exc).strip().splitlines()[0]
+    return UserInputError(
+        f"bad value while reading {what}: {first}. The column's type does not match MIMIC's "
+        f"documented schema; fix or remove the offending rows (or re-extract the file).")
 
 
 class Sources:

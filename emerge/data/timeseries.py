@@ -1,8 +1,12 @@
 """Hourly time series of the 17 benchmark variables from chartevents and labevents.
 
-`extract_events` scans the event tables lazily and keeps only rows of the cohort's stays, of the
-17 variables' itemids and inside the observation window before anything is collected (the
-streaming engine reads MIMIC-IV's 313M chartevents rows in bounded memory). Then per row:
+`extract_events` reads each event table in one streaming pass (`LazyFrame.collect_batches`): the
+lazy scan projects the five columns we use and keeps only the cohort's stays (labs: admissions);
+each batch of `BATCH_ROWS` rows then counts the rows whose itemid is none of the 17 variables'
+(the `ignored_itemid_rows` skip count, free in the same pass), keeps the others, finds their stay,
+parses charttime with the exact MIMIC format, keeps the rows inside [intime, intime + window) and
+turns them into events. Only events stay in memory, so peak memory follows the events inside the
+window, not the table (MIMIC-IV's 313M chartevents rows stream through). Then per row:
 - numeric variables: `valuenum` (else the text parsed as a number), converted to one unit
   (F -> C, lb/oz -> kg, in -> cm, FiO2 percent -> fraction when > 1); values outside the variable's
   `valid_range` are dropped and counted;
@@ -10,29 +14,31 @@ streaming engine reads MIMIC-IV's 313M chartevents rows in bounded memory). Then
   text is dropped and counted;
 - GCS total (MetaVision / MIMIC-IV chart it only as its three parts): eye + verbal + motor, when all
   three are charted at the same time for the stay.
-`hourly_table` then keeps the last value per (stay, hour, variable), as the benchmark's
-discretizer does, on a full grid of cohort stays x time steps.
+`hourly_series` (in `emerge.data.hourly`) then lays the last value per (stay, hour, variable) on the
+[N, T, V] grid.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import polars as pl
 
 from emerge.data.config import BuildConfig
-from emerge.data.sources import Sources, collect, collect_all, parse_times
-from emerge.data.variables import CATEGORICAL_VARIABLES, NUMERIC_VARIABLES, VARIABLES
+from emerge.data.hourly import hourly_table  # re-exported: the grid step lives in emerge.data.hourly
+from emerge.data.sources import BAD_VALUE_ERRORS, Sources, bad_value_error, collect
+from emerge.data.variables import CATEGORICAL_VARIABLES, VARIABLES
 
-__all__ = ["extract_events", "hourly_table", "item_table", "category_table", "GCS_PARTS"]
+__all__ = ["extract_events", "hourly_table", "item_table", "category_table", "GCS_PARTS", "MIMIC_TIME", "EVENT_SCHEMA"]
 
 logger = logging.getLogger(__name__)
 
 GCS_PARTS = {220739: "eye", 223900: "verbal", 223901: "motor"}  # MetaVision / MIMIC-IV GCS parts
 MIMIC_TIME = "%Y-%m-%d %H:%M:%S"  # charttime format of MIMIC-III and MIMIC-IV event tables
-_EVENT_SCHEMA = {"stay_id": pl.Int64, "charttime": pl.Datetime("us"), "variable": pl.String,
-                 "num": pl.Float64, "cat": pl.String}
+EVENT_SCHEMA = {"stay_id": pl.Int64, "charttime": pl.Datetime("us"), "variable": pl.String,
+                "num": pl.Float64, "cat": pl.String}
+_RAW = ["stay_id", "itemid", "charttime", "value", "valuenum"]
+BATCH_ROWS = 200_000  # rows per streamed batch: ~20 MB of text; fewer, larger batches amortise per-batch work
 
 
 def item_table(source: str) -> pl.DataFrame:
@@ -66,32 +72,58 @@ def _convert(num: pl.Expr) -> pl.Expr:
             .otherwise(num))
 
 
-def _window(frame: pl.LazyFrame, config: BuildConfig) -> pl.LazyFrame:
-    """Keep events with intime <= charttime < intime + window (the first 48 h of the stay)."""
-    end = pl.col("intime") + timedelta(hours=config.window_hours)
-    return frame.filter((pl.col("charttime") >= pl.col("intime")) & (pl.col("charttime") < end))
+def _in_window(rows: pl.DataFrame, stays: pl.DataFrame, key: str, window_us: int) -> pl.DataFrame:
+    """Rows (key, itemid, charttime text, value, valuenum) of the window intime <= charttime < intime + window.
+
+    stays: (key, stay_id, intime) sorted by key; every row's key is among them. When the keys are
+    unique (always for stay_id; hadm_id under one_stay_per_admission) each row finds its stay by
+    binary search (`search_sorted`: no hash table rebuilt per batch); otherwise by a join, which
+    repeats an admission's lab rows for each of its stays. charttime is parsed with the exact MIMIC
+    format (no format inference, no cache of unique strings: both cost more than they save on
+    timestamps); a value that is no timestamp raises.
+    """
+    if stays[key].is_sorted() and stays[key].n_unique() == stays.height:
+        found = stays.drop(key)[stays[key].search_sorted(rows[key])]
+        rows = rows.hstack(found)
+    else:
+        rows = rows.join(stays, on=key)
+    rows = rows.with_columns(
+        pl.col("charttime").str.strptime(pl.Datetime("us"), MIMIC_TIME, strict=True, exact=True, cache=False))
+    since = (pl.col("charttime") - pl.col("intime")).dt.total_microseconds()
+    return rows.filter((since >= 0) & (since < window_us)).select(_RAW)
 
 
-def _chart_rows(sources: Sources, stays: pl.DataFrame, items: pl.DataFrame,
-                config: BuildConfig) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(rows of our itemids in the window, count of the cohort stays' rows with other itemids)."""
-    ids = pl.Series(items["itemid"].to_list() + list(GCS_PARTS)).implode()
-    scan = sources.scan("chartevents").filter(pl.col("stay_id").is_in(stays["stay_id"].implode()))
-    frame = scan.filter(pl.col("itemid").is_in(ids)).join(stays.lazy().select("stay_id", "intime"), on="stay_id")
-    ignored = scan.filter(~pl.col("itemid").is_in(ids)).select(pl.len())
-    return _window(parse_times(frame, ["charttime"], MIMIC_TIME), config).drop("intime"), ignored
+def _read_events(sources: Sources, name: str, key: str, items: pl.DataFrame, stays: pl.DataFrame,
+                 config: BuildConfig, streaming: bool, counts: dict[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One pass over table `name`: (events of `items` in the window, their GCS-part rows), adding to `counts`.
+
+    key: "stay_id" (chartevents) or "hadm_id" (labevents: joined to the admission's stay). Each
+    batch is turned into events at once, so no batch's text buffers outlive it.
+    streaming=False collects the filtered table at once with the in-memory engine (same result).
+    """
+    what = sources.describe(name)
+    frame = sources.scan(name).filter(pl.col(key).is_in(stays[key].implode()))
+    frame = frame.select(key, *(c for c in _RAW if c != "stay_id"))
+    stays = stays.select(*dict.fromkeys([key, "stay_id", "intime"])).sort(key)
+    window_us = config.window_hours * 3_600_000_000
+    ids = items["itemid"].implode()  # includes the GCS parts (gcs_eye, gcs_verbal, gcs_motor itemids)
+    events, gcs = [pl.DataFrame(schema=EVENT_SCHEMA)], [_raw_schema()]
+    batches = frame.collect_batches(chunk_size=BATCH_ROWS, engine="streaming") if streaming else [collect(frame, what)]
+    try:
+        for batch in batches:
+            ours = batch["itemid"].is_in(ids)
+            counts["ignored_itemid_rows"] += batch.height - int(ours.sum())
+            raw = _in_window(batch.filter(ours), stays, key, window_us)
+            events.append(_to_events(raw, items, counts).select(list(EVENT_SCHEMA)).cast(EVENT_SCHEMA))
+            gcs.append(raw.filter(pl.col("itemid").is_in(list(GCS_PARTS))).with_columns(value=pl.lit(None, pl.String)))
+    except BAD_VALUE_ERRORS as exc:
+        raise bad_value_error(exc, what) from exc
+    return pl.concat(events, rechunk=True), pl.concat(gcs, rechunk=True)
 
 
-def _lab_rows(sources: Sources, stays: pl.DataFrame, items: pl.DataFrame,
-              config: BuildConfig) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(rows of our lab itemids in the window, count of the cohort admissions' rows with other itemids)."""
-    ids = items["itemid"].implode()
-    scan = sources.scan("labevents").filter(pl.col("hadm_id").is_in(stays["hadm_id"].implode()))
-    frame = (scan.filter(pl.col("itemid").is_in(ids)).drop("subject_id")
-             .join(stays.lazy().select("hadm_id", "stay_id", "intime"), on="hadm_id"))
-    ignored = scan.filter(~pl.col("itemid").is_in(ids)).select(pl.len())
-    frame = _window(parse_times(frame, ["charttime"], MIMIC_TIME), config)
-    return frame.select("stay_id", "itemid", "charttime", "value", "valuenum"), ignored
+def _raw_schema() -> pl.DataFrame:
+    return pl.DataFrame(schema={"stay_id": pl.Int64, "itemid": pl.Int64, "charttime": pl.Datetime("us"),
+                                "value": pl.String, "valuenum": pl.Float64})
 
 
 def _gcs_total(raw: pl.DataFrame) -> pl.DataFrame:
@@ -106,7 +138,7 @@ def _gcs_total(raw: pl.DataFrame) -> pl.DataFrame:
 
 def _to_events(raw: pl.DataFrame, items: pl.DataFrame, counts: dict[str, int]) -> pl.DataFrame:
     """Raw rows (stay_id, itemid, charttime, value, valuenum) -> converted, validated events."""
-    rows = raw.join(items, on="itemid", how="inner")
+    rows = raw.join(items, on="itemid", how="inner", maintain_order="left")
     numeric = rows.filter(pl.col("kind") == "numeric").with_columns(
         num=_convert(pl.coalesce(pl.col("valuenum"), pl.col("value").str.strip_chars().cast(pl.Float64, strict=False))))
     counts["non_numeric_value"] += int(numeric["num"].is_null().sum())
@@ -119,8 +151,9 @@ def _to_events(raw: pl.DataFrame, items: pl.DataFrame, counts: dict[str, int]) -
     cats = category_table()
     categorical = (rows.filter(pl.col("kind") == "categorical")
                    .with_columns(key=key, key2=key.str.replace(r"\.0$", ""))
-                   .join(cats, on=["variable", "key"], how="left")
-                   .join(cats.rename({"key": "key2", "category": "category2"}), on=["variable", "key2"], how="left")
+                   .join(cats, on=["variable", "key"], how="left", maintain_order="left")
+                   .join(cats.rename({"key": "key2", "category": "category2"}), on=["variable", "key2"], how="left",
+                         maintain_order="left")
                    .with_columns(cat=pl.coalesce("category", "category2")))
     counts["unmapped_category"] += int(categorical["cat"].is_null().sum())
     categorical = categorical.filter(pl.col("cat").is_not_null()).select(
@@ -133,64 +166,34 @@ def extract_events(sources: Sources, stays: pl.DataFrame, config: BuildConfig,
     """Events of the 17 variables inside the window for the cohort's stays.
 
     stays: the cohort (stay_id, hadm_id, intime). Returns (events, counts) where events has columns
-    stay_id, charttime, variable, num (numeric variables) and cat (categorical ones), and counts
-    holds the rows dropped per reason (`ignored_itemid_rows`: rows of the cohort's stays whose itemid
-    is none of the 17 variables'; `count_ignored=False` skips that count). A missing event table
-    gives no events and a logged warning.
+    stay_id, charttime, variable, num (numeric variables) and cat (categorical ones), in table
+    order (GCS totals, chart rows in file order, then lab rows), and counts holds the rows
+    dropped per reason (`ignored_itemid_rows`: rows of the cohort's stays whose itemid is none of
+    the 17 variables'; counted in the same pass, `count_ignored=False` reports 0). A missing event
+    table gives no events and a logged warning.
     """
     counts = {"non_numeric_value": 0, "out_of_valid_range": 0, "unmapped_category": 0,
               "ignored_itemid_rows": 0, "missing_tables": 0}
     parts: list[pl.DataFrame] = []
-    for name, source, reader in (("chartevents", "chart", _chart_rows), ("labevents", "lab", _lab_rows)):
+    for name, source, key in (("chartevents", "chart", "stay_id"), ("labevents", "lab", "hadm_id")):
         if not sources.has(name):
             counts["missing_tables"] += 1
             logger.warning("%s not found under %s: its variables will be all missing (an empty modality). "
                            "The public MIMIC-IV demo has no icu/chartevents.", sources.describe(name), sources.root)
             continue
         items = item_table(source)
-        frame, ignored = reader(sources, stays, items, config)
-        if count_ignored:
-            raw, n_ignored = collect_all([frame, ignored], sources.describe(name), streaming=streaming)
-            counts["ignored_itemid_rows"] += int(n_ignored.item())
-        else:
-            raw = collect(frame, sources.describe(name), streaming=streaming)
-        logger.info("%s: %d rows of the 17 variables inside the %d h window", name, raw.height, config.window_hours)
+        ignored_before = counts["ignored_itemid_rows"]
+        table_events, gcs_parts = _read_events(sources, name, key, items, stays, config, streaming, counts)
+        if not count_ignored:
+            counts["ignored_itemid_rows"] = ignored_before
+        logger.info("%s: %d values of the 17 variables inside the %d h window", name, table_events.height,
+                    config.window_hours)
         if source == "chart":
-            parts.append(_gcs_total(raw))
-        parts.append(_to_events(raw, items, counts))
-    events = pl.concat([p.select(list(_EVENT_SCHEMA)).cast(_EVENT_SCHEMA) for p in parts]) if parts else \
-        pl.DataFrame(schema=_EVENT_SCHEMA)
+            parts.append(_gcs_total(gcs_parts))
+        parts.append(table_events)
+    events = pl.concat([p.select(list(EVENT_SCHEMA)).cast(EVENT_SCHEMA) for p in parts]) if parts else \
+        pl.DataFrame(schema=EVENT_SCHEMA)
     for reason in ("non_numeric_value", "out_of_valid_range", "unmapped_category"):
         if counts[reason]:
             logger.info("time series: %d values dropped (%s)", counts[reason], reason)
     return events, counts
-
-
-def hourly_table(events: pl.DataFrame, stays: pl.DataFrame, config: BuildConfig) -> pl.DataFrame:
-    """One row per (stay, step): the last value of each variable in the step, NaN/null if none.
-
-    Columns: stay_id, hour (0..T-1), one column per variable (Float64 numeric / String categorical)
-    and `<variable>_observed` (Boolean). Row order: the order of `stays`, then hour.
-    """
-    bin_us = config.bin_hours * 3_600_000_000
-    binned = (events.join(stays.select("stay_id", "intime"), on="stay_id")
-              .with_columns(hour=((pl.col("charttime") - pl.col("intime")).dt.total_microseconds() // bin_us)
-                            .cast(pl.Int32))
-              .sort("stay_id", "hour", "charttime")
-              .group_by("stay_id", "hour", "variable", maintain_order=True)
-              .agg(pl.col("num").last(), pl.col("cat").last()))
-    grid = stays.select("stay_id").with_row_index("_order").join(
-        pl.DataFrame({"hour": pl.arange(0, config.steps, eager=True).cast(pl.Int32)}), how="cross")
-    for kind, value, dtype in (("numeric", "num", pl.Float64), ("categorical", "cat", pl.String)):
-        names = [v.name for v in VARIABLES if v.kind == kind]
-        part = binned.filter(pl.col("variable").is_in(names))
-        wide = (part.pivot("variable", index=["stay_id", "hour"], values=value) if part.height
-                else pl.DataFrame(schema={"stay_id": pl.Int64, "hour": pl.Int32}))
-        wide = wide.with_columns(pl.lit(None, dtype).alias(n) for n in names if n not in wide.columns)
-        grid = grid.join(wide.select("stay_id", "hour", *[pl.col(n).cast(dtype) for n in names]),
-                         on=["stay_id", "hour"], how="left")
-    grid = grid.sort("_order", "hour").select("stay_id", "hour", *[v.name for v in VARIABLES])
-    return grid.with_columns(pl.col(v.name).is_not_null().alias(f"{v.name}_observed") for v in VARIABLES)
-
-
-__all__ += ["NUMERIC_VARIABLES"]
