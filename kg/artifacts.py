@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -21,7 +21,8 @@ from typing import Any
 
 from kg.errors import ArtifactError
 
-__all__ = ["CONFIG_NAME", "write_config", "read_config", "stable_hash", "atomic_write_text", "file_fingerprint"]
+__all__ = ["CONFIG_NAME", "write_config", "read_config", "stable_hash", "atomic_write_text", "file_fingerprint",
+           "iter_json_objects"]
 
 CONFIG_NAME = "config.json"
 
@@ -115,3 +116,27 @@ def read_config(directory: str | os.PathLike, kind: str, format_version: int,
             f"rebuild {directory} with this version (or install the version that wrote it)."
         )
     return body
+
+
+def iter_json_objects(path: str | os.PathLike, expected: str, missing_hint: str = "") -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSON-lines file.
+
+    `expected` describes a line (e.g. '{"_id": ..., "text": ...}'); a missing file, invalid JSON or a
+    line that is not an object raises `UserInputError` naming the file, the line and `expected`.
+    """
+    from kg.errors import UserInputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"{path} not found; expected a JSON-lines file of {expected}. {missing_hint}".strip())
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserInputError(f"{path}:{number} is not valid JSON ({exc}); expected {expected}") from exc
+            if not isinstance(row, dict):
+                raise UserInputError(f"{path}:{number}: expected {expected}, got {line[:80]!r}")
+            yield number, row

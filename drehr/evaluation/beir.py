@@ -6,7 +6,6 @@ BEIR does. Without a patient_id field, the patient is the part of the id before 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from drehr.evaluation.dataset import RetrievalDataset, clean_qrels, patient_of_chunk
+from kg.artifacts import iter_json_objects
 from kg.errors import UserInputError
 
 __all__ = ["read_beir", "read_jsonl_ids"]
@@ -23,22 +23,13 @@ logger = logging.getLogger(__name__)
 
 def read_jsonl_ids(path: Path, what: str) -> list[dict]:
     """Lines of a JSON-lines file, each an object with at least `_id` and `text`."""
-    if not path.is_file():
-        raise UserInputError(f"{what} file {path} not found.")
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserInputError(f"{path}:{number} is not valid JSON ({exc}).") from exc
-            if not isinstance(row, dict) or "_id" not in row or "text" not in row:
-                raise UserInputError(f'{path}:{number} lacks "_id" or "text"; each line must be '
-                                     f'{{"_id": ..., "text": ...}}.')
-            row["_id"] = str(row["_id"])
-            rows.append(row)
+    for number, row in iter_json_objects(path, '{"_id": ..., "text": ...}', f"({what} file)"):
+        if "_id" not in row or "text" not in row:
+            raise UserInputError(f'{path}:{number} lacks "_id" or "text"; each line must be '
+                                 f'{{"_id": ..., "text": ...}}.')
+        row["_id"] = str(row["_id"])
+        rows.append(row)
     if not rows:
         raise UserInputError(f"{what} file {path} is empty.")
     return rows

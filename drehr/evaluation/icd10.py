@@ -15,18 +15,17 @@ own inclusion terms (alternative wordings listed under a code), which need no LL
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from drehr.index.encoder import Encoder
+from kg.artifacts import iter_json_objects
 from kg.errors import UserInputError
 
 __all__ = ["ICD10Query", "load_rephrasings", "inclusion_term_queries", "candidate_codes", "icd10_metrics",
@@ -61,27 +60,18 @@ def load_rephrasings(path: str | os.PathLike) -> tuple[list[ICD10Query], dict[st
 
     A missing description is taken from ICD-10-CM; empty rephrasings are counted and skipped.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"rephrasings file {path} not found.")
+    expected = '{"code", "description", "rephrasings": [...]}'
     queries, descriptions, empty = [], {}, 0
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserInputError(f"{path}:{number} is not valid JSON ({exc}).") from exc
-            if not isinstance(row, dict) or "code" not in row or not isinstance(row.get("rephrasings"), list):
-                raise UserInputError(f'{path}:{number}: expected {{"code", "description", "rephrasings": [...]}}.')
-            code = normalize_code(row["code"])
-            descriptions[code] = str(row.get("description") or _icd().get_description(code))
-            for text in row["rephrasings"]:
-                if str(text).strip():
-                    queries.append(ICD10Query(code, str(text).strip()))
-                else:
-                    empty += 1
+    for number, row in iter_json_objects(path, expected, "(rephrasings file)"):
+        if "code" not in row or not isinstance(row.get("rephrasings"), list):
+            raise UserInputError(f"{path}:{number}: expected {expected}.")
+        code = normalize_code(row["code"])
+        descriptions[code] = str(row.get("description") or _icd().get_description(code))
+        for text in row["rephrasings"]:
+            if str(text).strip():
+                queries.append(ICD10Query(code, str(text).strip()))
+            else:
+                empty += 1
     if empty:
         logger.warning("%s: %d empty rephrasing(s) skipped", path, empty)
     if not queries:

@@ -21,7 +21,7 @@ from emerge.llm.batch import run_batch
 from emerge.llm.cache import LLMCache
 from emerge.llm.config import default_cache_dir, load_llm_config
 from emerge.llm.factory import build_backend
-from kg.artifacts import atomic_write_text
+from kg.artifacts import atomic_write_text, iter_json_objects
 from kg.errors import UserInputError
 
 __all__ = ["read_prompts", "generate_file", "convert_gguf"]
@@ -31,25 +31,12 @@ logger = logging.getLogger(__name__)
 
 def read_prompts(path: str | os.PathLike) -> list[tuple[Any, Any]]:
     """(id, prompt) pairs from a JSONL file; errors name the line."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(
-            f'prompts file {path} not found; expected JSONL lines like {{"id": 1, "prompt": "..."}}'
-        )
+    expected = '{"id": ..., "prompt": "..."}'
     items = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserInputError(f"{path}:{lineno} is not valid JSON ({exc})") from exc
-            if not isinstance(row, dict) or "id" not in row or "prompt" not in row:
-                raise UserInputError(
-                    f"{path}:{lineno}: expected an object with keys 'id' and 'prompt', got {line[:80]!r}"
-                )
-            items.append((row["id"], row["prompt"]))
+    for number, row in iter_json_objects(path, expected, "(prompts file)"):
+        if "id" not in row or "prompt" not in row:
+            raise UserInputError(f"{path}:{number}: expected an object with keys 'id' and 'prompt'")
+        items.append((row["id"], row["prompt"]))
     if not items:
         raise UserInputError(f"prompts file {path} holds no prompts")
     check_prompts([prompt for _, prompt in items])  # before any model is loaded

@@ -30,3 +30,20 @@ def test_atomic_write_gives_normal_permissions(tmp_path):
     mode = stat.S_IMODE(os.stat(path).st_mode)
     assert mode & stat.S_IRGRP  # readable by the group, not 0600
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_iter_json_objects_names_file_line_and_expectation(tmp_path):
+    from kg.artifacts import iter_json_objects
+    from kg.errors import UserInputError
+
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"a": 1}\n\n{"a": 2}\n')
+    assert list(iter_json_objects(path, "{a}")) == [(1, {"a": 1}), (3, {"a": 2})]
+    path.write_text('{"a": 1}\n[1, 2]\n')
+    with pytest.raises(UserInputError, match=r"x.jsonl:2: expected \{a\}"):
+        list(iter_json_objects(path, "{a}"))
+    path.write_text("{bad\n")
+    with pytest.raises(UserInputError, match=r"x.jsonl:1 is not valid JSON"):
+        list(iter_json_objects(path, "{a}"))
+    with pytest.raises(UserInputError, match="not found"):
+        list(iter_json_objects(tmp_path / "none.jsonl", "{a}"))
