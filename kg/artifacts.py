@@ -21,7 +21,8 @@ from typing import Any
 
 from kg.errors import ArtifactError
 
-__all__ = ["CONFIG_NAME", "write_config", "read_config", "stable_hash", "atomic_write_text", "file_fingerprint",
+__all__ = [
+    "cache_root","CONFIG_NAME", "write_config", "read_config", "stable_hash", "atomic_write_text", "file_fingerprint",
            "iter_json_objects"]
 
 CONFIG_NAME = "config.json"
@@ -140,3 +141,10 @@ def iter_json_objects(path: str | os.PathLike, expected: str, missing_hint: str 
             if not isinstance(row, dict):
                 raise UserInputError(f"{path}:{number}: expected {expected}, got {line[:80]!r}")
             yield number, row
+
+
+def cache_root() -> Path:
+    """Root of every cache this project keeps outside a run folder (starter KG, converted LLMs, LLM
+    outputs): `$EMERGE_CACHE`, else `~/.cache/emerge`."""
+    env = os.environ.get("EMERGE_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "emerge"

@@ -12,7 +12,10 @@ import click
 
 from kg.errors import UserInputError
 
-__all__ = ["main", "cli"]
+__all__ = ["main", "cli", "quiet_lightning"]
+
+_LIGHTNING = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning")
+_NOISY = ("httpx", "urllib3", "filelock", "fsspec", "matplotlib", *_LIGHTNING)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,13 +26,26 @@ def cli(verbose: int, quiet: bool) -> None:
     """Retrieval-augmented clinical prediction: data, knowledge graphs, DR.EHR retriever, RAG, models."""
     level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("httpx", "urllib3", "filelock", "fsspec", "matplotlib", "lightning.pytorch", "lightning.fabric",
-                  "pytorch_lightning"):
+    for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Lightning's advisory warnings (tips, logging interval, deprecations inside Lightning itself)
     # say nothing actionable to a user of this CLI.
     for pattern in (r".*LeafSpec.*", r".*log_every_n_steps.*", r".*litlogger.*", r".*does not have many workers.*"):
         warnings.filterwarnings("ignore", message=pattern)
+
+
+def quiet_lightning() -> None:
+    """Import Lightning now and undo what its import does to logging: it sets its loggers to INFO and
+    adds its own console handler, which would print every "GPU available" line twice. Commands that
+    train call this first; the levels then stay as `cli` set them (warnings and errors still show)."""
+    import lightning  # noqa: F401  (the import is the point)
+
+    for name in _LIGHTNING:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.level, logging.WARNING))
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.propagate = True
 
 
 def _register() -> None:

@@ -34,7 +34,7 @@ def group() -> None:
     "--cache",
     default=None,
     type=click.Path(dir_okay=False),
-    help="SQLite LLM cache [default: $EMERGE_CACHE_DIR/llm_cache.sqlite].",
+    help="SQLite LLM cache [default: $EMERGE_CACHE/llm_cache.sqlite].",
 )
 @click.option("--temperature", type=float, default=None, help="Override the config's sampling (0 = greedy).")
 @click.option("--top-p", type=float, default=None)
@@ -63,7 +63,7 @@ def generate(llm_config, prompts, out, cache, temperature, top_p, max_new_tokens
     "--cache-dir",
     default=None,
     type=click.Path(file_okay=False),
-    help="Where converted folders live [default: $EMERGE_CACHE_DIR/gguf].",
+    help="Where converted folders live [default: $EMERGE_CACHE/gguf].",
 )
 def convert(gguf, cache_dir) -> None:
     """De-quantize a GGUF once into a safetensors HF folder (fast loads; servable by vLLM); prints its path."""

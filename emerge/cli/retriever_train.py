@@ -21,6 +21,9 @@ def train(config_path: str, data_path: str, out_dir: str, resume: bool, base_mod
           epochs: int | None) -> None:
     """Train a BiEncoder; prints the folder of the saved model."""
     from drehr.training import load_train_config, train_retriever
+    from emerge.cli import quiet_lightning
+
+    quiet_lightning()
 
     overrides = {k: v for k, v in {"base_model": base_model, "epochs": epochs}.items() if v is not None}
     config = load_train_config(config_path, **overrides)

@@ -10,17 +10,48 @@ import click
 @click.command(name="demo")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
               help="Output folder; finished stages are reused on a rerun.")
-@click.option("--stays", type=int, default=2000, show_default=True, help="Synthetic ICU stays to generate.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--summaries/--no-summaries", default=False, show_default=True,
-              help="Write RAG summaries with the local LLM (stage 3); without, summary-reading models are skipped.")
+@click.option("--stays", type=int, default=None, help="Synthetic ICU stays to generate [configs/experiment/demo.yaml: 2000].")
+@click.option("--seed", type=int, default=None, help="Seed of the cohort and the RAG stage [demo.yaml: 0].")
+@click.option("--summaries/--no-summaries", default=True, show_default=True,
+              help="Write RAG summaries with the local LLM; without, the models that read them are left out.")
 @click.option("--trainer-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Trainer YAML (default: configs/trainer/cpu_fast.yaml).")
-def demo(out: Path, stays: int, seed: int, summaries: bool, trainer_config: Path | None) -> None:
+              help="Trainer YAML [demo.yaml: configs/trainer/cpu_fast.yaml].")
+def demo(out: Path, stays: int | None, seed: int | None, summaries: bool, trainer_config: Path | None) -> None:
     """Run the pipeline end to end on the bundled defaults (synthetic cohort, starter KG, MiniLM, SmolLM2)."""
+    from emerge.cli import quiet_lightning
     from emerge.pipeline.demo import run_demo
+
+    quiet_lightning()
 
     run_demo(out=out, stays=stays, seed=seed, summaries=summaries, trainer_config=trainer_config)
 
 
-COMMANDS = [demo]
+@click.command(name="run")
+@click.option("--config", "config_file", required=True, type=click.Path(path_type=Path),
+              help="Experiment YAML, e.g. configs/experiment/mimic_iv_mortality.yaml.")
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="MIMIC folder (overrides the config's data.root).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder [the config's `out`, else runs/<name>]; finished stages are reused.")
+@click.option("--llm", "llm_config", default=None,
+              help="LLM backend YAML for the summaries (overrides rag.llm), e.g. llm/smollm2.yaml.")
+@click.option("--check", is_flag=True, help="Only load and validate the config and every file it names.")
+def run(config_file: Path, root: Path | None, out: Path | None, llm_config: str | None, check: bool) -> None:
+    """Run every stage of one experiment (data, KG, entities, summaries, embeddings, training, report)."""
+    from emerge.cli import quiet_lightning
+    from emerge.pipeline.experiment import run_experiment
+    from emerge.pipeline.experiment_config import ExperimentConfig
+
+    config = ExperimentConfig.from_yaml(config_file)
+    if llm_config is not None:
+        config = config.model_copy(update={"rag": config.rag.model_copy(update={"llm": llm_config})})
+    resolved = config.resolve()
+    if check:
+        click.echo(f"{config.name}: valid; {len(resolved.models)} models x {len(config.tasks)} tasks "
+                   f"({', '.join(resolved.models)}; {', '.join(config.tasks)}); output {out or config.output_dir()}")
+        return
+    quiet_lightning()
+    run_experiment(resolved, out=out, root=root)
+
+
+COMMANDS = [demo, run]

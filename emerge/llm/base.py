@@ -115,6 +115,8 @@ class LLMBackend(abc.ABC):
 
     name: str = "base"
     model_id: str = ""
+    # Prompts per `generate` call that keep the backend busy (callers batch by it; see run_batch).
+    preferred_batch_size: int = 16
 
     @property
     @abc.abstractmethod

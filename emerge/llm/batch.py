@@ -29,16 +29,19 @@ def run_batch(
     backend: LLMBackend,
     sampling: SamplingConfig,
     cache: LLMCache | None = None,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     progress: bool = True,
     desc: str = "LLM",
 ) -> dict[Hashable, str]:
     """Outputs for every item, keyed by the item's key; cached prompts are not sent to the backend.
 
     items: (key, prompt) pairs; keys must be unique (they name the results, e.g. a stay id).
-    batch_size: prompts per backend call and per cache commit (the most work a kill can lose).
+    batch_size: prompts per backend call and per cache commit (the most work a kill can lose);
+        None = the backend's `preferred_batch_size`.
     Without a cache nothing persists, but identical prompts are still generated once.
     """
+    if batch_size is None:
+        batch_size = backend.preferred_batch_size
     if batch_size < 1:
         raise UserInputError(f"batch_size must be >= 1, got {batch_size}")
     keys = [key for key, _ in items]
@@ -76,7 +79,7 @@ def as_text_fn(
     backend: LLMBackend,
     sampling: SamplingConfig,
     cache: LLMCache | None = None,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     progress: bool = False,
 ) -> Callable[[list[str]], list[str]]:
     """A plain `prompts -> texts` callable over `backend` (cached and batched), for drehr's stage II and

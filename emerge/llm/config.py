@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from emerge.llm.base import SamplingConfig
+from kg.artifacts import cache_root
 from kg.errors import UserInputError
 
 __all__ = [
@@ -31,9 +32,9 @@ __all__ = [
 
 
 def default_cache_dir() -> Path:
-    """`$EMERGE_CACHE_DIR`, else `~/.cache/emerge`: converted GGUF models and the LLM output cache."""
-    env = os.environ.get("EMERGE_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "emerge"
+    """`$EMERGE_CACHE`, else `~/.cache/emerge` (kg.artifacts.cache_root): converted GGUF models and the
+    LLM output cache."""
+    return cache_root()
 
 
 class _Base(BaseModel):
@@ -57,7 +58,7 @@ class TransformersConfig(_Base):
     model: Path | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    batch_size: int = Field(8, ge=1)
+    batch_size: int = Field(32, ge=1)
     cpu_threads: int | None = Field(
         None,
         ge=1,
@@ -66,6 +67,8 @@ class TransformersConfig(_Base):
     )
     cache_converted: bool = True
     convert_cache_dir: Path | None = None
+    prefix_cache: bool = Field(
+        True, description="Run the prompts' common token prefix once per call and reuse its key/value cache.")
     max_context_tokens: int | None = Field(None, ge=16, description="Override the model's context window.")
 
 

@@ -37,8 +37,11 @@ def backend_identity(config: LLMConfig) -> tuple[str, str]:
         return "openai", config.model
     from emerge.llm.gguf import model_identity, resolve_model_path
 
-    name = "transformers" if isinstance(config, TransformersConfig) else "vllm"
-    return name, model_identity(resolve_model_path(config.model))
+    if isinstance(config, TransformersConfig):
+        from emerge.llm.transformers_backend import transformers_model_id
+
+        return "transformers", transformers_model_id(config)
+    return "vllm", model_identity(resolve_model_path(config.model))
 
 
 def _build(config: LLMConfig) -> LLMBackend:
@@ -62,6 +65,12 @@ class LazyBackend(LLMBackend):
         self.config = config
         self.name, self.model_id = backend_identity(config)
         self._backend: LLMBackend | None = None
+
+    @property
+    def preferred_batch_size(self) -> int:
+        if isinstance(self.config, TransformersConfig):
+            return self.config.batch_size
+        return self.backend.preferred_batch_size if self.built else LLMBackend.preferred_batch_size
 
     @property
     def built(self) -> bool:

@@ -89,12 +89,27 @@ def model_identity(source: Path) -> str:
     return f"{source.name}@{stable_hash([file_fingerprint(f) for f in files], length=10)}"
 
 
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX-BF16 in /proc/cpuinfo).
+
+    Without it, bfloat16 matmuls are emulated and slower than float32; with it (Zen 4, Sapphire
+    Rapids and later) SmolLM2 generates about 2x faster than in float32."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def torch_dtype(name: str, device: str):
-    """Map a dtype name to torch; "auto" is float32 on CPU and bfloat16 on CUDA."""
+    """Map a dtype name to torch; "auto" is bfloat16 on CUDA and on CPUs with native bfloat16
+    (`cpu_has_native_bf16`), float32 on other CPUs."""
     import torch
 
     if name == "auto":
-        return torch.bfloat16 if device == "cuda" else torch.float32
+        return torch.bfloat16 if device == "cuda" or cpu_has_native_bf16() else torch.float32
     return getattr(torch, name)
 
 

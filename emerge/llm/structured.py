@@ -160,7 +160,7 @@ def generate_entities(
     cache: LLMCache | None = None,
     max_retries: int = 3,
     retry_temperature: float = 0.7,
-    batch_size: int = 16,
+    batch_size: int | None = None,
     progress: bool = True,
 ) -> list[EntityResult]:
     """One `EntityResult` per prompt; each prompt is tried at most 1 + `max_retries` times.

@@ -37,6 +37,7 @@ class VLLMBackend(LLMBackend):
     """`generate` with `vllm.LLM`; all prompts of a call go to vLLM at once (it schedules the batches)."""
 
     name = "vllm"
+    preferred_batch_size = 256  # vLLM schedules its own batches; this sets the cache commit size
 
     def __init__(self, config: VLLMConfig) -> None:
         vllm = import_vllm()

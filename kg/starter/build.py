@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from kg.artifacts import stable_hash
+from kg.artifacts import cache_root, stable_hash
 from kg.errors import UserInputError
 from kg.graph import KnowledgeGraph
 from kg.readers.primekg import graph_from_primekg_frame
@@ -79,11 +79,7 @@ def starter_cache_dir(cache_dir: str | os.PathLike | None = None, settings: Star
 
     The root is `cache_dir`, else $EMERGE_CACHE/starter_kg, else ~/.cache/emerge/starter_kg."""
     settings = settings or StarterSettings()
-    if cache_dir is None:
-        base = os.environ.get("EMERGE_CACHE")
-        root = Path(base) / "starter_kg" if base else Path.home() / ".cache" / "emerge" / "starter_kg"
-    else:
-        root = Path(cache_dir)
+    root = cache_root() / "starter_kg" if cache_dir is None else Path(cache_dir)
     table = resources.files("kg.starter").joinpath("clinical_synonyms.tsv").read_text(encoding="utf-8")
     return root / stable_hash(_source_versions(), settings, BUILD_VERSION, table)
 

@@ -1,7 +1,7 @@
 """The transformers backend on the real bundled SmolLM2-135M-Instruct GGUF (loaded once per session).
 
 The first session on a machine converts the GGUF to a cached safetensors folder (~30 s on 2 CPU
-cores, under $EMERGE_CACHE_DIR or ~/.cache/emerge); later sessions load it in about a second.
+cores, under $EMERGE_CACHE or ~/.cache/emerge); later sessions load it in about a second.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ GREEDY = SamplingConfig(max_new_tokens=8)
 def smollm2():
     from emerge.llm.transformers_backend import TransformersBackend
 
-    return TransformersBackend(TransformersConfig(device="cpu", cpu_threads=1))
+    return TransformersBackend(TransformersConfig(device="cpu", dtype="float32", cpu_threads=1))
 
 
 def test_loads_with_chat_template_and_context_window(smollm2):
@@ -43,6 +43,36 @@ def test_greedy_is_deterministic_batched_and_message_form_equal(smollm2):
     assert smollm2.generate([prompts[1]], GREEDY) == [batched[1]]
     assert smollm2.generate([[{"role": "user", "content": prompts[0]}]], GREEDY) == [batched[0]]
     assert all(smollm2.count_tokens(t) <= GREEDY.max_new_tokens + 1 for t in batched)
+
+
+def test_shared_prefix_cache_gives_the_same_greedy_answers(smollm2):
+    """Prompts sharing a long instruction: the prefix is run once, the answers do not change (float32)."""
+    instruction = ("As an experienced clinical professor, summarize the patient's health status for predicting "
+                   "in-hospital mortality, given the abnormal features and possible diseases below. ")
+    prompts = [instruction + rest for rest in ("Features: fever. Diseases: sepsis.",
+                                               "Features: low blood pressure, high lactate. Diseases: septic shock.",
+                                               "Features: none. Diseases: pneumonia.")]
+    ids = smollm2.tokenizer([smollm2._render(p) for p in prompts], add_special_tokens=False)["input_ids"]
+    shared, _ = smollm2._prefix(ids)
+    assert shared >= 30  # the chat template's system turn + the instruction
+    sampling = SamplingConfig(max_new_tokens=12)
+    with_prefix = smollm2.generate(prompts, sampling)
+    smollm2.config = smollm2.config.model_copy(update={"prefix_cache": False})
+    try:
+        without = smollm2.generate(prompts, sampling)
+        alone = [smollm2.generate([p], sampling)[0] for p in prompts]
+    finally:
+        smollm2.config = smollm2.config.model_copy(update={"prefix_cache": True})
+    assert with_prefix == without == alone
+
+
+def test_native_bf16_detection_reads_cpu_flags():
+    from emerge.llm.gguf import cpu_has_native_bf16
+
+    assert cpu_has_native_bf16("processor: 0\nflags\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n")
+    assert cpu_has_native_bf16("flags : fpu amx_bf16 amx_tile\n")
+    assert not cpu_has_native_bf16("flags : fpu avx2 avx512f avx512bw\n")
+    assert not cpu_has_native_bf16("")
 
 
 def test_seeded_sampling_repeats_and_seeds_differ(smollm2):
@@ -136,5 +166,5 @@ def test_entities_with_the_real_model_never_crash(smollm2):
 def test_lazy_backend_knows_its_cache_identity_without_loading(smollm2):
     from emerge.llm import build_backend
 
-    lazy = build_backend(TransformersConfig(device="cpu", cpu_threads=1), lazy=True)
+    lazy = build_backend(TransformersConfig(device="cpu", dtype="float32", cpu_threads=1), lazy=True)
     assert (lazy.name, lazy.model_id) == (smollm2.name, smollm2.model_id) and not lazy.built
