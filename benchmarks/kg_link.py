@@ -37,12 +37,12 @@ def main() -> None:
     from rapidfuzz import process
     from rapidfuzz.fuzz import WRatio
 
-    from emerge.cli.kg import minilm_encoder
+    from emerge.cli.kg import encoder_fn
     from kg.linking import EntityLinker
     from kg.starter import load_starter_kg
 
     graph = load_starter_kg().subgraph(SEEDS, k=args.hops)
-    encoder = minilm_encoder()
+    encoder = encoder_fn()
     rng = np.random.default_rng(0)
     picks = rng.choice(len(graph), size=min(args.mentions, len(graph)), replace=False)
     ids = graph.node_ids()

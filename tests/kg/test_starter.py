@@ -38,7 +38,7 @@ def test_cache_dir_depends_on_settings(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_real_starter_kg_has_icu_conditions_and_links(tmp_path_factory):
-    from emerge.cli.kg import minilm_encoder
+    from emerge.cli.kg import encoder_fn
     from kg.linking import EntityLinker
     from kg.retrieval import gather_knowledge
     from kg.starter import load_starter_kg
@@ -53,7 +53,7 @@ def test_real_starter_kg_has_icu_conditions_and_links(tmp_path_factory):
     assert "N17" in g.hypernyms("N17.9") and g.hypernyms("HP:0002900") == ["HP:0011042"]
     assert g.hypernyms("B10") == ["ICD10CM:CHAPTER_1"]  # block + category sharing a code: one node, no self-loop
     assert "I10" in g.neighbors("ICD9CM:401.9", relation="maps_to")
-    linker = EntityLinker(g, minilm_encoder(), threshold=0.7, types="disease,phenotype")
+    linker = EntityLinker(g, encoder_fn(), threshold=0.7, types="disease,phenotype")
     recs = {r["mention"]: r for r in linker.link(["high blood pressure", "HTN", "low potassium", "kidney failure"])}
     assert recs["high blood pressure"]["node_id"] in ("HP:0000822", "I10")
     assert recs["HTN"]["node_id"] in ("HP:0000822", "I10")
@@ -63,5 +63,5 @@ def test_real_starter_kg_has_icu_conditions_and_links(tmp_path_factory):
     assert {k.node_id for k in know} == {"I10", "E87.6", "N19"} and all(k.triples for k in know)
     # dense step with the real MiniLM on a small piece of the graph
     sub = g.subgraph(["E87.5", "E87.6", "I10", "N19"], k=1)
-    dense = EntityLinker(sub, minilm_encoder(), threshold=0.6).link(["elevated serum potassium"])[0]
+    dense = EntityLinker(sub, encoder_fn(), threshold=0.6).link(["elevated serum potassium"])[0]
     assert dense["node_id"] in ("E87.5", "HP:0002153") and dense["score"] < 1.0

@@ -1,0 +1,137 @@
+"""Experiment configs (every shipped one loads and instantiates) and `run_experiment` end to end."""
+
+import json
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from emerge.cli import cli
+from emerge.models.build import build_model
+from emerge.models.config import InputDims
+from emerge.pipeline.demo import demo_config
+from emerge.pipeline.experiment import prepare_data, run_experiment
+from emerge.pipeline.experiment_config import CONFIGS, ExperimentConfig, reads
+from kg.build import build_graph
+from kg.errors import UserInputError
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
+from llm_fakes import FakeBackend  # noqa: E402
+
+EXPERIMENTS = sorted((CONFIGS / "experiment").glob("*.yaml"))
+
+
+def test_the_shipped_experiments_cover_both_mimics_and_tasks_and_the_demo():
+    names = {p.stem for p in EXPERIMENTS}
+    assert {"demo", "mimic_iii_mortality", "mimic_iii_readmission", "mimic_iv_mortality",
+            "mimic_iv_readmission"} <= names
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_every_experiment_config_loads_and_instantiates(path):
+    exp = ExperimentConfig.from_yaml(path).resolve()
+    config = exp.config
+    assert config.name == path.stem and exp.trainer.max_epochs >= 1
+    if config.data.source == "mimic":
+        assert config.data.build.version in path.stem and set(config.tasks) <= {"mortality", "readmission"}
+        assert config.rag.settings.task in path.stem
+    dims = InputDims(text_dim=384)
+    for task in config.tasks:
+        for name, model_config in exp.models.items():
+            model = build_model(model_config, dims, 2 if task == "multitask" else 1)
+            assert sum(p.numel() for p in model.parameters()) > 0, name
+    assert exp.llm is not None and exp.needs_summaries
+
+
+def test_config_errors_name_the_problem(tmp_path):
+    body = yaml.safe_load((CONFIGS / "experiment" / "demo.yaml").read_text())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**body, "models": ["model/no_such_model.yaml"]}))
+    with pytest.raises(UserInputError, match="no_such_model.yaml.*not found"):
+        ExperimentConfig.from_yaml(bad).resolve()
+    bad.write_text(yaml.safe_dump({**body, "rag": {**body["rag"], "enabled": False}}))
+    with pytest.raises(UserInputError, match="read the RAG summary but rag.enabled is false"):
+        ExperimentConfig.from_yaml(bad).resolve()
+    bad.write_text(yaml.safe_dump({**body, "kg": {"source": "primekg"}}))
+    with pytest.raises(UserInputError, match="needs kg.path"):
+        ExperimentConfig.from_yaml(bad)
+    bad.write_text(yaml.safe_dump({**body, "tasks": ["survival"]}))
+    with pytest.raises(UserInputError, match="tasks"):
+        ExperimentConfig.from_yaml(bad)
+    with pytest.raises(UserInputError, match="not found"):
+        ExperimentConfig.from_yaml(tmp_path / "missing.yaml")
+    mimic = ExperimentConfig.from_yaml(CONFIGS / "experiment" / "mimic_iv_mortality.yaml").resolve()
+    with pytest.raises(UserInputError, match="pass --root"):
+        prepare_data(mimic, tmp_path / "out")
+
+
+def test_demo_overrides_and_no_summaries_drop_the_summary_models():
+    config = demo_config("x", stays=80, seed=3, summaries=False)
+    assert (config.out, config.data.synthetic.stays, config.data.synthetic.seed) == ("x", 80, 3)
+    assert config.rag.settings.seed == 3 and not config.rag.enabled
+    exp = config.resolve()
+    assert exp.models and not exp.needs_summaries
+    assert not any(reads(m, "summary") for m in exp.models.values())
+    assert len(demo_config("x").resolve().models) > len(exp.models)
+
+
+def test_run_check_validates_without_running():
+    result = CliRunner().invoke(cli, ["run", "--config", str(CONFIGS / "experiment" / "mimic_iii_mortality.yaml"),
+                                      "--check"])
+    assert result.exit_code == 0, result.output
+    assert "mimic_iii_mortality: valid; 7 models x 1 tasks" in result.output
+
+
+def _tiny_kg(folder: Path) -> Path:
+    names = {"A41.9": ("Sepsis", ["septicemia"]), "I10": ("Hypertension", ["HTN", "high blood pressure"]),
+             "I50.9": ("Heart failure", ["CHF", "congestive heart failure"]),
+             "J18.9": ("Pneumonia", ["pneumonia"]), "HP:0001649": ("Tachycardia", ["heart rate too high"])}
+    nodes = pl.DataFrame({
+        "key": list(names), "id": list(names), "type": ["disease"] * 4 + ["effect/phenotype"],
+        "name": [v[0] for v in names.values()], "source": ["ICD10CM"] * 4 + ["HPO"],
+        "synonyms": [v[1] for v in names.values()],
+        "definition": ["Organ dysfunction caused by a dysregulated host response to infection.", None, None,
+                       "Infection of the lung.", "A heart rate above normal."],
+        "description": [None] * 5,
+    })
+    edges = pl.DataFrame([("I50.9", "I10", "disease_disease", "associated with")],
+                         schema=["head", "tail", "relation", "display_relation"], orient="row")
+    build_graph(nodes, edges, name="experiment-test").save(folder)
+    return folder
+
+
+def test_run_experiment_end_to_end_then_reuses_every_stage(tmp_path):
+    trainer = tmp_path / "trainer.yaml"
+    trainer.write_text(yaml.safe_dump({"max_epochs": 2, "batch_size": 32, "patience": 2, "accelerator": "cpu",
+                                       "loggers": ["csv"], "n_bootstrap": 20, "log_every_n_steps": 1}))
+    body = yaml.safe_load((CONFIGS / "experiment" / "demo.yaml").read_text())
+    body.update(name="tiny", out=str(tmp_path / "run"), kg={"source": "folder", "path": str(_tiny_kg(tmp_path / "kg"))},
+                trainer=str(trainer), tasks=["mortality"], models=["model/ts_only.yaml", "model/emerge_full.yaml"])
+    body["data"]["synthetic"] = {"stays": 80, "seed": 1}
+    body["text"]["max_chunks"] = 4
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(body))
+    exp = ExperimentConfig.from_yaml(path).resolve()
+
+    backend = FakeBackend(reply=lambda text, s: "Summary: " + text[-120:])
+    metrics = run_experiment(exp, llm_backend=backend)
+    out = tmp_path / "run"
+    assert set(metrics["tasks"]["mortality"]["models"]) == {"ts_only", "emerge_full"}
+    on_disk = json.loads((out / "metrics.json").read_text())
+    assert on_disk["tasks"]["mortality"]["models"]["emerge_full"]["auroc"] == pytest.approx(
+        metrics["tasks"]["mortality"]["models"]["emerge_full"]["auroc"])
+    summaries = pl.read_parquet(out / "rag" / "summaries.parquet")
+    n_stays = summaries.height
+    assert 0 < len(backend.calls) <= n_stays  # one call per distinct prompt
+    assert summaries["summary"].str.starts_with("Summary: ").all()
+    assert (out / "metrics.md").read_text().count("emerge_full") == 1
+    for name in ("ts_only", "emerge_full"):
+        assert (out / "runs" / "mortality" / name / "predictions.parquet").is_file()
+
+    # A rerun repeats nothing: no LLM call, the same metrics from the finished runs.
+    again = FakeBackend(reply=lambda text, s: "changed")
+    assert run_experiment(exp, llm_backend=again) == metrics
+    assert again.calls == []
