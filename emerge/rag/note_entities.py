@@ -17,7 +17,7 @@ from typing import Literal
 
 from kg.errors import UserInputError
 
-__all__ = ["NER_PROMPT", "ner_prompt", "split_pieces", "sample_pieces", "literal_count",
+__all__ = ["NER_PROMPT", "ner_prompt", "ner_prompts", "split_pieces", "sample_pieces", "literal_count",
            "NoteEntities", "extract_note_entities"]
 
 NER_PROMPT = (
@@ -49,6 +49,17 @@ def sample_pieces(pieces: Sequence[str], k: int = 4, seed: int = 0) -> list[str]
         return list(pieces)
     chosen = sorted(random.Random(seed).sample(range(len(pieces)), k))
     return [pieces[i] for i in chosen]
+
+
+def _joined(notes: Sequence[str]) -> str:
+    return "\n".join(n for n in notes if n and n.strip())
+
+
+def ner_prompts(notes: Sequence[str], seed: int = 0, piece_words: int = 2000, max_pieces: int = 4) -> list[str]:
+    """The NER prompts `extract_note_entities` sends for one stay's notes (none without text), so a caller
+    can send the prompts of many stays to the LLM in one batch first and answer from those results."""
+    text = _joined(notes)
+    return [ner_prompt(p) for p in sample_pieces(split_pieces(text, piece_words), max_pieces, seed)] if text else []
 
 
 def literal_count(entity: str, text_lower: str) -> int:
@@ -86,15 +97,15 @@ def extract_note_entities(notes: Sequence[str], ask: AskFn | None, seed: int = 0
     if mode in ("llm", "union") and ask is None:
         raise UserInputError(f"entity mode {mode!r} needs an LLM (pass ask=...)")
     result = NoteEntities()
-    text = "\n".join(n for n in notes if n and n.strip())
+    text = _joined(notes)
     if not text:
         return result
     lower = text.lower()
     candidates: dict[str, str] = {}
     if mode in ("llm", "union"):
-        pieces = sample_pieces(split_pieces(text, piece_words), max_pieces, seed)
-        result.pieces = len(pieces)
-        for answer in ask([ner_prompt(p) for p in pieces]):
+        prompts = ner_prompts(notes, seed, piece_words, max_pieces)
+        result.pieces = len(prompts)
+        for answer in ask(prompts):
             if answer is None:
                 result.unparsed_pieces += 1
                 continue

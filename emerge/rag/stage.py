@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from emerge.data.dataset import EHRDataset
 from emerge.data.variables import NUMERIC_VARIABLES, VARIABLES
-from emerge.rag.note_entities import extract_note_entities
+from emerge.rag.note_entities import extract_note_entities, ner_prompts
 from emerge.rag.prompts import DiseaseKnowledge, Task, build_summary_prompt
 from emerge.rag.ts_entities import abnormal_features
 from kg.artifacts import atomic_write_text, stable_hash
@@ -129,22 +129,29 @@ def run_entities(dataset: EHRDataset, out: str | Path, settings: RagSettings, kg
 
         matcher = TermMatcher(kg)
         match = matcher.terms
+    rows = _ts_entities(dataset, settings)
+    notes = dataset.notes.group_by("stay_id", maintain_order=True).agg(pl.col("text"))
+    texts = dict(zip(notes["stay_id"].to_list(), notes["text"].to_list(), strict=True))
+    stays = dataset.stay_id.tolist()
     ask = None
     if settings.entity_mode in ("llm", "union"):
         if backend is None:
             raise UserInputError(f"entity_mode {settings.entity_mode!r} needs an LLM backend (--llm CONFIG)")
         from emerge.llm.structured import generate_entities
 
-        def ask(prompts: list[str]) -> list[list[str] | None]:
-            results = generate_entities(backend, prompts, sampling, cache=cache, progress=False)
-            return [list(r.entities) if r.status == "parsed" else None for r in results]
+        # Every stay's NER prompts go to the LLM together (batched, cached, retried by round), then each
+        # stay is answered from the results.
+        prompts = list(dict.fromkeys(p for stay in stays for p in ner_prompts(
+            texts.get(stay, []), settings.seed + stay, settings.piece_words, settings.max_pieces)))
+        results = generate_entities(backend, prompts, sampling, cache=cache, progress=True) if prompts else []
+        answers = {p: list(r.entities) if r.status == "parsed" else None for p, r in zip(prompts, results, strict=True)}
 
-    rows = _ts_entities(dataset, settings)
-    notes = dataset.notes.group_by("stay_id", maintain_order=True).agg(pl.col("text"))
-    texts = dict(zip(notes["stay_id"].to_list(), notes["text"].to_list(), strict=True))
+        def ask(stay_prompts: list[str]) -> list[list[str] | None]:
+            return [answers[p] for p in stay_prompts]
+
     from tqdm.auto import tqdm
 
-    for stay in tqdm(dataset.stay_id.tolist(), desc="note entities", unit="stay"):
+    for stay in tqdm(stays, desc="note entities", unit="stay"):
         found = extract_note_entities(texts.get(stay, []), ask, seed=settings.seed + stay,
                                       piece_words=settings.piece_words, max_pieces=settings.max_pieces,
                                       mode=settings.entity_mode, match=match)

@@ -112,3 +112,14 @@ def test_deepspeed_bf16_lora_on_gpu(tiny_dir, tmp_path):
                      precision="bf16-mixed", lora=LoraSettings(), epochs=2)
     model_dir = train_retriever(config, EXAMPLES, tmp_path / "run")
     assert BiEncoder.from_pretrained(model_dir).encode(["fever"]).shape == (1, 32)
+
+
+def test_bf16_mixed_lora_on_cpu(tiny_dir, tmp_path):
+    """The 7B recipe's precision and LoRA on the CPU (bf16 autocast): trains, merges, saves float32 weights."""
+    config = _config(tiny_dir, accelerator="cpu", devices=1, precision="bf16-mixed", lora=LoraSettings(), epochs=2)
+    model_dir = train_retriever(config, EXAMPLES, tmp_path / "run")
+    encoder = BiEncoder.from_pretrained(model_dir)
+    emb = encoder.encode(["fever", "sepsis from infection"])
+    assert emb.dtype == np.float32 and emb.shape == (2, 32) and np.isfinite(emb).all()
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    assert not any("lora" in name for name, _ in encoder.named_parameters())
