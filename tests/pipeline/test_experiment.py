@@ -68,6 +68,14 @@ def test_config_errors_name_the_problem(tmp_path):
         prepare_data(mimic, tmp_path / "out")
 
 
+def test_mimic_experiment_builds_its_dataset_from_root(tmp_path):
+    fixture = Path(__file__).parents[1] / "fixtures" / "mimic_iv_demo"
+    mimic = ExperimentConfig.from_yaml(CONFIGS / "experiment" / "mimic_iv_mortality.yaml").resolve()
+    folder = prepare_data(mimic, tmp_path / "out", root=fixture)
+    assert folder == tmp_path / "out" / "dataset"
+    assert json.loads((folder / "dataset.json").read_text())["counts"]["stays"] > 0
+
+
 def test_demo_overrides_and_no_summaries_drop_the_summary_models():
     config = demo_config("x", stays=80, seed=3, summaries=False)
     assert (config.out, config.data.synthetic.stays, config.data.synthetic.seed) == ("x", 80, 3)

@@ -63,6 +63,10 @@ def test_entities_links_summaries_with_provenance_and_resume(dataset, graph, tmp
     with LLMCache(tmp_path / "cache.sqlite") as cache:
         ent = run_entities(dataset, out, settings, kg=graph, backend=backend, cache=cache, sampling=sampling)
         assert set(ent["source"].unique()) == {"timeseries", "notes"}
+        # The NER prompts of all stays go out together, a full backend batch at a time (not one call per stay).
+        ner = [c for c in backend.calls if "Extract every disease" in c]
+        assert len(ner) > backend.preferred_batch_size
+        assert backend.batches[0] == backend.preferred_batch_size and len(backend.batches) == -(-len(ner) // 16)
         assert "an invented disease" not in ent["entity"].to_list()  # not literally in any note
         ts = ent.filter(pl.col("source") == "timeseries")
         assert ts["phrase"].str.ends_with("too high").any() or ts["phrase"].str.ends_with("too low").any()
