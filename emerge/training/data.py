@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,15 +147,25 @@ class ModelReadyData:
                 f"the note / summary embeddings were made by {self.text_encoder!r} but the config names "
                 f"{expected!r}; re-embed the text with {expected!r} or change the config.")
 
-    def fingerprint(self) -> str:
-        """Hash of every tensor, the splits and the encoder name: the identity of this data set."""
+    def fingerprint(self, modalities: Iterable[str] | None = None) -> str:
+        """Hash of the tensors, the splits and the encoder name: the identity of this data set.
+
+        `modalities` (a subset of {"notes", "summary"}) restricts the hash to the time series, labels and
+        those text inputs: the identity of the data a model that reads only them sees, so adding summary
+        embeddings does not make a finished time-series-only run look stale. None hashes everything.
+        """
+        text = ("notes", "summary") if modalities is None else tuple(sorted(modalities))
+        keep = {"x", "x_mask", "y", "stay_id", *text, *(f"{m}_mask" for m in text)}
         h = hashlib.blake2b(digest_size=12)
         for name, t in sorted(self.tensors().items()):
+            if name not in keep:
+                continue
             h.update(name.encode())
             h.update(str(tuple(t.shape)).encode())
             h.update(t.contiguous().numpy().tobytes())
         h.update("|".join(self.split.tolist()).encode())
-        h.update(str(self.text_encoder).encode())
+        if any(m in self.modalities for m in text):
+            h.update(str(self.text_encoder).encode())
         return h.hexdigest()
 
     # ----------------------------------------------------------------------------- persistence

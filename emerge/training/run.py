@@ -30,6 +30,7 @@ from emerge.metrics.report import load_metrics_json, write_report
 from emerge.models.build import build_model
 from emerge.models.config import ModelConfig
 from emerge.models.persistence import save_model
+from emerge.models.registry import get_model_class
 from emerge.training.config import TrainerConfig, task_names
 from emerge.training.data import ModelReadyData
 from kg.artifacts import atomic_write_text, read_config, write_config
@@ -137,7 +138,7 @@ def train_and_evaluate(data: ModelReadyData | str | os.PathLike, model_config: M
     out_dir = Path(out_dir)
     name = model_config.display_name
     identity = {"model": model_config.model_dump(mode="json"), "trainer": trainer_config.identity(), "task": task,
-                "data": data.fingerprint()}
+                "data": data.fingerprint(get_model_class(model_config.variant).requires)}
     _check_run_config(out_dir, identity)
     if (out_dir / "metrics.json").is_file() and (out_dir / "predictions.parquet").is_file():
         logger.info("%s: finished run found, reusing it", out_dir)

@@ -85,3 +85,16 @@ def test_text_encoder_mismatch_is_refused(tiny_data):
     tiny_data.check_text_encoder(None)
     with pytest.raises(UserInputError, match="re-embed"):
         tiny_data.check_text_encoder("drehr-small")
+
+
+def test_fingerprint_of_a_subset_of_modalities_ignores_the_others(tiny_data):
+    """A time-series-only run keeps its identity when summary embeddings are added to the data."""
+    summary = torch.zeros_like(tiny_data.notes)
+    with_summary = _replace(tiny_data, summary=summary, summary_mask=tiny_data.notes_mask.clone())
+    assert with_summary.fingerprint() != tiny_data.fingerprint()
+    assert with_summary.fingerprint(()) == tiny_data.fingerprint(())
+    assert with_summary.fingerprint({"notes"}) == tiny_data.fingerprint({"notes"})
+    assert with_summary.fingerprint({"notes", "summary"}) != tiny_data.fingerprint({"notes"})
+    y = tiny_data.y.clone()
+    y[0, 0] = 1 - y[0, 0]
+    assert _replace(tiny_data, y=y).fingerprint(()) != tiny_data.fingerprint(())
