@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -22,6 +25,7 @@ from typing import Any
 from kg.errors import ArtifactError
 
 __all__ = [
+    "atomic_directory",
     "cache_root","CONFIG_NAME", "write_config", "read_config", "stable_hash", "atomic_write_text", "file_fingerprint",
            "iter_json_objects"]
 
@@ -81,6 +85,40 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_directory(target: str | os.PathLike, *, keep_existing_with: str | None = None) -> Iterator[Path]:
+    """Yield an empty temporary folder beside `target`; when the block ends without an error, it becomes
+    `target` in one rename, so a kill never leaves half a folder (on an error it is removed).
+
+    keep_existing_with=None: an existing `target` is replaced (a re-save).
+    keep_existing_with=NAME: for caches that several processes may fill at once: `target` is never removed;
+        if the rename fails because another process already put a complete copy (one holding the file
+        NAME) there, that copy is kept and ours dropped.
+    The folder gets the usual permissions (mkdtemp makes it private to its owner).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    os.chmod(tmp, 0o777 & ~_umask())
+    try:
+        yield tmp
+        if keep_existing_with is None:
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        else:
+            try:
+                os.replace(tmp, target)
+            except OSError:
+                if not (target / keep_existing_with).is_file():
+                    raise
+                logging.getLogger(__name__).info("another process finished %s first; keeping its copy", target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)  # only left when another process's copy was kept
 
 
 def write_config(directory: str | os.PathLike, kind: str, format_version: int, payload: Mapping[str, Any],

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 from tqdm.auto import tqdm
 
-from kg.artifacts import read_config, write_config
+from kg.artifacts import atomic_directory, read_config, write_config
 from kg.errors import ArtifactError, UserInputError
 from kg.graph import KnowledgeGraph
 from kg.matching import normalize_term
@@ -225,19 +225,8 @@ class EntityLinker:
 
 
 def _save_atomically(linker: EntityLinker, target: Path) -> None:
-    import shutil
-    import tempfile
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
+    with atomic_directory(target) as tmp:
         linker.save(tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     logger.info("saved linker index to %s", target)
 
 

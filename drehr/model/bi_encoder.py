@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -28,7 +26,7 @@ from drehr.model.pooling import pool
 from drehr.model.st_format import write_sentence_transformers_files
 from drehr.model.tokenize import TokenizedTexts, check_texts, pad_ids, tokenize_texts
 from drehr.model.weights import hash_weight_files, merged_base, weight_files
-from kg.artifacts import stable_hash, write_config
+from kg.artifacts import atomic_directory, stable_hash, write_config
 from kg.errors import UserInputError
 
 __all__ = ["BiEncoder", "Side"]
@@ -85,9 +83,7 @@ class BiEncoder(torch.nn.Module):
                 f"{target} exists and is not a saved BiEncoder folder; refusing to overwrite it. "
                 f"Pass a new or empty folder."
             )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
-        try:
+        with atomic_directory(target) as tmp:
             with merged_base(self.backbone) as (base, state_dict):
                 base.save_pretrained(tmp, state_dict=state_dict, safe_serialization=True)
             self.tokenizer.save_pretrained(tmp)
@@ -101,12 +97,6 @@ class BiEncoder(torch.nn.Module):
                 "weights_bytes": sum(f.stat().st_size for f in files),
                 "source": self.source,
             }, name=CONFIG_FILE)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         logger.info("saved BiEncoder (%s) to %s", self.fingerprint, target)
         return target
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from kg.artifacts import file_fingerprint, read_config, stable_hash, write_config
+from kg.artifacts import atomic_directory, file_fingerprint, read_config, stable_hash, write_config
 from kg.errors import ArtifactError, UserInputError
 
 __all__ = [
@@ -150,21 +148,8 @@ def converted_folder(gguf: Path, cache_dir: Path) -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the cached model is readable like any other model folder
-    try:
+    with atomic_directory(target, keep_existing_with=_MARKER) as tmp:  # another process may convert it too
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         write_config(tmp, _KIND, _FORMAT_VERSION, {"source": fingerprint, "dtype": str(dtype)}, name=_MARKER)
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if not (target / _MARKER).is_file():
-                raise
-            logger.info("another process finished converting %s first; using its copy", gguf.name)
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target

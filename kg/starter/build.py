@@ -17,8 +17,6 @@ import importlib.metadata
 import logging
 import os
 import re
-import shutil
-import tempfile
 import time
 from importlib import resources
 from pathlib import Path
@@ -26,7 +24,7 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from kg.artifacts import cache_root, stable_hash
+from kg.artifacts import atomic_directory, cache_root, stable_hash
 from kg.errors import UserInputError
 from kg.graph import KnowledgeGraph
 from kg.readers.primekg import graph_from_primekg_frame
@@ -183,14 +181,7 @@ def load_starter_kg(cache_dir: str | os.PathLike | None = None, settings: Starte
     if (target / "config.json").is_file():
         return KnowledgeGraph.load(target)
     graph = build_starter_kg(settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
+    with atomic_directory(target, keep_existing_with="config.json") as tmp:  # concurrent builds: first one wins
         graph.save(tmp)
-        os.replace(tmp, target)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (target / "config.json").is_file():  # not a concurrent build that won the rename
-            raise
     logger.info("starter KG cached in %s", target)
     return graph

@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from kg.artifacts import atomic_write_text, read_config, stable_hash, write_config
+from kg.artifacts import atomic_directory, atomic_write_text, read_config, stable_hash, write_config
 from kg.errors import ArtifactError
 
 
@@ -47,3 +47,30 @@ def test_iter_json_objects_names_file_line_and_expectation(tmp_path):
         list(iter_json_objects(path, "{a}"))
     with pytest.raises(UserInputError, match="not found"):
         list(iter_json_objects(tmp_path / "none.jsonl", "{a}"))
+
+
+def test_atomic_directory_replaces_keeps_and_cleans_up(tmp_path):
+    target = tmp_path / "model"
+    with atomic_directory(target) as tmp:
+        (tmp / "a.txt").write_text("one")
+        assert not target.exists()  # nothing visible until the block ends
+    assert (target / "a.txt").read_text() == "one"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~umask  # not mkdtemp's private 0700
+
+    with atomic_directory(target) as tmp:  # a re-save replaces the folder
+        (tmp / "b.txt").write_text("two")
+    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
+
+    with pytest.raises(RuntimeError), atomic_directory(target) as tmp:  # an error keeps the old folder
+        (tmp / "c.txt").write_text("half")
+        raise RuntimeError("killed")
+    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
+
+    with atomic_directory(target, keep_existing_with="b.txt") as tmp:  # another process won the race
+        (tmp / "b.txt").write_text("mine")
+    assert (target / "b.txt").read_text() == "two"
+    with pytest.raises(OSError), atomic_directory(target, keep_existing_with="missing") as tmp:
+        (tmp / "x").write_text("x")  # the existing folder is not a complete copy: an error, not a silent drop
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary folder left behind
