@@ -44,18 +44,22 @@ def backend_identity(config: LLMConfig) -> tuple[str, str]:
     return "vllm", model_identity(resolve_model_path(config.model))
 
 
-def _build(config: LLMConfig) -> LLMBackend:
+def _backend_class(config: LLMConfig) -> type[LLMBackend]:
     if isinstance(config, TransformersConfig):
         from emerge.llm.transformers_backend import TransformersBackend
 
-        return TransformersBackend(config)
+        return TransformersBackend
     if isinstance(config, VLLMConfig):
         from emerge.llm.vllm_backend import VLLMBackend
 
-        return VLLMBackend(config)
+        return VLLMBackend
     from emerge.llm.openai_backend import OpenAIBackend
 
-    return OpenAIBackend(config)
+    return OpenAIBackend
+
+
+def _build(config: LLMConfig) -> LLMBackend:
+    return _backend_class(config)(config)
 
 
 class LazyBackend(LLMBackend):
@@ -68,9 +72,10 @@ class LazyBackend(LLMBackend):
 
     @property
     def preferred_batch_size(self) -> int:
-        if isinstance(self.config, TransformersConfig):
-            return self.config.batch_size
-        return self.backend.preferred_batch_size if self.built else LLMBackend.preferred_batch_size
+        """The built backend's, known without building it: the config's batch_size, else its class's."""
+        if self.built:
+            return self.backend.preferred_batch_size
+        return getattr(self.config, "batch_size", None) or _backend_class(self.config).preferred_batch_size
 
     @property
     def built(self) -> bool:

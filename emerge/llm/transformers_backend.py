@@ -42,11 +42,14 @@ def _pick_device(device: str) -> str:
     return device
 
 
+def _model_id(source: Path, dtype) -> str:
+    """`<model identity>/<dtype>` (the dtype is part of it: bfloat16 and float32 can answer differently)."""
+    return f"{model_identity(source)}/{str(dtype).removeprefix('torch.')}"
+
+
 def transformers_model_id(config: TransformersConfig) -> str:
-    """`<model identity>/<dtype>`: the cache identity of the backend built from `config` (the dtype is
-    part of it because bfloat16 and float32 can give different answers)."""
-    dtype = torch_dtype(config.dtype, _pick_device(config.device))
-    return f"{model_identity(resolve_model_path(config.model))}/{str(dtype).removeprefix('torch.')}"
+    """The cache identity of the backend that `config` builds, without loading it."""
+    return _model_id(resolve_model_path(config.model), torch_dtype(config.dtype, _pick_device(config.device)))
 
 
 class TransformersBackend(LLMBackend):
@@ -61,7 +64,7 @@ class TransformersBackend(LLMBackend):
         self.device = _pick_device(self.config.device)
         dtype = torch_dtype(self.config.dtype, self.device)
         source = resolve_model_path(self.config.model)
-        self.model_id = transformers_model_id(self.config)
+        self.model_id = _model_id(source, dtype)
         start = time.perf_counter()
         if source.suffix == ".gguf" and not self.config.cache_converted:
             model, tokenizer = load_gguf(source, dtype)

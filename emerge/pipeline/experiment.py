@@ -43,6 +43,11 @@ class _Stages:
     def done(name: str, start: float) -> None:
         logger.info("== %s done in %.1f s", name, time.perf_counter() - start)
 
+    def skip(self, names: tuple[str, ...], why: str) -> None:
+        for name in names:
+            self.n += 1
+            logger.info("== %d/%d %s: skipped (%s)", self.n, self.total, name, why)
+
 
 def synthetic_cohort(out: Path, stays: int, seed: int) -> Path:
     """Generate the synthetic cohort under OUT/synthetic unless the same one is already there."""
@@ -138,8 +143,7 @@ def run_experiment(exp: ResolvedExperiment, out: str | Path | None = None, root:
                                       linker_encoder=config.rag.linker_encoder, backend=llm_backend)
         stages.done("RAG summaries", t)
     else:
-        stages.n += 2
-        logger.info("== knowledge graph and RAG summaries: skipped (no model reads the summary)")
+        stages.skip(("knowledge graph", "RAG summaries"), "no model reads the summary")
 
     t = stages.start("text embeddings")
     encoder = load_default_encoder(config.text.encoder)

@@ -36,13 +36,11 @@ def run_rag_stage(dataset: EHRDataset, out: Path, kg, llm_config, settings, link
 
     sampling = llm_config.sampling.model_copy(update={"max_new_tokens": settings.max_new_tokens})
     out.mkdir(parents=True, exist_ok=True)
+    if backend is None:
+        backend = build_backend(llm_config, lazy=True)  # loaded on first use: finished steps never load it
     with LLMCache(out / "llm_cache.sqlite") as cache:
-        if settings.entity_mode != "matcher" and backend is None:
-            backend = build_backend(llm_config, lazy=True)
         run_entities(dataset, out, settings, kg=kg, backend=backend, cache=cache, sampling=sampling)
         encoder = load_default_encoder(linker_encoder)
         run_linking(out, kg, encoder.encode, encoder.fingerprint, settings)
-        if backend is None:
-            backend = build_backend(llm_config, lazy=True)
         frame = run_summaries(dataset, out, kg, backend, settings, cache=cache, sampling=sampling)
     return dict(zip(frame["stay_id"].to_list(), frame["summary"].to_list(), strict=True))

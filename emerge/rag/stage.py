@@ -115,7 +115,7 @@ def run_entities(dataset: EHRDataset, out: str | Path, settings: RagSettings, kg
     """Entities of every stay: abnormal time-series values and disease mentions in the notes."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    model = getattr(backend, "model_id", None)
+    model = getattr(backend, "model_id", None) if settings.entity_mode != "matcher" else None  # LLM unused
     key = stable_hash("entities", _dataset_key(dataset), settings.model_dump(mode="json"), model,
                       None if kg is None else _kg_key(kg))
     if _step_key(out, "entities", key):

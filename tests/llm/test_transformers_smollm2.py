@@ -168,3 +168,4 @@ def test_lazy_backend_knows_its_cache_identity_without_loading(smollm2):
 
     lazy = build_backend(TransformersConfig(device="cpu", dtype="float32", cpu_threads=1), lazy=True)
     assert (lazy.name, lazy.model_id) == (smollm2.name, smollm2.model_id) and not lazy.built
+    assert lazy.preferred_batch_size == smollm2.preferred_batch_size == 32 and not lazy.built
