@@ -122,6 +122,15 @@ def iv_root(root: Path, *, chartevents: bool = True, notes: bool = True, suffix:
     return root
 
 
+def iv_root_with_bad_chartevent(root: Path, row: int, column: str, value: object) -> Path:
+    """The tiny MIMIC-IV root with one chartevents cell replaced by `value` (bad-input tests)."""
+    iv_root(root)
+    rows = [dict(r) for r in CHARTEVENTS_IV]
+    rows[row][column] = value
+    write_table(root / "icu/chartevents.csv.gz", rows)
+    return root
+
+
 def iii_root(root: Path) -> Path:
     """A MIMIC-III root (upper-case names, .csv): patient 1 (stay 111, CareVue), patient 2 aged > 89."""
     write_table(root / "PATIENTS.csv", [

@@ -7,7 +7,14 @@ import json
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from mimic_tables import CHARTEVENTS_IV, ICUSTAYS_IV, iii_root, iv_root, write_table
+from mimic_tables import (
+    CHARTEVENTS_IV,
+    ICUSTAYS_IV,
+    iii_root,
+    iv_root,
+    iv_root_with_bad_chartevent,
+    write_table,
+)
 
 import emerge.data.build as build_module
 from emerge.cli import cli, main
@@ -43,10 +50,7 @@ def test_missing_column_names_file_column_and_found(tmp_path):
 
 
 def test_wrong_type_in_event_table(tmp_path):
-    root = iv_root(tmp_path / "iv")
-    rows = [dict(r) for r in CHARTEVENTS_IV]
-    rows[3]["stay_id"] = "abc"
-    write_table(root / "icu/chartevents.csv.gz", rows)
+    root = iv_root_with_bad_chartevent(tmp_path / "iv", 3, "stay_id", "abc")
     with pytest.raises(UserInputError, match=r"chartevents\.csv\.gz.*abc.*stay_id"):
         _build(root, tmp_path)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 import pytest
-from mimic_tables import CHARTEVENTS_IV, iv_root, write_table
+from mimic_tables import iv_root, iv_root_with_bad_chartevent
 
 from emerge.data import timeseries
 from emerge.data.build import build_dataset
@@ -86,10 +86,7 @@ def test_small_batches_give_the_same_events_and_counts(tmp_path, monkeypatch):
 
 
 def test_bad_charttime_in_chartevents_names_the_file(tmp_path):
-    root = iv_root(tmp_path / "iv")
-    rows = [dict(r) for r in CHARTEVENTS_IV]
-    rows[0]["charttime"] = "noon"
-    write_table(root / "icu/chartevents.csv.gz", rows)
+    root = iv_root_with_bad_chartevent(tmp_path / "iv", 0, "charttime", "noon")
     with pytest.raises(UserInputError, match=r"chartevents\.csv\.gz.*noon"):
         build_dataset(root, tmp_path / "ds", BuildConfig(version="iv"))
 
