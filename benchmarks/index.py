@@ -17,7 +17,7 @@ import faiss
 import numpy as np
 
 from drehr.index import ChunkIndex, IndexConfig
-from kg.artifacts import atomic_write_text
+from foundation.artifacts import atomic_write_text
 
 
 def clustered(rng: np.random.Generator, n: int, d: int, centers: np.ndarray, noise: float) -> np.ndarray:

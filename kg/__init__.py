@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kg.errors import ArtifactError, UserInputError
+from foundation.errors import ArtifactError, UserInputError
 
 if TYPE_CHECKING:
     from kg.graph import KnowledgeGraph

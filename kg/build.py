@@ -12,7 +12,7 @@ from typing import Literal
 
 import polars as pl
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 from kg.graph import KnowledgeGraph
 from kg.schema import KNOWN_RELATIONS
 

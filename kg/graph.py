@@ -19,8 +19,10 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from kg.artifacts import read_config, write_config
-from kg.errors import UserInputError
+from foundation.artifacts import read_config, write_config
+from foundation.errors import UserInputError
+from foundation.inputs import reading
+from foundation.outputs import cached_step, check_whole
 from kg.schema import HYPERNYM_RELATIONS, NODE_COLUMNS
 
 __all__ = ["KnowledgeGraph", "Relation"]
@@ -236,7 +238,7 @@ class KnowledgeGraph:
             for j, r in zip(other.tolist(), rel.tolist(), strict=True)
         ))
         if k is not None and len(texts) > k:
-            from kg.artifacts import stable_hash
+            from foundation.artifacts import stable_hash
 
             rng = np.random.default_rng(int(stable_hash(seed, node_id), 16))
             picked = np.sort(rng.choice(len(texts), size=k, replace=False))
@@ -313,24 +315,31 @@ class KnowledgeGraph:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write nodes.parquet, edges.parquet (src, dst, rel) and config.json into `directory`."""
+        """Save into `directory` (new, empty, or a KG folder emerge wrote; a user's folder is refused)."""
+        return cached_step(directory, KIND, FORMAT_VERSION, None, self.write_into, force=True,
+                           what="KG folder").path
+
+    def write_into(self, directory: str | os.PathLike) -> dict[str, Any]:
+        """Write nodes.parquet, edges.parquet (src, dst, rel) and config.json into the folder `directory`."""
         d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
         self.nodes.write_parquet(d / "nodes.parquet")
         pl.DataFrame({"src": self._src, "dst": self._dst, "rel": self._rel}).write_parquet(d / "edges.parquet")
         write_config(d, KIND, FORMAT_VERSION, {
             "name": self.label, "num_nodes": len(self), "num_edges": self.num_edges,
             "relations": [list(r) for r in self.relations],
         })
-        return d
+        return {"num_nodes": len(self), "num_edges": self.num_edges}
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> KnowledgeGraph:
         """Read a directory written by `save`; raises ArtifactError on a wrong kind or version."""
         d = Path(directory)
+        check_whole(d, KIND, "KG folder", "save or build the graph again")
         cfg = read_config(d, KIND, FORMAT_VERSION)
-        nodes = pl.read_parquet(d / "nodes.parquet")
-        edges = pl.read_parquet(d / "edges.parquet")
+        with reading(d / "nodes.parquet", "KG nodes table", ours=True):
+            nodes = pl.read_parquet(d / "nodes.parquet")
+        with reading(d / "edges.parquet", "KG edges table", ours=True):
+            edges = pl.read_parquet(d / "edges.parquet")
         graph = cls(nodes, edges["src"].to_numpy(), edges["dst"].to_numpy(), edges["rel"].to_numpy(),
                     [tuple(r) for r in cfg["relations"]], name=cfg.get("name", d.name))
         if len(graph) != cfg["num_nodes"] or graph.num_edges != cfg["num_edges"]:

@@ -22,8 +22,10 @@ import numpy as np
 import polars as pl
 from tqdm.auto import tqdm
 
-from kg.artifacts import atomic_directory, read_config, write_config
-from kg.errors import ArtifactError, UserInputError
+from foundation.artifacts import read_config, write_config
+from foundation.inputs import reading
+from foundation.outputs import cached_step, check_whole, reusable
+from foundation.errors import ArtifactError, UserInputError
 from kg.graph import KnowledgeGraph
 from kg.matching import normalize_term
 from kg.schema import normalize_types
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 Encoder = Callable[[list[str]], np.ndarray]
 KIND = "entity_linker"
 FORMAT_VERSION = 1
+_CACHE_LAYOUT = 2  # cache folders with an emerge manifest (older ones are left alone, never deleted)
 
 
 def check_embeddings(emb: Any, n: int) -> np.ndarray:
@@ -128,7 +131,7 @@ class EntityLinker:
         index.add(emb)
         self.index, self.dim = index, int(emb.shape[1])
         if self.cache_dir is not None:
-            _save_atomically(self, self.cache_dir)
+            _save_cached(self, self.cache_dir)
 
     def __len__(self) -> int:
         return len(self.surfaces)
@@ -183,12 +186,16 @@ class EntityLinker:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write index.faiss, surfaces.parquet, nodes.parquet and config.json into `directory`."""
+        """Save into `directory` (new, empty, or a linker folder emerge wrote; a user's folder is refused)."""
+        return cached_step(directory, KIND, FORMAT_VERSION, None, self.write_into, force=True,
+                           what="linker folder").path
+
+    def write_into(self, directory: str | os.PathLike) -> dict[str, Any]:
+        """Write index.faiss, surfaces.parquet, nodes.parquet and config.json into the folder `directory`."""
         import faiss
 
         self._ensure_index()
         d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
         faiss.write_index(self.index, str(d / "index.faiss"))
         pl.DataFrame({"surface": self.surfaces, "nodes": self.surface_nodes},
                      schema={"surface": pl.String, "nodes": pl.List(pl.Int32)}).write_parquet(d / "surfaces.parquet")
@@ -196,7 +203,7 @@ class EntityLinker:
         write_config(d, KIND, FORMAT_VERSION, {"dim": self.dim, "threshold": self.threshold, "types": self.types,
                                                "top_k": self.top_k, "num_surfaces": len(self.surfaces),
                                                "kg_fingerprint": self.kg_fingerprint})
-        return d
+        return {"num_surfaces": len(self.surfaces)}
 
     @classmethod
     def load(cls, directory: str | os.PathLike, encoder: Encoder, threshold: float | None = None) -> EntityLinker:
@@ -204,14 +211,16 @@ class EntityLinker:
         import faiss
 
         d = Path(directory)
+        check_whole(d, KIND, "linker index folder")
         cfg = read_config(d, KIND, FORMAT_VERSION)
         probe = check_embeddings(encoder(["dimension probe"]), 1)
         if probe.shape[1] != cfg["dim"]:
             raise ArtifactError(f"{d} holds {cfg['dim']}-d vectors but the encoder gives {probe.shape[1]}-d ones; "
                                 "load it with the encoder it was built with, or build a new linker")
-        surf = pl.read_parquet(d / "surfaces.parquet")
-        nodes = pl.read_parquet(d / "nodes.parquet")
-        index = faiss.read_index(str(d / "index.faiss"))
+        with reading(d, "linker index folder", ours=True):
+            surf = pl.read_parquet(d / "surfaces.parquet")
+            nodes = pl.read_parquet(d / "nodes.parquet")
+            index = faiss.read_index(str(d / "index.faiss"))
         if index.ntotal != surf.height or surf.height != cfg["num_surfaces"]:
             raise ArtifactError(f"{d} is inconsistent (index {index.ntotal} rows, {surf.height} surfaces); build it again")
         surfaces = surf["surface"].to_list()
@@ -224,9 +233,9 @@ class EntityLinker:
                    top_k=cfg["top_k"], _state=state)
 
 
-def _save_atomically(linker: EntityLinker, target: Path) -> None:
-    with atomic_directory(target) as tmp:
-        linker.save(tmp)
+def _save_cached(linker: EntityLinker, target: Path) -> None:
+    cached_step(target, KIND, FORMAT_VERSION, target.name, linker.write_into, keep_concurrent=True,
+                what="linker index cache")
     logger.info("saved linker index to %s", target)
 
 
@@ -238,12 +247,12 @@ def cached_linker(kg: KnowledgeGraph, encoder: Encoder, cache_root: str | os.Pat
     graph or encoder never reuses a stale index. A cached index is loaded; otherwise the linker
     is built (cheap) and its index is embedded and saved the first time a mention needs it.
     """
-    from kg.artifacts import stable_hash
+    from foundation.artifacts import stable_hash
 
     norm_types = normalize_types(types, known=set(kg.nodes["type"].unique().to_list()))
-    key = stable_hash(graph_fingerprint(kg), encoder_name, norm_types, FORMAT_VERSION)
+    key = stable_hash(graph_fingerprint(kg), encoder_name, norm_types, FORMAT_VERSION, _CACHE_LAYOUT)
     target = Path(cache_root) / f"linker_{key}"
-    if (target / "config.json").is_file():
+    if reusable(target, KIND, FORMAT_VERSION, target.name) is not None:
         logger.info("loading cached linker index %s", target)
         return EntityLinker.load(target, encoder, threshold=threshold)
     linker = EntityLinker(kg, encoder, threshold=threshold, types=norm_types)

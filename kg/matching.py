@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import ahocorasick
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 if TYPE_CHECKING:
     from kg.graph import KnowledgeGraph

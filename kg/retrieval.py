@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 from kg.graph import KnowledgeGraph
 from kg.schema import normalize_types
 

@@ -8,7 +8,7 @@ KG adds a directed `is_a` relation (child -> parent) so that `hypernyms()` is we
 
 from __future__ import annotations
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = [
     "PRIMEKG_COLUMNS",

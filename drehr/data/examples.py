@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["TrainingExample", "concept_label", "ExampleWriter", "read_examples", "completed_ids"]
 

@@ -18,7 +18,7 @@ from itertools import islice
 from tqdm.auto import tqdm
 
 from drehr.data.examples import ExampleWriter, TrainingExample, completed_ids, concept_label
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["PromptUnit", "run_llm_recipe"]
 

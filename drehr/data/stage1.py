@@ -20,7 +20,7 @@ from typing import Protocol
 
 from drehr.chunking import Chunk
 from drehr.data.examples import TrainingExample, concept_label
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["Stage1Config", "KnowledgeSource", "TermSpan", "abbreviation_prompt", "parse_abbreviations",
            "build_stage1_examples"]

@@ -13,8 +13,8 @@ from pathlib import Path
 import polars as pl
 
 from drehr.evaluation.dataset import RetrievalDataset, clean_qrels, patient_of_chunk
-from kg.artifacts import iter_json_objects
-from kg.errors import UserInputError
+from foundation.artifacts import iter_json_objects
+from foundation.errors import UserInputError
 
 __all__ = ["read_beir", "read_jsonl_ids"]
 

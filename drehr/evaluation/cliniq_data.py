@@ -22,7 +22,7 @@ import polars as pl
 
 from drehr.evaluation.beir import corpus_table, read_jsonl_ids
 from drehr.evaluation.dataset import RetrievalDataset, clean_qrels
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["read_cliniq", "read_cliniq_qrels", "MATCH_TYPES", "QUERY_SETS"]
 

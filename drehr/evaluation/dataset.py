@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["RetrievalDataset", "clean_qrels", "patient_of_chunk"]
 

@@ -25,8 +25,8 @@ from typing import Literal
 import numpy as np
 
 from drehr.index.encoder import Encoder
-from kg.artifacts import iter_json_objects
-from kg.errors import UserInputError
+from foundation.artifacts import iter_json_objects
+from foundation.errors import UserInputError
 
 __all__ = ["ICD10Query", "load_rephrasings", "inclusion_term_queries", "candidate_codes", "icd10_metrics",
            "run_icd10_benchmark", "normalize_code"]

@@ -18,7 +18,7 @@ from drehr.evaluation.icd10 import (
 from drehr.evaluation.runner import evaluate_scorer
 from drehr.evaluation.scorers import BM25Scorer, DenseScorer, FusionScorer
 from drehr.index.encoder import Encoder
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["detect_format", "run_retrieval_eval", "run_icd10_eval", "build_chunk_index"]
 
@@ -76,17 +76,24 @@ def build_chunk_index(encoder: Encoder, chunks: str | os.PathLike, out: str | os
                       nprobe: int | None = None) -> dict[str, Any]:
     """Encode a chunks file (parquet/jsonl: chunk_id, patient_id, text) into a saved `ChunkIndex` at `out`.
 
-    Encoded shards go to `out/.work` so that an interrupted build resumes; they are kept for reuse.
+    `out` must be new, empty or an index folder emerge wrote (checked before any encoding). Encoded
+    shards go to the hidden sibling folder `.<out>.work` so that an interrupted build resumes; they are
+    kept for reuse.
     """
     from drehr.index import ChunkIndex, IndexConfig, read_chunk_table
+    from drehr.index.chunk_index import INDEX_KIND
+    from foundation.outputs import claim_folder, ensure_replaceable
 
+    out = Path(out)
+    ensure_replaceable(out, INDEX_KIND, "--out")
+    claim_folder(out.parent / f".{out.name}.work", "encoded_chunk_shards", what="shard folder")
     table = read_chunk_table(chunks)
     n = table.select("chunk_id").collect().height
     if n == 0:
         raise UserInputError(f"chunks file {chunks} has no rows.")
     config = IndexConfig(kind=kind, **({"nprobe": nprobe} if nprobe else {}))
     index = ChunkIndex.for_encoder(encoder, config, expected_size=n)
-    index.build_from_encoder(encoder, table, batch_size=batch_size, work_dir=Path(out) / ".work")
+    index.build_from_encoder(encoder, table, batch_size=batch_size, work_dir=out.parent / f".{out.name}.work")
     index.save(out)
     return {"out": str(out), "chunks": len(index), "patients": len(index.patients()), "structure": index.kind,
             "dimension": index.dimension, "encoder": index.encoder_fingerprint}

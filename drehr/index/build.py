@@ -20,8 +20,8 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from drehr.index.encoder import Encoder
-from kg.artifacts import stable_hash
-from kg.errors import UserInputError
+from foundation.artifacts import stable_hash
+from foundation.errors import UserInputError
 
 __all__ = ["read_chunk_table", "iter_chunk_batches", "encode_into_index", "CHUNK_COLUMNS"]
 

@@ -30,14 +30,16 @@ from drehr.index.config import IndexConfig
 from drehr.index.encoder import Encoder, as_query_matrix, check_encoder_matches
 from drehr.index.faiss_backend import gpu_available, make_faiss_index, set_search_params, to_gpu, train_index
 from drehr.index.topk import top_k
-from kg.artifacts import read_config, write_config
-from kg.errors import ArtifactError, UserInputError
+from foundation.artifacts import read_config, write_config
+from foundation.errors import ArtifactError, UserInputError
+from foundation.inputs import reading
+from foundation.outputs import cached_step, check_whole
 
 __all__ = ["ChunkIndex", "SearchResult"]
 
 logger = logging.getLogger(__name__)
 
-_KIND = "drehr_chunk_index"
+INDEX_KIND = _KIND = "drehr_chunk_index"
 _FORMAT_VERSION = 1
 
 
@@ -267,31 +269,33 @@ class ChunkIndex:
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write `index.faiss`, `chunks.parquet` (row order) and `config.json` into `directory`."""
+        """Save into `directory` (new, empty, or an index folder emerge wrote; a user's folder is refused)."""
+        self._ready()
+        return cached_step(directory, _KIND, _FORMAT_VERSION, None, self.write_into, force=True,
+                           what="index folder").path
+
+    def write_into(self, directory: str | os.PathLike) -> dict[str, Any]:
+        """Write `index.faiss`, `chunks.parquet` (row order) and `config.json` into the folder `directory`."""
         import faiss
 
         self._ready()
         out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out / ".index.faiss.tmp"
-        faiss.write_index(self._index, str(tmp))
-        os.replace(tmp, out / "index.faiss")
-        tmp = out / ".chunks.parquet.tmp"
+        faiss.write_index(self._index, str(out / "index.faiss"))
         pl.DataFrame({"chunk_id": self._chunk_ids, "patient_id": self._patient_ids},
-                     schema={"chunk_id": pl.String, "patient_id": pl.String}).write_parquet(tmp)
-        os.replace(tmp, out / "chunks.parquet")
+                     schema={"chunk_id": pl.String, "patient_id": pl.String}).write_parquet(out / "chunks.parquet")
         write_config(out, _KIND, _FORMAT_VERSION, {
             "dimension": self.dimension, "encoder_fingerprint": self.encoder_fingerprint,
             "structure": self.kind, "n_vectors": len(self), "index_config": self.config})
-        return out
+        return {"n_vectors": len(self)}
 
     @classmethod
     def load(cls, directory: str | os.PathLike, nprobe: int | None = None) -> ChunkIndex:
         """Load an index written by `save`; `nprobe` overrides the saved IVF setting."""
         import faiss
 
-        body = read_config(directory, _KIND, _FORMAT_VERSION)
         path = Path(directory)
+        check_whole(path, _KIND, "index folder")
+        body = read_config(directory, _KIND, _FORMAT_VERSION)
         config = IndexConfig(**body["index_config"])
         if nprobe is not None:
             config = config.model_copy(update={"nprobe": nprobe})
@@ -301,9 +305,10 @@ class ChunkIndex:
         for name in ("index.faiss", "chunks.parquet"):
             if not (path / name).is_file():
                 raise ArtifactError(f"{path / name} is missing; the index folder is incomplete, build it again.")
-        self._index = faiss.read_index(str(path / "index.faiss"))
+        with reading(path, "index folder", ours=True):
+            self._index = faiss.read_index(str(path / "index.faiss"))
+            table = pl.read_parquet(path / "chunks.parquet")
         set_search_params(self._index, config)
-        table = pl.read_parquet(path / "chunks.parquet")
         self._chunk_ids = table["chunk_id"].to_list()
         self._patient_ids = table["patient_id"].to_list()
         self._seen = set(self._chunk_ids)

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["Encoder", "EncoderMismatchError", "check_encoder_matches", "as_query_matrix"]
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from drehr.index.config import IndexConfig
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["make_faiss_index", "train_index", "gpu_available", "to_gpu", "set_search_params", "needs_training"]
 

@@ -26,8 +26,9 @@ from drehr.model.pooling import pool
 from drehr.model.st_format import write_sentence_transformers_files
 from drehr.model.tokenize import TokenizedTexts, check_texts, pad_ids, tokenize_texts
 from drehr.model.weights import hash_weight_files, merged_base, weight_files
-from kg.artifacts import atomic_directory, stable_hash, write_config
-from kg.errors import UserInputError
+from foundation.artifacts import stable_hash, write_config
+from foundation.outputs import cached_step
+from foundation.errors import UserInputError
 
 __all__ = ["BiEncoder", "Side"]
 
@@ -78,12 +79,8 @@ class BiEncoder(torch.nn.Module):
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         """Save weights (LoRA merged), tokenizer, our config and sentence-transformers files, atomically."""
         target = Path(directory)
-        if target.exists() and any(target.iterdir()) and not (target / CONFIG_FILE).is_file():
-            raise UserInputError(
-                f"{target} exists and is not a saved BiEncoder folder; refusing to overwrite it. "
-                f"Pass a new or empty folder."
-            )
-        with atomic_directory(target) as tmp:
+
+        def write(tmp: Path) -> dict:
             with merged_base(self.backbone) as (base, state_dict):
                 base.save_pretrained(tmp, state_dict=state_dict, safe_serialization=True)
             self.tokenizer.save_pretrained(tmp)
@@ -97,6 +94,10 @@ class BiEncoder(torch.nn.Module):
                 "weights_bytes": sum(f.stat().st_size for f in files),
                 "source": self.source,
             }, name=CONFIG_FILE)
+            return {"weights_sha256": self._weights_hash}
+
+        # a folder emerge did not write (e.g. one that holds another model) is refused, never replaced
+        cached_step(target, CONFIG_KIND, CONFIG_VERSION, None, write, force=True, what="model folder")
         logger.info("saved BiEncoder (%s) to %s", self.fingerprint, target)
         return target
 

@@ -17,8 +17,8 @@ import torch
 from drehr.model.config import CONFIG_FILE, CONFIG_KIND, CONFIG_VERSION, BiEncoderConfig
 from drehr.model.st_format import read_sentence_transformers_settings
 from drehr.model.weights import weight_files
-from kg.artifacts import read_config
-from kg.errors import UserInputError
+from foundation.artifacts import read_config
+from foundation.errors import UserInputError
 
 __all__ = ["DEFAULT_MODEL", "resolve_model_dir", "is_decoder_config", "load_backbone", "settings_for"]
 

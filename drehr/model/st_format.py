@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from drehr.model.config import BiEncoderConfig
-from kg.artifacts import atomic_write_text
+from foundation.artifacts import atomic_write_text
 
 __all__ = ["write_sentence_transformers_files", "read_sentence_transformers_settings"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["TokenizedTexts", "check_texts", "tokenize_texts", "pad_ids"]
 

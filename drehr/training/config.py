@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["MultiSimilaritySettings", "InfoNCESettings", "LoraSettings", "TrainConfig", "load_train_config"]
 

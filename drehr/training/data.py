@@ -23,7 +23,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["TrainExample", "read_examples_jsonl", "concept_labels", "PositiveSamplingDataset", "Collator",
            "RetrieverDataModule"]

@@ -6,7 +6,7 @@ import logging
 
 from drehr.model import BiEncoder
 from drehr.training.config import LoraSettings
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["default_lora_targets", "apply_lora"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 from drehr.training.config import TrainConfig
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["GPU_EXTRA_HINT", "require_deepspeed", "build_strategy"]
 

@@ -5,6 +5,9 @@ Output folder layout:
   logs/                   CSV logs (train/loss per step)
   model/                  the trained BiEncoder (LoRA merged), loadable by BiEncoder and SentenceTransformer
   done.json               settings and data identity of the finished run; a rerun with the same ones skips
+
+The folder must be new, empty or a training run folder emerge wrote (`foundation.outputs.claim_folder`);
+Ctrl-C stops with "interrupted" and `--resume` continues from the last checkpoint.
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ from pathlib import Path
 
 from drehr.training.config import TrainConfig
 from drehr.training.data import TrainExample, read_examples_jsonl
-from kg.artifacts import atomic_write_text, file_fingerprint, stable_hash
-from kg.errors import UserInputError
+from drehr.model.config import CONFIG_KIND
+from foundation.artifacts import atomic_write_text, file_fingerprint, stable_hash
+from foundation.errors import ArtifactError, UserInputError
+from foundation.interrupts import lightning_interrupts
+from foundation.outputs import check_whole, claim_folder
 
 __all__ = ["train_retriever"]
 
 logger = logging.getLogger(__name__)
+
+RUN_KIND = "drehr_training_run"
 
 
 def _run_key(config: TrainConfig, data: str | Path | Sequence[TrainExample]) -> str:
@@ -30,6 +38,13 @@ def _run_key(config: TrainConfig, data: str | Path | Sequence[TrainExample]) -> 
     else:
         identity = [(e.anchor, e.positives, e.labels) for e in data]
     return stable_hash(config.model_dump(mode="json"), identity)
+
+
+def _done_key(done_file: Path) -> str | None:
+    try:
+        return json.loads(done_file.read_text(encoding="utf-8")).get("run_key")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainExample], out_dir: str | Path,
@@ -53,9 +68,14 @@ def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainExampl
     out = Path(out_dir)
     model_dir, done_file, ckpt_dir = out / "model", out / "done.json", out / "checkpoints"
     key = _run_key(config, data)
-    if done_file.is_file() and json.loads(done_file.read_text(encoding="utf-8")).get("run_key") == key:
-        logger.info("%s already holds this finished run (%s); skipping", out, key)
-        return model_dir
+    claim_folder(out, RUN_KIND, what="--out")
+    if _done_key(done_file) == key:
+        try:
+            if check_whole(model_dir, CONFIG_KIND, "trained model folder") is not None:
+                logger.info("%s already holds this finished run (%s); skipping", out, key)
+                return model_dir
+        except ArtifactError as exc:
+            logger.warning("%s; training it again", exc)
     if (ckpt_dir / "last.ckpt").exists() and not resume:
         raise UserInputError(f"{ckpt_dir} already holds a checkpoint; pass --resume to continue that run, "
                              f"or choose a new --out folder.")
@@ -86,7 +106,8 @@ def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainExampl
         callbacks=[checkpoint], logger=CSVLogger(out, name="logs"), default_root_dir=out,
         enable_model_summary=False,
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path="last" if resume else None, weights_only=True)
+    with lightning_interrupts(trainer):
+        trainer.fit(module, datamodule=datamodule, ckpt_path="last" if resume else None, weights_only=True)
     # also a checkpoint at the very end (collective: every rank calls it), so a resume with more
     # epochs starts from here
     trainer.save_checkpoint(ckpt_dir / "last.ckpt")

@@ -1,6 +1,6 @@
 """The `emerge` console script: one subcommand per pipeline step, each a thin wrapper over an
 importable function. Logging is configured here and nowhere else. Errors a user can fix
-(`kg.errors.UserInputError`) are printed without a traceback and exit with status 2."""
+(`foundation.errors.UserInputError`) are printed without a traceback and exit with status 2."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import warnings
 
 import click
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["main", "cli", "quiet_lightning"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
@@ -36,8 +35,8 @@ def open_kg(kg: str):
 def link_mentions_file(kg: str, mentions: Path, out: Path | None, threshold: float, types: str | None,
                        cache_dir: Path | None = None, model: str = "default") -> list[dict]:
     """Link one mention per line of `mentions`; write JSON lines to `out` (or return them)."""
-    from kg.artifacts import atomic_write_text
-    from kg.errors import UserInputError
+    from foundation.artifacts import atomic_write_text
+    from foundation.errors import UserInputError
     from kg.linking import cached_linker
     from kg.starter import starter_cache_dir
 
@@ -70,16 +69,23 @@ def group() -> None:
 @click.option("--primekg-csv", is_flag=True, help="Also write OUT/kg.csv in PrimeKG's twelve columns.")
 def build_starter(out: Path, with_icd10_extensions: bool, no_icd9: bool, primekg_csv: bool) -> None:
     """Build the starter KG offline (HPO, OMIM/Orphanet, ICD-10-CM, ICD-9-CM) and save it to OUT."""
+    from foundation.outputs import cached_step, ensure_replaceable
+    from kg.graph import FORMAT_VERSION, KIND
     from kg.readers.primekg import to_primekg_frame
     from kg.starter import StarterSettings, build_starter_kg
 
-    graph = build_starter_kg(StarterSettings(include_icd10_extensions=with_icd10_extensions, include_icd9=not no_icd9))
-    graph.save(out)
-    if primekg_csv:
-        tmp = out / ".kg.csv.tmp"
-        to_primekg_frame(graph).write_csv(tmp)
-        os.replace(tmp, out / "kg.csv")
-    click.echo(f"saved {graph!r} to {out}")
+    ensure_replaceable(out, KIND, "--out")  # before the build, not after it
+
+    def write(folder: Path) -> dict:
+        graph = build_starter_kg(StarterSettings(include_icd10_extensions=with_icd10_extensions,
+                                                 include_icd9=not no_icd9))
+        info = graph.write_into(folder)
+        if primekg_csv:
+            to_primekg_frame(graph).write_csv(folder / "kg.csv")
+        click.echo(f"saved {graph!r} to {out}")
+        return info
+
+    cached_step(out, KIND, FORMAT_VERSION, None, write, force=True, what="--out")
 
 
 @group.command("stats")

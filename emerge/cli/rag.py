@@ -14,7 +14,7 @@ _KG = click.option("--kg", "kg_dir", default="starter", show_default=True,
 _LLM = click.option("--llm", "llm_config", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
                     help="LLM backend YAML (default: configs/llm/smollm2.yaml).")
 _OUT = click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-                    help="Output folder for entities/linked/summaries parquet files.")
+                    help="RAG output folder: entities/, linked/, summaries-<task>/, llm_cache.sqlite.")
 _MODE = click.option("--mode", "entity_mode", type=click.Choice(["llm", "matcher", "union"]), default="llm",
                      show_default=True, help="Note entities by EMERGE's LLM NER, the KG term matcher, or both.")
 _THRESHOLD = click.option("--threshold", type=float, default=0.7, show_default=True,
@@ -55,12 +55,13 @@ def group() -> None:
 @_TOKENS
 def entities(data_dir: Path, kg_dir: str, llm_config: Path | None, out: Path, entity_mode: str,
              max_new_tokens: int) -> None:
-    """Abnormal time-series values and note entities of every stay -> OUT/entities.parquet."""
+    """Abnormal time-series values and note entities of every stay -> OUT/entities/entities.parquet."""
     from emerge.cli.kg import open_kg
     from emerge.data.dataset import EHRDataset
     from emerge.llm.cache import LLMCache
-    from emerge.rag.stage import run_entities
+    from emerge.rag.stage import rag_folder, run_entities
 
+    rag_folder(out)
     settings = _settings(entity_mode=entity_mode)
     kg = open_kg(kg_dir) if entity_mode != "llm" else None
     if entity_mode == "matcher":
@@ -70,7 +71,7 @@ def entities(data_dir: Path, kg_dir: str, llm_config: Path | None, out: Path, en
         with LLMCache(out / "llm_cache.sqlite") as cache:
             frame = run_entities(EHRDataset(data_dir), out, settings, kg=kg, backend=backend, cache=cache,
                                  sampling=sampling)
-    click.echo(f"{frame.height} entity rows for {frame['stay_id'].n_unique()} stays -> {out / 'entities.parquet'}")
+    click.echo(f"{frame.height} entity rows for {frame['stay_id'].n_unique()} stays -> {out / 'entities'}")
 
 
 @group.command("link")
@@ -80,7 +81,7 @@ def entities(data_dir: Path, kg_dir: str, llm_config: Path | None, out: Path, en
 @_DENSE
 @_MODE
 def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_mode: str) -> None:
-    """Link OUT/entities.parquet to KG nodes with the bundled MiniLM -> OUT/linked.parquet."""
+    """Link OUT/entities to KG nodes with the bundled MiniLM -> OUT/linked/linked.parquet."""
     from emerge.cli.kg import open_kg
     from emerge.pipeline.text_stage import load_default_encoder
     from emerge.rag.stage import run_linking
@@ -89,7 +90,7 @@ def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_m
     settings = _settings(link_threshold=threshold, dense_linking=dense_linking, entity_mode=entity_mode)
     frame = run_linking(out, open_kg(kg_dir), encoder.encode, encoder.fingerprint, settings)
     click.echo(f"linked {int(frame['node_id'].is_not_null().sum())} of {frame.height} entity rows "
-               f"-> {out / 'linked.parquet'}")
+               f"-> {out / 'linked'}")
 
 
 @group.command("summarize")
@@ -104,38 +105,47 @@ def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_m
 @_DENSE
 def summarize(data_dir: Path, kg_dir: str, llm_config: Path | None, out: Path, task: str, max_new_tokens: int,
               entity_mode: str, threshold: float, dense_linking: bool) -> None:
-    """Knowledge + summary prompt + local LLM for every stay -> OUT/summaries.parquet (resumable)."""
+    """Knowledge + summary prompt + local LLM for every stay -> OUT/summaries-<task>/ (resumable)."""
     from emerge.cli.kg import open_kg
     from emerge.data.dataset import EHRDataset
     from emerge.llm.cache import LLMCache
-    from emerge.rag.stage import run_summaries
+    from emerge.rag.stage import rag_folder, read_step, run_summaries
 
+    rag_folder(out)
+    read_step(out, "link")  # a clear error before the LLM and the KG are loaded
     settings = _settings(task=task, max_new_tokens=max_new_tokens, entity_mode=entity_mode,
                          link_threshold=threshold, dense_linking=dense_linking)
     backend, sampling = _llm(llm_config, max_new_tokens)
     with LLMCache(out / "llm_cache.sqlite") as cache:
         frame = run_summaries(EHRDataset(data_dir), out, open_kg(kg_dir), backend, settings, cache=cache,
                               sampling=sampling)
-    click.echo(f"{frame.height} summaries -> {out / 'summaries.parquet'}")
+    click.echo(f"{frame.height} summaries -> {out / f'summaries-{task}'}")
 
 
 @group.command("show")
 @click.argument("stay_id", type=int)
 @_OUT
-def show(stay_id: int, out: Path) -> None:
+@click.option("--task", type=click.Choice(["generic", "mortality", "readmission"]), default=None,
+              help="Which task's summary [the only one in OUT].")
+def show(stay_id: int, out: Path, task: str | None) -> None:
     """Print one stay's entities, linked nodes, prompt and summary."""
     import polars as pl
 
-    from kg.errors import UserInputError
+    from emerge.rag.stage import read_step
+    from foundation.errors import UserInputError
 
-    path = out / "summaries.parquet"
-    if not path.is_file():
-        raise UserInputError(f"{path} not found; run `emerge rag summarize --out {out}` first")
-    rows = pl.read_parquet(path).filter(pl.col("stay_id") == stay_id)
+    if task is None:
+        tasks = sorted(p.name.removeprefix("summaries-") for p in out.glob("summaries-*") if p.is_dir())
+        if len(tasks) > 1:
+            raise UserInputError(f"{out} holds summaries for the tasks {tasks}; pass --task")
+        task = tasks[0] if tasks else "generic"
+    summaries, _ = read_step(out, "summarize", task)
+    rows = summaries.filter(pl.col("stay_id") == stay_id)
     if rows.height == 0:
-        raise UserInputError(f"stay {stay_id} is not in {path}")
+        raise UserInputError(f"stay {stay_id} is not in the {task} summaries of {out} "
+                             f"(it holds {summaries.height} stays, e.g. {summaries['stay_id'].head(3).to_list()})")
     row = rows.row(0, named=True)
-    linked = pl.read_parquet(out / "linked.parquet").filter(pl.col("stay_id") == stay_id)
+    linked = read_step(out, "link")[0].filter(pl.col("stay_id") == stay_id)
     click.echo(f"# stay {stay_id} ({row['task']}, model {row['model']})\n")
     click.echo("## entities -> linked nodes")
     for r in linked.iter_rows(named=True):

@@ -8,18 +8,17 @@ Output folder (see docs/data.md):
   notes.parquet         the stays' notes inside the window (cleaned)
   dataset.json          kind "ehr_dataset": settings, input fingerprints, counts, skips, feature names
 
-The output is keyed by `stable_hash(settings, input fingerprints)`: a rerun with the same key skips
-the work; any other key rebuilds. The build happens in a hidden sibling folder that replaces the
-output only once dataset.json is written, so a killed build never leaves a folder that looks done.
+The output is a cached step (`foundation.outputs.cached_step`, kind "ehr_dataset") keyed by
+`stable_hash(settings, input fingerprints)`: a rerun with the same key and whole outputs skips the
+work; another key, or a damaged file, rebuilds. The build happens in a hidden sibling folder that
+replaces the output only once finished, so a killed build never leaves a folder that looks done, and
+`--out` must be new, empty or a dataset folder emerge wrote (a user's folder is never replaced).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +34,9 @@ from emerge.data.sources import Sources
 from emerge.data.splits import assign_splits
 from emerge.data.timeseries import extract_events
 from emerge.data.variables import VARIABLES
-from kg.artifacts import stable_hash, write_config
-from kg.errors import UserInputError
+from foundation.artifacts import stable_hash, write_config
+from foundation.errors import UserInputError
+from foundation.outputs import cached_step
 
 __all__ = ["build_dataset", "dataset_key", "DATASET_KIND", "DATASET_VERSION", "DATASET_FILE", "COHORT_COLUMNS"]
 
@@ -56,16 +56,6 @@ def dataset_key(config: BuildConfig, sources: Sources) -> str:
                                  f"of a built dataset, or leave it unset to fit one on this training split")
         extra = hashlib.sha256(Path(config.normalizer_path).read_bytes()).hexdigest()
     return stable_hash(config.model_dump(mode="json"), sources.fingerprints(), extra)
-
-
-def _finished_key(out: Path) -> str | None:
-    path = out / DATASET_FILE
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("key")
-    except json.JSONDecodeError:
-        return None
 
 
 def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, streaming: bool) -> dict:
@@ -123,30 +113,18 @@ def build_dataset(root: str | Path, out: str | Path, config: BuildConfig, *, str
     sources = Sources(root, config.version)
     out = Path(out)
     key = dataset_key(config, sources)
-    if not force and _finished_key(out) == key:
+
+    def build(folder: Path) -> dict:
+        logger.info("building MIMIC-%s dataset from %s into %s (key %s)", config.version.upper(), root, out, key)
+        payload = _build_into(folder, sources, config, key, streaming)
+        write_config(folder, DATASET_KIND, DATASET_VERSION, payload, name=DATASET_FILE)
+        return {"counts": payload["counts"]}
+
+    step = cached_step(out, DATASET_KIND, DATASET_VERSION, key, build, force=force, what="--out")
+    if step.reused:
         logger.info("%s is up to date (key %s): nothing to do", out, key)
         return out
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / DATASET_FILE).is_file())):
-        raise UserInputError(f"--out {out} exists and is not a dataset folder; pass a new or empty folder "
-                             f"(a finished build holds {DATASET_FILE})")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.name}.building-*"):
-        shutil.rmtree(stale)  # left by a killed build
-    work = out.parent / f".{out.name}.building-{key}"
-    work.mkdir()
-    try:
-        logger.info("building MIMIC-%s dataset from %s into %s (key %s)", config.version.upper(), root, out, key)
-        payload = _build_into(work, sources, config, key, streaming)
-        write_config(work, DATASET_KIND, DATASET_VERSION, payload, name=DATASET_FILE)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    old = out.parent / f".{out.name}.old-{key}"
-    if out.exists():
-        os.replace(out, old)
-    os.replace(work, out)
-    shutil.rmtree(old, ignore_errors=True)
-    c = payload["counts"]
+    c = step.info["counts"]
     logger.info("built %s: %d stays (%d patients; train/val/test %s), mortality %.1f%%, readmission %.1f%%, "
                 "%d notes", out, c["stays"], c["patients"], "/".join(str(v) for v in c["splits"].values()),
                 100 * c["mortality_rate"], 100 * c["readmission_rate"], c["notes"])

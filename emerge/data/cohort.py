@@ -20,7 +20,7 @@ import polars as pl
 
 from emerge.data.config import BuildConfig
 from emerge.data.sources import Sources, collect, parse_times
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["CohortTables", "load_tables", "select_cohort"]
 

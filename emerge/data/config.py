@@ -14,7 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["CohortRules", "LabelConfig", "SplitConfig", "BuildConfig", "ReadmissionDefinition"]
 

@@ -18,8 +18,10 @@ from torch.utils.data import Dataset
 
 from emerge.data.build import DATASET_FILE, DATASET_KIND, DATASET_VERSION
 from emerge.data.normalize import Normalizer
-from kg.artifacts import read_config
-from kg.errors import ArtifactError, UserInputError
+from foundation.artifacts import read_config
+from foundation.errors import ArtifactError, UserInputError
+from foundation.inputs import reading
+from foundation.outputs import check_whole
 
 __all__ = ["EHRDataset"]
 
@@ -31,9 +33,12 @@ class EHRDataset(Dataset):
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        check_whole(self.path, DATASET_KIND, "dataset", f"build it again with `emerge data build --out {self.path}`")
         self.info = read_config(self.path, DATASET_KIND, DATASET_VERSION, name=DATASET_FILE)
-        self.cohort = pl.read_parquet(self.path / "cohort.parquet")
-        tensors = load_file(str(self.path / "features.safetensors"))
+        with reading(self.path / "cohort.parquet", "dataset table"):
+            self.cohort = pl.read_parquet(self.path / "cohort.parquet")
+        with reading(self.path / "features.safetensors", "dataset features"):
+            tensors = load_file(str(self.path / "features.safetensors"))
         self.x, self.mask, self.stay_id = tensors["x"], tensors["mask"], tensors["stay_id"]
         if not np.array_equal(self.stay_id, self.cohort["stay_id"].to_numpy()):
             raise ArtifactError(f"{self.path}: features.safetensors and cohort.parquet list different stays; "
@@ -70,7 +75,8 @@ class EHRDataset(Dataset):
     def notes(self) -> pl.DataFrame:
         """All notes (stay_id, note_id, note_type, charttime, hours_from_intime, text, ...), loaded once."""
         if self._notes is None:
-            self._notes = pl.read_parquet(self.path / "notes.parquet")
+            with reading(self.path / "notes.parquet", "dataset notes"):
+                self._notes = pl.read_parquet(self.path / "notes.parquet")
         return self._notes
 
     def notes_of(self, stay_id: int) -> list[str]:

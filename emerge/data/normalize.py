@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from emerge.data.variables import BENCHMARK_CATEGORIES, CATEGORICAL_VARIABLES, NUMERIC_VARIABLES
-from kg.artifacts import atomic_write_text
-from kg.errors import ArtifactError
+from foundation.artifacts import atomic_write_text
+from foundation.errors import ArtifactError
 
 __all__ = ["NumericStats", "Normalizer", "robust_stats", "forward_fill", "feature_names"]
 

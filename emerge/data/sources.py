@@ -19,8 +19,8 @@ from typing import Literal
 
 import polars as pl
 
-from kg.artifacts import file_fingerprint
-from kg.errors import UserInputError
+from foundation.artifacts import file_fingerprint
+from foundation.errors import UserInputError
 
 __all__ = ["TableSpec", "TABLES", "Sources", "collect", "collect_all", "parse_times", "bad_value_error",
            "BAD_VALUE_ERRORS"]

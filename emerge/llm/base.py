@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = [
     "Prompt",

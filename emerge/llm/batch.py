@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from emerge.llm.base import LLMBackend, Prompt, SamplingConfig, check_prompts
 from emerge.llm.cache import LLMCache, cache_key
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["run_batch", "as_text_fn"]
 

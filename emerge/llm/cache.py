@@ -1,6 +1,6 @@
 """Persistent LLM output cache: one SQLite file, safe for several processes at once.
 
-Key: `kg.artifacts.stable_hash(backend name, model id, sampling settings, prompt)`, so a change of
+Key: `foundation.artifacts.stable_hash(backend name, model id, sampling settings, prompt)`, so a change of
 model, decoding settings or prompt never reuses a stale answer. The database runs in WAL mode (readers
 never block the writer), each `put_many` is one `BEGIN IMMEDIATE` transaction (a batch is committed
 whole or not at all), and a busy timeout makes a second process wait for the lock instead of failing.
@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from emerge.llm.base import Prompt, SamplingConfig
-from kg.artifacts import stable_hash
-from kg.errors import ArtifactError
+from foundation.artifacts import stable_hash
+from foundation.errors import ArtifactError
 
 __all__ = ["LLMCache", "cache_key", "SCHEMA_VERSION"]
 

@@ -17,8 +17,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from emerge.llm.base import SamplingConfig
-from kg.artifacts import cache_root
-from kg.errors import UserInputError
+from foundation.artifacts import cache_root
+from foundation.errors import UserInputError
 
 __all__ = [
     "TransformersConfig",
@@ -32,7 +32,7 @@ __all__ = [
 
 
 def default_cache_dir() -> Path:
-    """`$EMERGE_CACHE`, else `~/.cache/emerge` (kg.artifacts.cache_root): converted GGUF models and the
+    """`$EMERGE_CACHE`, else `~/.cache/emerge` (foundation.artifacts.cache_root): converted GGUF models and the
     LLM output cache."""
     return cache_root()
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import shutil
 from pathlib import Path
 
-from kg.artifacts import atomic_directory, file_fingerprint, read_config, stable_hash, write_config
-from kg.errors import ArtifactError, UserInputError
+from foundation.artifacts import file_fingerprint, stable_hash, write_config
+from foundation.errors import UserInputError
+from foundation.outputs import MANIFEST_NAME, cached_step, reusable
 
 __all__ = [
     "SMOLLM2_FILE",
@@ -32,6 +32,7 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _KIND = "gguf_conversion"
 _FORMAT_VERSION = 1
 _MARKER = "emerge_conversion.json"
+_CACHE_LAYOUT = 2  # folders with an emerge manifest (older conversions are left alone, never deleted)
 
 
 def bundled_smollm2_path() -> Path:
@@ -73,15 +74,15 @@ def resolve_model_path(model: Path | None) -> Path:
 
 
 def model_identity(source: Path) -> str:
-    """`<name>@<hash>`: the model's name plus a hash of its weight files' names, sizes and mtimes, so LLM
-    cache entries of a replaced model are never reused."""
+    """`<name>@<hash>`: the model's name plus a hash of its weight and config files' fingerprints
+    (`foundation.artifacts.file_fingerprint`), so LLM cache entries of a replaced model are never reused."""
     files = (
         [source]
         if source.is_file()
         else sorted(
             p
             for p in source.iterdir()
-            if p.suffix in {".safetensors", ".gguf", ".json"} and p.name != _MARKER
+            if p.suffix in {".safetensors", ".gguf", ".json"} and p.name not in (_MARKER, MANIFEST_NAME)
         )
     )
     return f"{source.name}@{stable_hash([file_fingerprint(f) for f in files], length=10)}"
@@ -133,23 +134,23 @@ def converted_folder(gguf: Path, cache_dir: Path) -> Path:
 
     dtype = torch.float32
     fingerprint = file_fingerprint(gguf)
-    key = stable_hash(fingerprint, str(dtype))
+    key = stable_hash(fingerprint, str(dtype), _CACHE_LAYOUT)
     target = Path(cache_dir) / f"{gguf.stem}-{key}"
-    if (target / _MARKER).is_file():
-        try:
-            read_config(target, _KIND, _FORMAT_VERSION, name=_MARKER)
-            return target
-        except ArtifactError as exc:
-            logger.warning("discarding stale GGUF conversion %s (%s)", target, exc)
-            shutil.rmtree(target)
-    logger.info("converting %s to safetensors in %s (once; later loads reuse it)", gguf.name, target)
-    model, tokenizer = load_gguf(gguf, dtype)
-    # The GGUF quantizer marks the model as not serializable; the weights are already plain tensors.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    with atomic_directory(target, keep_existing_with=_MARKER) as tmp:  # another process may convert it too
+    if reusable(target, _KIND, _FORMAT_VERSION, key) is not None:
+        return target
+
+    def convert(tmp: Path) -> dict:
+        logger.info("converting %s to safetensors in %s (once; later loads reuse it)", gguf.name, target)
+        model, tokenizer = load_gguf(gguf, dtype)
+        # The GGUF quantizer marks the model as not serializable; the weights are already plain tensors.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         write_config(tmp, _KIND, _FORMAT_VERSION, {"source": fingerprint, "dtype": str(dtype)}, name=_MARKER)
-    return target
+        return {"source": fingerprint}
+
+    # another process may convert it too: the first complete copy wins
+    return cached_step(target, _KIND, _FORMAT_VERSION, key, convert, keep_concurrent=True,
+                       what="GGUF conversion cache").path

@@ -21,8 +21,8 @@ from emerge.llm.batch import run_batch
 from emerge.llm.cache import LLMCache
 from emerge.llm.config import default_cache_dir, load_llm_config
 from emerge.llm.factory import build_backend
-from kg.artifacts import atomic_write_text, iter_json_objects
-from kg.errors import UserInputError
+from foundation.artifacts import atomic_write_text, iter_json_objects
+from foundation.errors import UserInputError
 
 __all__ = ["read_prompts", "generate_file", "convert_gguf"]
 

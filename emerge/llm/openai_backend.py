@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from emerge.llm.base import LLMBackend, Prompt, SamplingConfig, to_messages
 from emerge.llm.config import OpenAIConfig
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["OpenAIBackend", "is_loopback_host", "check_endpoint_allowed"]
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from emerge.llm.base import LLMBackend, Prompt, SamplingConfig
 from emerge.llm.batch import run_batch
 from emerge.llm.cache import LLMCache
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = [
     "StructuredOutputError",

@@ -23,7 +23,7 @@ from pathlib import Path
 from emerge.llm.base import LLMBackend, Prompt, SamplingConfig, to_messages
 from emerge.llm.config import TransformersConfig, default_cache_dir
 from emerge.llm.gguf import converted_folder, load_gguf, model_identity, resolve_model_path, torch_dtype
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["TransformersBackend"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from emerge.llm.base import LLMBackend, Prompt, SamplingConfig, to_messages
 from emerge.llm.config import VLLMConfig, default_cache_dir
 from emerge.llm.gguf import converted_folder, model_identity, resolve_model_path
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["VLLMBackend", "import_vllm"]
 

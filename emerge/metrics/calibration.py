@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emerge.metrics.classification import check_binary_inputs
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["ReliabilityBins", "reliability_bins", "expected_calibration_error"]
 

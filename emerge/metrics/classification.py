@@ -4,7 +4,7 @@ Pure functions of `(y_true, y_prob)` numpy arrays. They delegate to scikit-learn
 check (`check_binary_inputs`), so every metric treats bad input the same way:
 
 - NaN / inf scores, labels other than 0/1, mismatched lengths or empty input raise
-  `kg.errors.UserInputError` (numbers computed from such input would be wrong, not just noisy);
+  `foundation.errors.UserInputError` (numbers computed from such input would be wrong, not just noisy);
 - a label vector with a single class (no positive or no negative stay) makes the ranking metrics
   undefined: they return NaN and emit a `UndefinedMetricWarning`-style `RuntimeWarning` naming the
   class that is missing. The Brier score stays defined.
@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, precision_recall_curve, roc_auc_score
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["check_binary_inputs", "auroc", "auprc", "min_p_se", "brier", "has_both_classes"]
 

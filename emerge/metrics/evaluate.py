@@ -19,7 +19,7 @@ import numpy as np
 from emerge.metrics.bootstrap import bootstrap_ci
 from emerge.metrics.calibration import expected_calibration_error
 from emerge.metrics.classification import auprc, auroc, brier, min_p_se
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["RANKING_METRICS", "evaluate_predictions"]
 

@@ -25,8 +25,8 @@ import numpy as np
 
 from emerge.metrics.evaluate import evaluate_predictions
 from emerge.metrics.plots import plot_calibration, plot_pr, plot_roc
-from kg.artifacts import atomic_write_text
-from kg.errors import UserInputError
+from foundation.artifacts import atomic_write_text
+from foundation.errors import UserInputError
 
 __all__ = ["build_metrics", "merge_metrics", "markdown_table", "save_metrics_json", "load_metrics_json",
            "write_report"]

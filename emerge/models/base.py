@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from emerge.models.config import InputDims, ModelConfig
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["EmergeModel"]
 

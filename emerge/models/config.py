@@ -20,7 +20,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["Variant", "VARIANTS", "ModelConfig", "InputDims", "load_yaml_config"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from emerge.models.base import EmergeModel
 from emerge.models.build import build_model
 from emerge.models.config import InputDims, ModelConfig
-from kg.artifacts import read_config, write_config
+from foundation.artifacts import read_config, write_config
 
 __all__ = ["save_model", "load_model", "MODEL_KIND", "MODEL_FORMAT_VERSION"]
 

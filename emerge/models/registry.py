@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["MODEL_REGISTRY", "register_model", "get_model_class"]
 

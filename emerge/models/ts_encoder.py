@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["TimeSeriesEncoder"]
 

@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from emerge.pipeline.experiment_config import ResolvedExperiment, reads
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
-__all__ = ["run_experiment", "load_kg", "prepare_data"]
+__all__ = ["run_experiment", "load_kg", "prepare_data", "EXPERIMENT_KIND"]
 
 logger = logging.getLogger(__name__)
+
+EXPERIMENT_KIND = "emerge_experiment"
 
 
 class _Stages:
@@ -50,21 +52,11 @@ class _Stages:
 
 
 def synthetic_cohort(out: Path, stays: int, seed: int) -> Path:
-    """Generate the synthetic cohort under OUT/synthetic unless the same one is already there."""
+    """Generate the synthetic cohort under OUT/synthetic unless the same one is already there (whole)."""
     from emerge.data.synth import generate
-    from emerge.data.synth.generate import FORMAT_VERSION
-    from kg.artifacts import read_config
-    from kg.errors import ArtifactError
 
     folder = out / "synthetic"
-    try:
-        body = read_config(folder / "truth", "synthetic_cohort", FORMAT_VERSION)
-        if body.get("stays") == stays and body.get("seed") == seed:
-            logger.info("synthetic cohort in %s is up to date", folder)
-            return folder
-    except ArtifactError:
-        pass  # absent, or written by another version of the generator: generate it again
-    generate(folder, stays=stays, seed=seed, overwrite=folder.exists())
+    generate(folder, stays=stays, seed=seed, overwrite=True)  # only ever replaces a cohort emerge wrote
     return folder
 
 
@@ -121,11 +113,13 @@ def run_experiment(exp: ResolvedExperiment, out: str | Path | None = None, root:
     from emerge.pipeline.rag_stage import run_rag_stage
     from emerge.pipeline.text_stage import embed_texts, load_default_encoder
     from emerge.training.run import train_and_evaluate
-    from kg.artifacts import atomic_write_text
+    from foundation.artifacts import atomic_write_text
+
+    from foundation.outputs import claim_folder
 
     config = exp.config
     out = Path(out) if out is not None else config.output_dir()
-    out.mkdir(parents=True, exist_ok=True)
+    claim_folder(out, EXPERIMENT_KIND, what="experiment output folder (--out)")
     t0 = time.perf_counter()
     stages = _Stages(6)
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from emerge.data.config import BuildConfig
 from emerge.rag.stage import RagSettings
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["CONFIGS", "ExperimentConfig", "ResolvedExperiment", "config_path", "reads"]
 

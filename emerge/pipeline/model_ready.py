@@ -8,7 +8,7 @@ import torch
 from emerge.data.dataset import EHRDataset
 from emerge.text.embed import StayEmbeddings
 from emerge.training.data import ModelReadyData
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["assemble_model_ready"]
 

@@ -32,10 +32,10 @@ def run_rag_stage(dataset: EHRDataset, out: Path, kg, llm_config, settings, link
     from emerge.llm.cache import LLMCache
     from emerge.llm.factory import build_backend
     from emerge.pipeline.text_stage import load_default_encoder
-    from emerge.rag.stage import run_entities, run_linking, run_summaries
+    from emerge.rag.stage import rag_folder, run_entities, run_linking, run_summaries
 
     sampling = llm_config.sampling.model_copy(update={"max_new_tokens": settings.max_new_tokens})
-    out.mkdir(parents=True, exist_ok=True)
+    out = rag_folder(out)
     if backend is None:
         backend = build_backend(llm_config, lazy=True)  # loaded on first use: finished steps never load it
     with LLMCache(out / "llm_cache.sqlite") as cache:

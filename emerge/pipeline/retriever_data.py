@@ -29,7 +29,7 @@ from drehr.data import (
     run_llm_recipe,
     stage2_units,
 )
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["read_notes", "note_chunks", "load_kg", "llm_text_fn", "build_stage1_file", "build_stage2_file",
            "build_qa_file", "PATIENT_COLUMNS"]

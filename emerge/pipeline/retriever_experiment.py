@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from kg.artifacts import atomic_write_text, stable_hash
+from foundation.artifacts import atomic_write_text, stable_hash
 
 __all__ = ["ExperimentConfig", "run_experiment", "results_table", "split_subjects", "MATCH_TYPES"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from drehr.chunking import chunk_note
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["build_synthetic_cliniq", "heldout_subjects"]
 
@@ -31,7 +31,7 @@ _EASIEST_FIRST = ("string", "synonym", "abbreviation")
 
 def heldout_subjects(subject_ids: Collection[int], fraction: float = 0.2, seed: int = 0) -> set[int]:
     """A deterministic `fraction` of subjects (by a seeded hash), for when no split is given."""
-    from kg.artifacts import stable_hash
+    from foundation.artifacts import stable_hash
 
     return {s for s in subject_ids if int(stable_hash(seed, int(s), length=8), 16) / 16**8 < fraction}
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["NER_PROMPT", "ner_prompt", "ner_prompts", "split_pieces", "sample_pieces", "literal_count",
            "NoteEntities", "extract_note_entities"]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["Task", "DiseaseKnowledge", "SummaryPrompt", "build_summary_prompt"]
 

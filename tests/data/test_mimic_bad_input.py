@@ -20,7 +20,7 @@ import emerge.data.build as build_module
 from emerge.cli import cli, main
 from emerge.data.build import build_dataset
 from emerge.data.config import BuildConfig, CohortRules
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 
 def _build(root, tmp_path, **kwargs):
@@ -101,8 +101,39 @@ def test_out_must_be_a_dataset_folder(tmp_path):
     root = iv_root(tmp_path / "iv")
     (tmp_path / "ds").mkdir()
     (tmp_path / "ds" / "precious.txt").write_text("x")
-    with pytest.raises(UserInputError, match="not a dataset folder"):
+    with pytest.raises(UserInputError, match="not empty and was not written by emerge"):
         _build(root, tmp_path)
+    assert (tmp_path / "ds" / "precious.txt").read_text() == "x"
+
+
+def test_a_users_folder_with_a_dataset_json_is_never_replaced(tmp_path):
+    """Regression: a folder holding a file named dataset.json (plus the user's own files) was replaced."""
+    root = iv_root(tmp_path / "iv")
+    user = tmp_path / "ds"
+    (user / "src").mkdir(parents=True)
+    (user / "dataset.json").write_text(json.dumps({"kind": "ehr_dataset", "format_version": 1, "key": "x"}))
+    (user / "src" / "train.py").write_text("print('mine')\n")
+    (user / "results.csv").write_text("auroc\n0.8\n")
+    result = CliRunner().invoke(cli, ["data", "build", "--root", str(root), "--out", str(user)])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, UserInputError) and "refusing to replace" in str(result.exception)
+    assert sorted(p.relative_to(user).as_posix() for p in user.rglob("*")) == [
+        "dataset.json", "results.csv", "src", "src/train.py"]
+    assert (user / "src" / "train.py").read_text() == "print('mine')\n"
+
+
+def test_a_damaged_dataset_is_rebuilt_and_named_when_read(tmp_path):
+    from emerge.data.dataset import EHRDataset
+    from foundation.errors import ArtifactError
+
+    root = iv_root(tmp_path / "iv")
+    out = _build(root, tmp_path)
+    cohort = out / "cohort.parquet"
+    cohort.write_bytes(cohort.read_bytes()[:100])
+    with pytest.raises(ArtifactError, match=r"cohort.parquet has \d+ bytes"):
+        EHRDataset(out)
+    _build(root, tmp_path)  # same key, damaged output: rebuilt
+    assert len(EHRDataset(out)) > 0
 
 
 def test_killed_build_leaves_previous_output_intact(tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ from emerge.data.hourly import hourly_series
 from emerge.data.sources import Sources
 from emerge.data.timeseries import EVENT_SCHEMA, extract_events
 from emerge.data.variables import CATEGORICAL_VARIABLES, NUMERIC_VARIABLES, VARIABLES
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 STAYS = pl.DataFrame({"stay_id": [7, 5], "intime": [datetime(2150, 1, 1, 10), datetime(2150, 1, 2, 0)]})
 

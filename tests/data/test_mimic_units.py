@@ -13,7 +13,7 @@ from emerge.data.labels import add_labels
 from emerge.data.normalize import Normalizer, NumericStats, feature_names, forward_fill, robust_stats
 from emerge.data.splits import split_patients
 from emerge.data.variables import CATEGORICAL_VARIABLES, NUMERIC_VARIABLES
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 
 def test_robust_stats_inside_5_95_percentile():

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from emerge.data.synth import generate
 from emerge.data.variables import VARIABLES, variable
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 # Headers copied from the MIMIC-IV 2.2 files and MIMIC-IV-Note 2.2 (not from our own schema module).
 _NOTE = ["note_id", "subject_id", "hadm_id", "note_type", "note_seq", "charttime", "storetime", "text"]
@@ -203,17 +203,24 @@ def test_out_dir_rules(tmp_path):
     full = tmp_path / "full"
     full.mkdir()
     (full / "keep.txt").write_text("mine")
-    with pytest.raises(UserInputError, match="--overwrite"):
-        generate(full, stays=5)
-    with pytest.raises(UserInputError, match="not a synthetic cohort"):
-        generate(full, stays=5, overwrite=True)
-    assert (full / "keep.txt").exists()
+    (full / "SYNTHETIC.md").write_text("# my own notes\n")  # a look-alike marker proves nothing
+    for overwrite in (False, True):
+        with pytest.raises(UserInputError, match="not written by emerge"):
+            generate(full, stays=5, overwrite=overwrite)
+    assert (full / "keep.txt").read_text() == "mine" and (full / "SYNTHETIC.md").read_text() == "# my own notes\n"
     ours = tmp_path / "ours"
     generate(ours, stays=5, seed=1)
-    with pytest.raises(UserInputError, match="not empty"):
+    before = (ours / "icu" / "icustays.csv.gz").stat().st_mtime_ns
+    assert generate(ours, stays=5, seed=1).stays == 5  # the same cohort: reused, not rewritten
+    assert (ours / "icu" / "icustays.csv.gz").stat().st_mtime_ns == before
+    with pytest.raises(UserInputError, match="holds another synthetic cohort.*--overwrite"):
         generate(ours, stays=5, seed=2)
     generate(ours, stays=8, seed=2, overwrite=True)
     assert read(ours, "icu/icustays").height == 8
+    (ours / "analysis.ipynb").write_text("{}")
+    with pytest.raises(UserInputError, match=r"files emerge did not write \(analysis.ipynb\)"):
+        generate(ours, stays=9, seed=2, overwrite=True)
+    assert (ours / "analysis.ipynb").exists()
 
 
 def test_cli(tmp_path):

@@ -16,7 +16,7 @@ from drehr.data import (
     split_sections,
     stage2_units,
 )
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 
 def test_concept_label_is_stable_and_distinct():

@@ -19,7 +19,7 @@ from drehr.evaluation.icd10 import (
     load_rephrasings,
     run_icd10_benchmark,
 )
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _spec = importlib.util.spec_from_file_location("drehr_toy_encoder", FIXTURES / "toy_encoder.py")

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from drehr.index import ChunkIndex, EncoderMismatchError, IndexConfig, top_k
-from kg.errors import ArtifactError, UserInputError
+from foundation.errors import ArtifactError, UserInputError
 
 _spec = importlib.util.spec_from_file_location("drehr_toy_encoder", Path(__file__).parent / "fixtures" / "toy_encoder.py")
 _mod = importlib.util.module_from_spec(_spec)

@@ -10,7 +10,7 @@ import torch
 
 from drehr.model import BiEncoder
 from drehr.model.testing import build_tiny_bert
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 TEXTS = ["heart failure", "chronic kidney disease with anemia and high blood pressure", "fever",
          "patient has a history of copd and asthma", "sepsis"]
@@ -94,8 +94,14 @@ def test_fingerprint_tracks_config_and_weights(tiny_dir, tmp_path):
 
 def test_save_refuses_foreign_folder(tiny, tmp_path):
     (tmp_path / "keep.txt").write_text("mine")
-    with pytest.raises(UserInputError, match="not a saved BiEncoder"):
+    with pytest.raises(UserInputError, match="not written by emerge"):
         tiny.save_pretrained(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+    tiny.save_pretrained(tmp_path / "m")
+    tiny.save_pretrained(tmp_path / "m")  # our own model folder is replaced
+    (tmp_path / "m" / "README.md").write_text("my model card")
+    with pytest.raises(UserInputError, match=r"files emerge did not write \(README.md\)"):
+        tiny.save_pretrained(tmp_path / "m")
 
 
 def test_decoder_last_token_pooling_is_padding_side_aware(tiny_dir, tmp_path):

@@ -14,7 +14,7 @@ from drehr.training import (
     read_examples_jsonl,
 )
 from drehr.training.strategy import build_strategy
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 CONFIGS = sorted((Path(__file__).parents[2] / "configs" / "retriever").glob("*.yaml"))
 

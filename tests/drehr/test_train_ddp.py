@@ -64,8 +64,9 @@ def _free_port() -> int:
 
 def test_two_process_gradient_equals_global_batch_gradient(tmp_path):
     out = str(tmp_path / "rank0.pt")
-    # fork: the children inherit the imported modules instead of importing torch again (seconds saved)
-    mp.start_processes(_worker, args=(_free_port(), out), nprocs=2, join=True, start_method="fork")
+    # spawn, not fork: a forked child deadlocks in the first matrix product when the parent's OpenMP
+    # thread pool is already running (it is whenever an earlier test in this process used torch)
+    mp.start_processes(_worker, args=(_free_port(), out), nprocs=2, join=True, start_method="spawn")
     got = torch.load(out, weights_only=True)
     # one process holding both halves: owners of the second half shifted by A
     b0, b1 = _batch(0), _batch(1)

@@ -3,8 +3,8 @@ import stat
 
 import pytest
 
-from kg.artifacts import atomic_directory, atomic_write_text, read_config, stable_hash, write_config
-from kg.errors import ArtifactError
+from foundation.artifacts import atomic_directory, atomic_write_text, read_config, stable_hash, write_config
+from foundation.errors import ArtifactError
 
 
 def test_config_roundtrip_and_checks(tmp_path):
@@ -33,8 +33,8 @@ def test_atomic_write_gives_normal_permissions(tmp_path):
 
 
 def test_iter_json_objects_names_file_line_and_expectation(tmp_path):
-    from kg.artifacts import iter_json_objects
-    from kg.errors import UserInputError
+    from foundation.artifacts import iter_json_objects
+    from foundation.errors import UserInputError
 
     path = tmp_path / "x.jsonl"
     path.write_text('{"a": 1}\n\n{"a": 2}\n')

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from kg.build import build_graph
-from kg.errors import ArtifactError, UserInputError
+from foundation.errors import ArtifactError, UserInputError
 from kg.graph import KnowledgeGraph
 
 
@@ -89,6 +89,11 @@ def test_save_load_roundtrip(tiny_kg, tmp_path):
     assert cfg["kind"] == "knowledge_graph" and cfg["format_version"] == 1
     cfg["format_version"] = 99
     (tmp_path / "g" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ArtifactError, match="damaged after emerge wrote it.*config.json"):
+        KnowledgeGraph.load(tmp_path / "g")
+    from foundation.outputs import write_manifest
+
+    write_manifest(tmp_path / "g", "knowledge_graph", 99, None)  # as another version would have written it
     with pytest.raises(ArtifactError, match="format_version"):
         KnowledgeGraph.load(tmp_path / "g")
 

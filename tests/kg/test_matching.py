@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 from kg.matching import TermMatch, TermMatcher
 
 FORMS = {"hypertension": ["HP:1"], "pulmonary hypertension": ["HP:2"], "HTN": ["HP:1", "I10"],

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 from kg.readers import read_bios, read_primekg
 
 FIXTURES = Path(__file__).parent / "fixtures"

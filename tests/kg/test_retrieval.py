@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 from kg.retrieval import count_linked, gather_knowledge
 
 

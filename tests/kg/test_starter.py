@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 from kg.starter.build import StarterSettings, normalize_concept_name, starter_cache_dir
 from kg.starter.hpo import clean_obo_definition
 from kg.starter.icd import icd9_dotted

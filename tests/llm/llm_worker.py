@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from llm_fakes import FakeBackend  # noqa: E402
 
 from emerge.llm import LLMCache, SamplingConfig, run_batch  # noqa: E402
-from kg.artifacts import atomic_write_text  # noqa: E402
+from foundation.artifacts import atomic_write_text  # noqa: E402
 
 
 def main(argv: list[str]) -> None:

@@ -17,7 +17,7 @@ from emerge.llm import (
     to_messages,
 )
 from emerge.llm.base import check_prompts, truncate_at_stop
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 CONFIGS = Path(__file__).parents[2] / "configs" / "llm"
 

@@ -15,7 +15,7 @@ import pytest
 from llm_fakes import FakeBackend
 
 from emerge.llm import LLMCache, SamplingConfig, as_text_fn, cache_key, run_batch
-from kg.errors import ArtifactError, UserInputError
+from foundation.errors import ArtifactError, UserInputError
 
 WORKER = Path(__file__).parent / "llm_worker.py"
 S = SamplingConfig(max_new_tokens=8)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from emerge.cli.llm import group
 from emerge.llm import OpenAIConfig, SamplingConfig, build_backend
 from emerge.llm.openai_backend import is_loopback_host
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -117,7 +117,7 @@ def test_endless_output_is_flagged_not_raised():
 
 
 def test_generate_entities_rejects_bad_settings():
-    from kg.errors import UserInputError
+    from foundation.errors import UserInputError
 
     with pytest.raises(UserInputError, match="max_retries"):
         generate_entities(FakeBackend(), ["p"], S, max_retries=-1)

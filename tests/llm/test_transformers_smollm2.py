@@ -13,7 +13,7 @@ import pytest
 
 from emerge.llm import SamplingConfig, TransformersConfig, as_text_fn
 from emerge.llm.gguf import SMOLLM2_FILE, bundled_smollm2_path, resolve_model_path
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 GREEDY = SamplingConfig(max_new_tokens=8)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from emerge.metrics import auprc, auroc, brier, expected_calibration_error, min_p_se, reliability_bins
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 # Sorted by score: 0.8 (+), 0.4 (-), 0.35 (+), 0.1 (-).
 Y = [0, 0, 1, 1]

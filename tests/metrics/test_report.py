@@ -14,7 +14,7 @@ from emerge.metrics import (
     merge_metrics,
     write_report,
 )
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 
 def _preds(seed, signal):

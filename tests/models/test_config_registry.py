@@ -17,7 +17,7 @@ from emerge.models import (
     get_model_class,
     register_model,
 )
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "model"
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from emerge.models import VARIANTS, EmergeFullModel, InputDims, ModelConfig, build_model
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 TEXT_VARIANTS = [v for v in VARIANTS if v != "ts_only"]
 

@@ -16,7 +16,7 @@ from emerge.pipeline.demo import demo_config
 from emerge.pipeline.experiment import prepare_data, run_experiment
 from emerge.pipeline.experiment_config import CONFIGS, ExperimentConfig, reads
 from kg.build import build_graph
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
 from llm_fakes import FakeBackend  # noqa: E402
@@ -131,7 +131,7 @@ def test_run_experiment_end_to_end_then_reuses_every_stage(tmp_path):
     on_disk = json.loads((out / "metrics.json").read_text())
     assert on_disk["tasks"]["mortality"]["models"]["emerge_full"]["auroc"] == pytest.approx(
         metrics["tasks"]["mortality"]["models"]["emerge_full"]["auroc"])
-    summaries = pl.read_parquet(out / "rag" / "summaries.parquet")
+    summaries = pl.read_parquet(out / "rag" / f"summaries-{exp.config.rag.settings.task}" / "summaries.parquet")
     n_stays = summaries.height
     assert 0 < len(backend.calls) <= n_stays  # one call per distinct prompt
     assert summaries["summary"].str.starts_with("Summary: ").all()

@@ -14,7 +14,7 @@ from emerge.cli.retriever import group
 from emerge.llm.base import LLMBackend, SamplingConfig
 from emerge.pipeline.retriever_data import read_notes
 from kg.build import build_graph
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 FILLER = ("the patient was seen on the ward today and the team reviewed the plan with the family "
           "and nursing staff before the evening round ").split()

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from emerge.pipeline.synthetic_cliniq import build_synthetic_cliniq, heldout_subjects
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 FILLER = " ".join(f"filler{i}" for i in range(95))
 

@@ -1,7 +1,7 @@
 import pytest
 
 from emerge.rag.note_entities import extract_note_entities, literal_count, sample_pieces, split_pieces
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 
 def test_pieces_split_and_seeded_sampling():

@@ -1,7 +1,7 @@
 import pytest
 
 from emerge.rag.prompts import DiseaseKnowledge, build_summary_prompt
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 
 def words(text):

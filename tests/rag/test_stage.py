@@ -15,6 +15,7 @@ from emerge.data.synth import generate
 from emerge.llm.base import SamplingConfig
 from emerge.llm.cache import LLMCache
 from emerge.rag.stage import RagSettings, run_entities, run_linking, run_summaries
+from foundation.outputs import read_manifest
 from kg.build import build_graph
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
@@ -90,11 +91,12 @@ def test_entities_links_summaries_with_provenance_and_resume(dataset, graph, tmp
         calls = len(backend.calls)
         again = run_summaries(dataset, out, graph, backend, settings, cache=cache, sampling=sampling)
         assert len(backend.calls) == calls and again.equals(summ)  # step skipped on rerun
-        (out / "summaries.parquet").unlink()  # lost output: regenerated from the LLM cache, no new calls
+        (out / "summaries-generic" / "summaries.parquet").unlink()  # lost: rebuilt from the LLM cache, no new calls
         redo = run_summaries(dataset, out, graph, backend, settings, cache=cache, sampling=sampling)
         assert len(backend.calls) == calls and redo["summary"].to_list() == summ["summary"].to_list()
 
         mortality = settings.model_copy(update={"task": "mortality"})
         run_summaries(dataset, out, graph, backend, mortality, cache=cache, sampling=sampling)
         assert len(backend.calls) > calls  # another task: new prompts
-    assert json.loads((out / "summaries.parquet.json").read_text())["task"] == "mortality"
+    assert read_manifest(out / "summaries-mortality").info["task"] == "mortality"
+    assert (out / "summaries-generic" / "summaries.parquet").is_file()  # each task keeps its own summaries

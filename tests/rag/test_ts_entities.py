@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from emerge.rag.ts_entities import abnormal_features
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 VARS = ["heart_rate", "systolic_bp", "glucose"]
 LABELS = ["Heart Rate", "Systolic blood pressure", "Glucose"]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from emerge.training import ModelReadyData, make_synthetic_data
-from kg.errors import ArtifactError, UserInputError
+from foundation.errors import ArtifactError, UserInputError
 
 
 def _replace(data, **kw):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from emerge.training import EmergeDataModule, masked_bce_with_logits
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 
 def test_masked_bce_hand_computed():

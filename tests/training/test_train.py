@@ -9,7 +9,7 @@ import pytest
 
 from emerge.models import VARIANTS, ModelConfig, load_model
 from emerge.training import TrainerConfig, train_and_evaluate
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 SMALL = dict(hidden_dim=8, num_heads=2, dropout=0.0)
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from emerge.training import TrainerConfig, build_trainer, monitor_key
-from kg.errors import UserInputError
+from foundation.errors import UserInputError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "trainer"
 

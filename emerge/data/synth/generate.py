@@ -3,17 +3,18 @@
 Order of work: timelines (people.py) -> core tables (tables.py) -> physiology -> chartevents and
 labevents -> notes -> outcomes derived from the written tables -> files. Every random stream comes
 from one `numpy.random.SeedSequence(seed)`, so a seed fixes every byte of the decompressed CSVs.
-The cohort is built in a temporary sibling folder and renamed into place, so a crash never leaves
-half a cohort behind.
+The cohort is a cached step (`foundation.outputs.cached_step`, kind "synthetic_cohort", keyed by
+stays, seed and format): built in a temporary sibling folder and renamed into place, so a crash never
+leaves half a cohort behind; the same cohort already in `out` (whole) is reused; a different one is
+replaced only with `overwrite`, and a folder emerge did not write never is.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +31,16 @@ from emerge.data.synth.people import draw_timelines
 from emerge.data.synth.physiology import draw_physiology
 from emerge.data.synth.tables import build_tables
 from emerge.data.synth.writer import write_csv_gz, write_parquet
-from kg.artifacts import atomic_write_text, write_config
-from kg.errors import UserInputError
+from foundation.artifacts import atomic_write_text, stable_hash, write_config
+from foundation.errors import UserInputError
+from foundation.outputs import cached_step, ensure_replaceable, read_manifest
 
-__all__ = ["SynthSummary", "generate", "MARKER", "MAX_STAYS"]
+__all__ = ["SynthSummary", "generate", "MARKER", "MAX_STAYS", "KIND", "FORMAT_VERSION"]
 
 logger = logging.getLogger(__name__)
 MARKER = "SYNTHETIC.md"
 MAX_STAYS = 1_000_000
-FORMAT_VERSION = 1
+KIND, FORMAT_VERSION = "synthetic_cohort", 1
 
 
 @dataclass(frozen=True)
@@ -59,20 +61,17 @@ class SynthSummary:
     seed: int
 
 
-def _check_args(out: Path, stays: int, seed: int, overwrite: bool) -> None:
+def _check_args(out: Path, stays: int, seed: int, overwrite: bool, key: str) -> None:
     if isinstance(stays, bool) or not isinstance(stays, int) or not 0 < stays <= MAX_STAYS:
         raise UserInputError(f"stays={stays!r} is not a number of ICU stays in 1..{MAX_STAYS}; pass e.g. --stays 2000")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UserInputError(f"seed={seed!r} must be a non-negative integer; pass e.g. --seed 0")
-    if out.exists() and not out.is_dir():
-        raise UserInputError(f"--out {out} is a file, expected a folder; choose another path")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise UserInputError(f"--out {out} exists and is not empty; pass --overwrite to replace it "
-                                 "or choose an empty folder")
-        if not (out / MARKER).is_file():
-            raise UserInputError(f"--out {out} is not empty and holds no {MARKER}, so it is not a synthetic cohort; "
-                                 "refusing to delete it even with --overwrite; choose another folder")
+    ensure_replaceable(out, KIND, "--out")  # a user's folder is refused even with --overwrite
+    manifest = read_manifest(out) if out.is_dir() else None
+    if manifest is not None and manifest.key != key and not overwrite:
+        found = manifest.info.get("summary", {})
+        raise UserInputError(f"--out {out} holds another synthetic cohort (seed {found.get('seed')}, "
+                             f"{found.get('stays')} stays); pass --overwrite to replace it, or choose another folder")
 
 
 def _synthetic_md(stays: int, seed: int, summary: SynthSummary) -> str:
@@ -88,9 +87,21 @@ def _synthetic_md(stays: int, seed: int, summary: SynthSummary) -> str:
 
 
 def generate(out: Path, stays: int = 2000, seed: int = 0, overwrite: bool = False) -> SynthSummary:
-    """Write a synthetic cohort of exactly `stays` ICU stays under `out` and return its counts."""
+    """Write a synthetic cohort of exactly `stays` ICU stays under `out` and return its counts.
+
+    The same cohort already in `out` is reused; another one is replaced only with `overwrite`.
+    """
     out = Path(out)
-    _check_args(out, stays, seed, overwrite)
+    key = stable_hash(KIND, FORMAT_VERSION, stays, seed)
+    _check_args(out, stays, seed, overwrite, key)
+    step = cached_step(out, KIND, FORMAT_VERSION, key, lambda tmp: _generate_into(tmp, stays, seed), what="--out")
+    if step.reused:
+        logger.info("%s already holds this synthetic cohort (seed %d, %d stays): reused", out, seed, stays)
+    return SynthSummary(**step.info["summary"])
+
+
+def _generate_into(folder: Path, stays: int, seed: int) -> dict:
+    """Draw the cohort and write every file into the empty `folder`; returns the manifest's info."""
     check_against_variables()
     t0 = time.perf_counter()
     ss = np.random.SeedSequence(seed)
@@ -126,20 +137,13 @@ def generate(out: Path, stays: int = 2000, seed: int = 0, overwrite: bool = Fals
     stay_conditions = pl.DataFrame(rows, schema={"stay_id": pl.Int64, "subject_id": pl.Int64, "hadm_id": pl.Int64,
                                                  "condition": pl.String}, orient="row")
 
-    tmp = out.parent / f".{out.name}.synth-tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
     for table, df in tables.items():
-        write_csv_gz(tmp, table, df)
-    write_parquet(tmp / "truth" / "stay_conditions.parquet", stay_conditions)
-    write_parquet(tmp / "truth" / "note_mentions.parquet", note_mentions)
-    write_parquet(tmp / "truth" / "stay_outcomes.parquet", outcomes)
-    write_config(tmp / "truth", "synthetic_cohort", FORMAT_VERSION, {"stays": stays, "seed": seed, "summary": summary})
-    atomic_write_text(tmp / MARKER, _synthetic_md(stays, seed, summary))
-    if out.exists():
-        shutil.rmtree(out)  # checked above: empty, or a synthetic cohort and --overwrite given
-    tmp.rename(out)
-    logger.info("wrote %d stays, %d chartevents, %d labevents, %d notes to %s in %.1f s", summary.stays,
-                summary.chartevents, summary.labevents, summary.notes, out, time.perf_counter() - t0)
-    return summary
+        write_csv_gz(folder, table, df)
+    write_parquet(folder / "truth" / "stay_conditions.parquet", stay_conditions)
+    write_parquet(folder / "truth" / "note_mentions.parquet", note_mentions)
+    write_parquet(folder / "truth" / "stay_outcomes.parquet", outcomes)
+    write_config(folder / "truth", KIND, FORMAT_VERSION, {"stays": stays, "seed": seed, "summary": summary})
+    atomic_write_text(folder / MARKER, _synthetic_md(stays, seed, summary))
+    logger.info("wrote %d stays, %d chartevents, %d labevents, %d notes in %.1f s", summary.stays,
+                summary.chartevents, summary.labevents, summary.notes, time.perf_counter() - t0)
+    return {"summary": asdict(summary)}
