@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from foundation.errors import UserInputError
+from foundation.outputs import check_output_file, record_owned_file
 
 __all__ = ["TrainingExample", "concept_label", "ExampleWriter", "read_examples", "completed_ids"]
 
@@ -95,14 +96,18 @@ def completed_ids(path: str | os.PathLike) -> set[str]:
 class ExampleWriter:
     """Append examples to a JSONL file, flushing each batch, so a killed run keeps what it wrote.
 
-    A half-written last line left by a kill is cut off when the writer opens the file again.
+    A half-written last line left by a kill is cut off when the writer opens the file again. An
+    existing file is appended to only if emerge created it (`foundation.outputs`: its sidecar
+    `.<name>.emerge.json`); a file of yours at that path is refused, never changed.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        check_output_file(self.path, "examples file", growing=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._truncate_partial_line()
         self._fh = self.path.open("a", encoding="utf-8")
+        record_owned_file(self.path, growing=True)
 
     def _truncate_partial_line(self) -> None:
         if not self.path.is_file() or self.path.stat().st_size == 0:

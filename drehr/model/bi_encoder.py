@@ -27,7 +27,7 @@ from drehr.model.st_format import write_sentence_transformers_files
 from drehr.model.tokenize import TokenizedTexts, check_texts, pad_ids, tokenize_texts
 from drehr.model.weights import hash_weight_files, merged_base, weight_files
 from foundation.artifacts import stable_hash, write_config
-from foundation.outputs import cached_step
+from foundation.outputs import cached_step, check_whole
 from foundation.errors import UserInputError
 
 __all__ = ["BiEncoder", "Side"]
@@ -65,6 +65,7 @@ class BiEncoder(torch.nn.Module):
         EOS appended; encoders: CLS). Nothing is downloaded and `trust_remote_code` stays off.
         """
         directory = resolve_model_dir(path_or_name)
+        check_whole(directory, CONFIG_KIND, "model folder", "save or train the model again")
         overrides = {"pooling": pooling, "query_instruction": query_instruction,
                      "query_max_length": query_max_length, "passage_max_length": passage_max_length}
         backbone, tokenizer, is_decoder = load_backbone(directory, torch_dtype)
@@ -183,3 +184,13 @@ class BiEncoder(torch.nn.Module):
     def encode_queries(self, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool = False) -> np.ndarray:
         """Embed queries: instruction prefix (if configured) and the query max length."""
         return self.encode(texts, batch_size=batch_size, show_progress_bar=show_progress_bar, side="query")
+
+
+def load_sentence_encoder(path_or_name: str | os.PathLike = "default", what: str = "--model",
+                          **kwargs) -> BiEncoder:
+    """`BiEncoder.from_pretrained` for a model that must embed sentences (linking, search, features):
+    "default", a folder we saved, or a sentence-transformers folder; any other model folder is refused."""
+    from drehr.model.loading import check_sentence_encoder
+
+    check_sentence_encoder(path_or_name, what)
+    return BiEncoder.from_pretrained(path_or_name, **kwargs)

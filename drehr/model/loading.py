@@ -19,8 +19,10 @@ from drehr.model.st_format import read_sentence_transformers_settings
 from drehr.model.weights import weight_files
 from foundation.artifacts import read_config
 from foundation.errors import UserInputError
+from foundation.inputs import reading
 
-__all__ = ["DEFAULT_MODEL", "resolve_model_dir", "is_decoder_config", "load_backbone", "settings_for"]
+__all__ = ["DEFAULT_MODEL", "resolve_model_dir", "is_decoder_config", "load_backbone", "settings_for",
+           "check_sentence_encoder"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,26 @@ def resolve_model_dir(path_or_name: str | os.PathLike) -> Path:
     return directory
 
 
+_ST_FILES = ("modules.json", "config_sentence_transformers.json")
+
+
+def check_sentence_encoder(path_or_name: str | os.PathLike, what: str = "--model") -> Path:
+    """The model folder if it is a sentence encoder (ours, or a sentence-transformers folder); else refuse.
+
+    Any Hugging Face folder loads as a BiEncoder (a base to train from), but only a model trained to
+    embed sentences gives meaningful similarities for linking and search: a causal LM or a plain BERT
+    checkpoint would link every mention to arbitrary nodes without any error.
+    """
+    directory = resolve_model_dir(path_or_name)
+    if (directory / CONFIG_FILE).is_file() or any((directory / name).is_file() for name in _ST_FILES):
+        return directory
+    raise UserInputError(
+        f"{what} {directory} is a Hugging Face model but not a sentence encoder (no {CONFIG_FILE} from "
+        f"`emerge retriever train`, no sentence-transformers {_ST_FILES[0]}); its embeddings would not mean "
+        f"anything for linking or search. Pass 'default' (the bundled all-MiniLM-L6-v2), a folder written by "
+        f"`emerge retriever train`, or a sentence-transformers model folder.")
+
+
 def is_decoder_config(hf_config) -> bool:
     """True for causal language models (last-token pooling), False for BERT-style encoders."""
     architectures = getattr(hf_config, "architectures", None) or []
@@ -78,7 +100,8 @@ def load_backbone(directory: Path, torch_dtype: torch.dtype | None = None):
     kwargs: dict[str, Any] = {"trust_remote_code": False, "local_files_only": True}
     if torch_dtype is not None:
         kwargs["dtype"] = torch_dtype
-    backbone = AutoModel.from_pretrained(directory, **kwargs)
+    with reading(directory, "model folder", "save or download the model again"):
+        backbone = AutoModel.from_pretrained(directory, **kwargs)
     return backbone, tokenizer, decoder
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from foundation.errors import UserInputError
+from foundation.config_io import load_config
 
 __all__ = ["MultiSimilaritySettings", "InfoNCESettings", "LoraSettings", "TrainConfig", "load_train_config"]
 
@@ -89,16 +88,5 @@ class TrainConfig(_Frozen):
 
 def load_train_config(path: str | Path, **overrides) -> TrainConfig:
     """Read a YAML TrainConfig; a missing file or a bad field is a UserInputError naming it."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"training config {path} not found; pass one of configs/retriever/*.yaml.")
-    try:
-        body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserInputError(f"{path} is not valid YAML: {exc}") from exc
-    if not isinstance(body, dict):
-        raise UserInputError(f"{path} must hold a mapping of settings, got {type(body).__name__}.")
-    try:
-        return TrainConfig(**{**body, **overrides})
-    except ValidationError as exc:
-        raise UserInputError(f"{path} has invalid settings:\n{exc}") from exc
+    return load_config(TrainConfig, path, "training config", overrides=overrides,
+                       hint="pass one of configs/retriever/*.yaml")

@@ -13,9 +13,9 @@ __all__ = ["group", "COMMANDS", "encoder_fn", "open_kg", "link_mentions_file"]
 def encoder_fn(model: str = "default"):
     """A DR.EHR `BiEncoder` ("default": the bundled all-MiniLM-L6-v2, or a trained model folder) as an
     encoder callable texts -> float32 (n, d) with unit rows, plus its fingerprint (the linker cache key)."""
-    from drehr.model import BiEncoder
+    from drehr.model import load_sentence_encoder
 
-    encoder = BiEncoder.from_pretrained(model)
+    encoder = load_sentence_encoder(model)
 
     def encode(texts: list[str]):
         return encoder.encode(list(texts), batch_size=128)
@@ -34,26 +34,34 @@ def open_kg(kg: str):
 
 def link_mentions_file(kg: str, mentions: Path, out: Path | None, threshold: float, types: str | None,
                        cache_dir: Path | None = None, model: str = "default") -> list[dict]:
-    """Link one mention per line of `mentions`; write JSON lines to `out` (or return them)."""
-    from foundation.artifacts import atomic_write_text
-    from foundation.errors import UserInputError
-    from kg.linking import cached_linker
-    from kg.starter import starter_cache_dir
+    """Link one mention per line of `mentions`; write JSON lines to `out` (or return them).
 
-    if not mentions.is_file():
-        raise UserInputError(f"mentions file {mentions} not found; pass a text file with one mention per line")
-    lines = [line.strip() for line in mentions.read_text(encoding="utf-8").splitlines()]
+    The linker's dense index is cached under `cache_dir` (default: $EMERGE_CACHE/linkers), keyed by the
+    graph's content, the encoder and the types: never inside the KG folder, which stays as it was saved.
+    """
+    from foundation.artifacts import cache_root
+    from foundation.errors import UserInputError
+    from foundation.inputs import read_text_file
+    from foundation.outputs import check_output_file, write_owned_text
+    from kg.linking import cached_linker
+
+    if out is not None:
+        check_output_file(out, "--out")
+    lines = [line.strip() for line in read_text_file(mentions, "mentions file").splitlines()]
     lines = [line for line in lines if line]
-    graph = open_kg(kg)
-    root = cache_dir or (starter_cache_dir() if kg == "starter" else Path(kg)) / "linkers"
+    if not lines:
+        raise UserInputError(f"mentions file {mentions} holds no mention; write one mention per line "
+                             f"(e.g. 'high blood pressure')")
     encode = encoder_fn(model)
+    graph = open_kg(kg)
+    root = cache_dir or cache_root() / "linkers"
     linker = cached_linker(graph, encode, root, encode.fingerprint, threshold=threshold, types=types)
     records = linker.link(lines)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if out is None:
         click.echo(text, nl=False)
     else:
-        atomic_write_text(out, text)
+        write_owned_text(out, text, "--out")
     return records
 
 

@@ -48,7 +48,9 @@ def build_stage1(notes: str, kg_spec: str, out: str, llm_config: str | None, see
     hypernyms and related concepts."""
     from drehr.data import Stage1Config
     from emerge.pipeline.retriever_data import build_stage1_file, llm_text_fn, load_kg, read_notes
+    from foundation.outputs import check_output_file
 
+    check_output_file(out, "--out", growing=True)  # before the notes and the KG are read
     table = read_notes(notes, patient_column)
     kg = load_kg(kg_spec)
     cache = None
@@ -83,7 +85,9 @@ def run_llm_builder(name: str, notes: str, llm_config, out: str, patient_column:
                     limit: int | None = None, batch_size: int = 16, backend=None) -> dict:
     """Build stage II ("build-stage2") or QA ("build-qa") examples; `backend` overrides the config's."""
     from emerge.pipeline.retriever_data import build_qa_file, build_stage2_file, llm_text_fn, read_notes
+    from foundation.outputs import check_output_file
 
+    check_output_file(out, "--out", growing=True)
     table = read_notes(notes, patient_column)
     generate, cache = llm_text_fn(llm_config, out, backend=backend)
     try:

@@ -10,11 +10,12 @@ import click
 @click.command(name="demo")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
               help="Output folder; finished stages are reused on a rerun.")
-@click.option("--stays", type=int, default=None, help="Synthetic ICU stays to generate [configs/experiment/demo.yaml: 2000].")
-@click.option("--seed", type=int, default=None, help="Seed of the cohort and the RAG stage [demo.yaml: 0].")
+@click.option("--stays", type=click.IntRange(min=100), default=None,
+              help="Synthetic ICU stays to generate (at least 100) [configs/experiment/demo.yaml].")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the cohort and the RAG stage [demo.yaml: 0].")
 @click.option("--summaries/--no-summaries", default=True, show_default=True,
               help="Write RAG summaries with the local LLM; without, the models that read them are left out.")
-@click.option("--trainer-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+@click.option("--trainer-config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Trainer YAML [demo.yaml: configs/trainer/cpu_fast.yaml].")
 def demo(out: Path, stays: int | None, seed: int | None, summaries: bool, trainer_config: Path | None) -> None:
     """Run the pipeline end to end on the bundled defaults (synthetic cohort, starter KG, MiniLM, SmolLM2)."""
@@ -29,13 +30,14 @@ def demo(out: Path, stays: int | None, seed: int | None, summaries: bool, traine
 @click.command(name="run")
 @click.option("--config", "config_file", required=True, type=click.Path(path_type=Path),
               help="Experiment YAML, e.g. configs/experiment/mimic_iv_mortality.yaml.")
-@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+@click.option("--root", type=click.Path(path_type=Path), default=None,
               help="MIMIC folder (overrides the config's data.root).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder [the config's `out`, else runs/<name>]; finished stages are reused.")
 @click.option("--llm", "llm_config", default=None,
               help="LLM backend YAML for the summaries (overrides rag.llm), e.g. llm/smollm2.yaml.")
-@click.option("--check", is_flag=True, help="Only load and validate the config and every file it names.")
+@click.option("--check", is_flag=True,
+              help="Check everything the run needs (configs, MIMIC tables, KG, encoders, LLM, output) and stop.")
 def run(config_file: Path, root: Path | None, out: Path | None, llm_config: str | None, check: bool) -> None:
     """Run every stage of one experiment (data, KG, entities, summaries, embeddings, training, report)."""
     from emerge.cli import quiet_lightning
@@ -47,8 +49,13 @@ def run(config_file: Path, root: Path | None, out: Path | None, llm_config: str 
         config = config.model_copy(update={"rag": config.rag.model_copy(update={"llm": llm_config})})
     resolved = config.resolve()
     if check:
-        click.echo(f"{config.name}: valid; {len(resolved.models)} models x {len(config.tasks)} tasks "
-                   f"({', '.join(resolved.models)}; {', '.join(config.tasks)}); output {out or config.output_dir()}")
+        from emerge.pipeline.preflight import check_experiment
+
+        lines = check_experiment(resolved, root, out)
+        click.echo(f"{config.name}: ready to run; {len(resolved.models)} models x {len(config.tasks)} tasks "
+                   f"({', '.join(resolved.models)}; {', '.join(config.tasks)})")
+        for line in lines:
+            click.echo(f"  {line}")
         return
     quiet_lightning()
     run_experiment(resolved, out=out, root=root)

@@ -14,13 +14,11 @@ the data dictates (`InputDims`).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from foundation.errors import UserInputError
+from foundation.config_io import load_config
 
 __all__ = ["Variant", "VARIANTS", "ModelConfig", "InputDims", "load_yaml_config"]
 
@@ -30,17 +28,8 @@ VARIANTS: tuple[str, ...] = Variant.__args__  # type: ignore[attr-defined]
 
 
 def load_yaml_config(cls, path: str | os.PathLike):
-    """Build pydantic model `cls` from a YAML file; errors name the file and the bad field."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"config file {path} not found; pass a path such as configs/model/emerge_full.yaml.")
-    body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(body, dict):
-        raise UserInputError(f"{path} must hold a mapping of settings, found {type(body).__name__}.")
-    try:
-        return cls(**body)
-    except ValidationError as exc:
-        raise UserInputError(f"{path} is not a valid {cls.__name__}:\n{exc}") from exc
+    """Build pydantic model `cls` from a YAML file; errors name the file, the line and the bad field."""
+    return load_config(cls, path, hint="pass a path such as configs/model/emerge_full.yaml")
 
 
 class ModelConfig(BaseModel):

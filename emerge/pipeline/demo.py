@@ -11,7 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from emerge.pipeline.experiment_config import CONFIGS, ExperimentConfig, config_path, reads
+from foundation.config_io import validation_message
+from foundation.errors import UserInputError
 
 __all__ = ["DEMO_CONFIG", "demo_config", "run_demo"]
 
@@ -39,7 +43,10 @@ def demo_config(out: str | Path = "runs/demo", stays: int | None = None, seed: i
         body["rag"]["enabled"] = False
         body["models"] = [m for m in body["models"]
                           if not reads(ModelConfig.from_yaml(config_path(m, "model config")), "summary")]
-    return ExperimentConfig(**body)
+    try:
+        return ExperimentConfig(**body)
+    except ValidationError as exc:
+        raise UserInputError(validation_message(exc, "emerge demo options", "demo experiment")) from exc
 
 
 def run_demo(out: str | Path = "runs/demo", stays: int | None = None, seed: int | None = None, *,

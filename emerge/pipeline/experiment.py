@@ -110,6 +110,7 @@ def run_experiment(exp: ResolvedExperiment, out: str | Path | None = None, root:
     from emerge.data.dataset import EHRDataset
     from emerge.metrics.report import markdown_table, merge_metrics, save_metrics_json
     from emerge.pipeline.model_ready import assemble_model_ready
+    from emerge.pipeline.preflight import check_splits
     from emerge.pipeline.rag_stage import run_rag_stage
     from emerge.pipeline.text_stage import embed_texts, load_default_encoder
     from emerge.training.run import train_and_evaluate
@@ -125,6 +126,7 @@ def run_experiment(exp: ResolvedExperiment, out: str | Path | None = None, root:
 
     t = stages.start("EHR dataset")
     dataset = EHRDataset(prepare_data(exp, out, root))
+    check_splits(dataset, config.tasks, config.name)
     stages.done("EHR dataset", t)
 
     summary_texts = None

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from emerge.data.config import BuildConfig
 from emerge.rag.stage import RagSettings
+from foundation.config_io import load_yaml_mapping, validation_message
 from foundation.errors import UserInputError
 
 __all__ = ["CONFIGS", "ExperimentConfig", "ResolvedExperiment", "config_path", "reads"]
@@ -119,17 +119,12 @@ class ExperimentConfig(_Section):
     def from_yaml(cls, path: str | os.PathLike, **overrides: Any) -> ExperimentConfig:
         """Read an experiment; `overrides` replace top-level sections after validation ("data", "out", ...)."""
         path = Path(path)
-        if not path.is_file():
-            raise UserInputError(f"experiment config {path} not found; the shipped ones are in "
-                                 f"{CONFIGS / 'experiment'}")
-        body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(body, dict):
-            raise UserInputError(f"{path} must hold a mapping of settings, found {type(body).__name__}")
+        body = load_yaml_mapping(path, "experiment config", f"the shipped ones are in {CONFIGS / 'experiment'}")
         try:
             config = cls(**body)
             return cls(**{**config.model_dump(), **overrides}) if overrides else config
         except ValidationError as exc:
-            raise UserInputError(f"{path} is not a valid experiment config:\n{exc}") from exc
+            raise UserInputError(validation_message(exc, str(path), "experiment config")) from exc
 
     def output_dir(self) -> Path:
         return Path(self.out) if self.out else Path("runs") / self.name

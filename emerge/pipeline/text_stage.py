@@ -11,10 +11,11 @@ __all__ = ["load_default_encoder", "embed_texts"]
 
 
 def load_default_encoder(path_or_name: str | os.PathLike = "default") -> TextEncoder:
-    """DR.EHR's BiEncoder; "default" is the bundled all-MiniLM-L6-v2 (max 256 tokens per chunk)."""
-    from drehr.model import BiEncoder
+    """DR.EHR's BiEncoder; "default" is the bundled all-MiniLM-L6-v2 (max 256 tokens per chunk). A model
+    folder that is not a sentence encoder is refused (`drehr.model.load_sentence_encoder`)."""
+    from drehr.model import load_sentence_encoder
 
-    return BiEncoder.from_pretrained(path_or_name)
+    return load_sentence_encoder(path_or_name, what="encoder")
 
 
 def embed_texts(stay_ids: Sequence[int], texts: Mapping[int, Sequence[str]], encoder: TextEncoder,

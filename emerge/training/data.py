@@ -33,6 +33,8 @@ import torch
 
 from emerge.models.config import InputDims
 from foundation.artifacts import read_config, write_config
+from foundation.inputs import reading
+from foundation.outputs import cached_step, check_whole
 from foundation.errors import UserInputError
 
 __all__ = ["TASKS", "SPLITS", "ModelReadyData", "KIND", "FORMAT_VERSION"]
@@ -170,32 +172,33 @@ class ModelReadyData:
 
     # ----------------------------------------------------------------------------- persistence
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write tensors.safetensors and config.json into `directory` (tensors first, config last)."""
+        """Write tensors.safetensors and config.json into `directory` (new, empty, or one emerge wrote)."""
         from safetensors.torch import save_file
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.contiguous() for k, v in self.tensors().items()}
-        codes = {name: i for i, name in enumerate(SPLITS)}
-        tensors["split_code"] = torch.tensor([codes[s] for s in self.split.tolist()], dtype=torch.int8)
-        tmp = directory / f".{TENSORS_FILE}.tmp"
-        save_file(tensors, str(tmp))
-        os.replace(tmp, directory / TENSORS_FILE)
-        write_config(directory, KIND, FORMAT_VERSION, {
-            "n": self.n, "tasks": list(TASKS), "splits": list(SPLITS), "text_encoder": self.text_encoder,
-            "dims": self.dims.model_dump(), "modalities": sorted(self.modalities), "meta": self.meta,
-        })
-        return directory
+        def write(folder: Path) -> dict:
+            tensors = {k: v.contiguous() for k, v in self.tensors().items()}
+            codes = {name: i for i, name in enumerate(SPLITS)}
+            tensors["split_code"] = torch.tensor([codes[s] for s in self.split.tolist()], dtype=torch.int8)
+            save_file(tensors, str(folder / TENSORS_FILE))
+            write_config(folder, KIND, FORMAT_VERSION, {
+                "n": self.n, "tasks": list(TASKS), "splits": list(SPLITS), "text_encoder": self.text_encoder,
+                "dims": self.dims.model_dump(), "modalities": sorted(self.modalities), "meta": self.meta,
+            })
+            return {"n": self.n}
+
+        return cached_step(directory, KIND, FORMAT_VERSION, None, write, force=True, what="data folder").path
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> ModelReadyData:
         from safetensors.torch import load_file
 
         directory = Path(directory)
+        check_whole(directory, KIND, "model-ready data folder")
         config = read_config(directory, KIND, FORMAT_VERSION)
         if tuple(config["tasks"]) != TASKS or tuple(config["splits"]) != SPLITS:
             raise UserInputError(f"{directory} was written for tasks {config['tasks']} / splits {config['splits']}; "
                                  f"this code expects {list(TASKS)} / {list(SPLITS)}. Rebuild it.")
-        t = load_file(str(directory / TENSORS_FILE))
+        with reading(directory / TENSORS_FILE, "model-ready tensors", ours=True):
+            t = load_file(str(directory / TENSORS_FILE))
         split = np.array(SPLITS)[t.pop("split_code").numpy().astype(np.int64)]
         return cls(split=split, text_encoder=config.get("text_encoder"), meta=config.get("meta", {}), **t)

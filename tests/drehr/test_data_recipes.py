@@ -79,11 +79,22 @@ def test_examples_roundtrip_and_bad_line(tmp_path):
 
 def test_writer_cuts_half_written_line(tmp_path):
     path = tmp_path / "ex.jsonl"
-    path.write_text(TrainingExample("a", "t", ("x",), (1,)).to_json() + "\n" + '{"id": "b", "anch')
+    with ExampleWriter(path) as w:
+        w.write([TrainingExample("a", "t", ("x",), (1,))])
+    with path.open("a") as fh:  # a kill in the middle of the next line
+        fh.write('{"id": "b", "anch')
     assert [e.id for e in read_examples(path)] == ["a"]
     with ExampleWriter(path) as w:
         w.write([TrainingExample("c", "t", ("y",), (2,))])
     assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == ["a", "c"]
+
+
+def test_writer_never_appends_to_a_file_it_did_not_create(tmp_path):
+    theirs = tmp_path / "mine.jsonl"
+    theirs.write_text('{"anchor": "my own data", "positives": ["x"]}\n')
+    with pytest.raises(UserInputError, match="not written by emerge"):
+        ExampleWriter(theirs)
+    assert theirs.read_text() == '{"anchor": "my own data", "positives": ["x"]}\n'
 
 
 def test_run_llm_recipe_resumes_after_a_crash_without_repeating_work(tmp_path):

@@ -82,7 +82,7 @@ def test_every_config_file_loads(path):
 def test_config_errors_name_the_problem(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("loss: {name: triplet}\nepochs: 0\n")
-    with pytest.raises(UserInputError, match="invalid settings"):
+    with pytest.raises(UserInputError, match=r"is not a valid TrainConfig:\n  - loss: .*\n  - epochs: .*\(got 0\)"):
         load_train_config(bad)
     with pytest.raises(UserInputError, match="not found"):
         load_train_config(tmp_path / "missing.yaml")

@@ -86,11 +86,24 @@ def test_demo_overrides_and_no_summaries_drop_the_summary_models():
     assert len(demo_config("x").resolve().models) > len(exp.models)
 
 
-def test_run_check_validates_without_running():
-    result = CliRunner().invoke(cli, ["run", "--config", str(CONFIGS / "experiment" / "mimic_iii_mortality.yaml"),
-                                      "--check"])
+def test_run_check_validates_without_running(tmp_path):
+    result = CliRunner().invoke(cli, ["run", "--config", str(CONFIGS / "experiment" / "demo.yaml"),
+                                      "--out", str(tmp_path / "demo"), "--check"])
     assert result.exit_code == 0, result.output
-    assert "mimic_iii_mortality: valid; 7 models x 1 tasks" in result.output
+    assert "demo: ready to run; 7 models x 2 tasks" in result.output and "LLM: transformers" in result.output
+    assert not (tmp_path / "demo").exists()  # nothing was run or written
+
+
+def test_run_check_reports_every_missing_input_at_once(tmp_path):
+    fixture = Path(__file__).parents[1] / "fixtures" / "mimic_iv_demo"  # has no note module
+    config = str(CONFIGS / "experiment" / "mimic_iv_mortality.yaml")
+    result = CliRunner().invoke(cli, ["run", "--config", config, "--check"])  # no --root, placeholder vLLM model
+    message = str(result.exception)
+    assert result.exit_code != 0 and isinstance(result.exception, UserInputError)
+    assert "cannot run (2 problems)" in message and "pass --root" in message and "Qwen2.5-7B-Instruct" in message
+    result = CliRunner().invoke(cli, ["run", "--config", config, "--check", "--root", str(fixture),
+                                      "--llm", "llm/smollm2.yaml"])
+    assert "read notes but" in str(result.exception) and "note/discharge" in str(result.exception)
 
 
 def _tiny_kg(folder: Path) -> Path:

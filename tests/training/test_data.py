@@ -32,6 +32,11 @@ def test_load_refuses_other_artifacts(tmp_path, tiny_data):
     tiny_data.save(tmp_path)
     cfg = tmp_path / "config.json"
     cfg.write_text(cfg.read_text().replace('"format_version": 1', '"format_version": 99'))
+    with pytest.raises(ArtifactError, match="damaged after emerge wrote it"):
+        ModelReadyData.load(tmp_path)
+    from foundation.outputs import write_manifest
+
+    write_manifest(tmp_path, "emerge_model_ready", 99, None)  # as another version would have written it
     with pytest.raises(ArtifactError, match="format_version 99"):
         ModelReadyData.load(tmp_path)
 
