@@ -102,7 +102,8 @@ def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, s
               "stays_with_notes": int(notes["stay_id"].n_unique())}
     return {"key": key, "settings": config.model_dump(mode="json"), "root": str(sources.root),
             "inputs": sources.fingerprints(), "counts": counts, "exclusions": exclusions,
-            "skips": {"timeseries": ts_skips, "notes": note_skips},
+            "skips": {"cohort": {"duplicate_rows": tables.duplicate_rows}, "timeseries": ts_skips,
+                      "notes": note_skips},
             "variables": [v.name for v in VARIABLES], "feature_names": feature_names(),
             "shapes": {"x": list(x.shape), "mask": list(mask.shape)}}
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from foundation.errors import UserInputError
+from foundation.config_io import load_config
 
 __all__ = ["CohortRules", "LabelConfig", "SplitConfig", "BuildConfig", "ReadmissionDefinition"]
 
@@ -103,14 +102,4 @@ class BuildConfig(BaseModel):
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: object) -> BuildConfig:
         """Read a config from YAML; `overrides` (e.g. version from the CLI) win over the file."""
-        path = Path(path)
-        if not path.is_file():
-            raise UserInputError(f"config file {path} not found; pass an existing YAML file to --config")
-        body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(body, dict):
-            raise UserInputError(f"{path} must hold a YAML mapping of BuildConfig fields, got {type(body).__name__}")
-        body.update({k: v for k, v in overrides.items() if v is not None})
-        try:
-            return cls(**body)
-        except ValidationError as exc:
-            raise UserInputError(f"invalid build config in {path}:\n{exc}") from exc
+        return load_config(cls, path, "build config", overrides=overrides, hint="pass an existing YAML file to --config")

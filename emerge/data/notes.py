@@ -10,12 +10,17 @@ cannot be placed inside the window, so they are skipped and counted.
 `include_discharge_notes=True` adds the admission's discharge summaries whatever their time, with
 a WARNING: they are written after the window and leak the outcome into 48 h tasks (EMERGE's
 MIMIC-IV text is probably such a summary). Text is cleaned with `drehr.chunking.clean_note`.
+
+A note row repeated exactly in its table (on the columns read) is kept once per stay and counted
+(`duplicate_rows`, per table); a note_id with different rows keeps the first, counted
+(`conflicting_note_id`) with a WARNING.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import polars as pl
 
@@ -34,6 +39,7 @@ LEAK_WARNING = ("include_discharge_notes is on: discharge summaries are written 
                 "window and leak the outcome into 48 h prediction tasks; use them only for studies that "
                 "accept this (e.g. to reproduce EMERGE's MIMIC-IV setting)")
 _DISCHARGE_III = "discharge summary"
+_ROW = "_row"  # the note's row in its table: tells a repeated row from one note reached twice
 
 
 def _in_window(notes: pl.LazyFrame, stays: pl.DataFrame, config: BuildConfig) -> pl.LazyFrame:
@@ -51,32 +57,35 @@ def _of_admission(notes: pl.LazyFrame, stays: pl.DataFrame) -> pl.LazyFrame:
 
 def _finish(frame: pl.LazyFrame) -> pl.LazyFrame:
     hours = (pl.col("charttime") - pl.col("intime")).dt.total_seconds() / 3600
-    return frame.with_columns(hours_from_intime=hours).select(list(NOTE_SCHEMA))
+    return frame.with_columns(hours_from_intime=hours).select(*NOTE_SCHEMA, _ROW)
+
+
+def _scan(sources: Sources, name: str, subjects: pl.Series) -> pl.LazyFrame:
+    """Table `name`'s rows of the cohort's patients, with their row number in the file."""
+    return sources.scan(name).with_row_index(_ROW).filter(pl.col("subject_id").is_in(subjects.implode()))
 
 
 def _notes_iv(sources: Sources, stays: pl.DataFrame, config: BuildConfig) -> list[tuple[str, pl.LazyFrame]]:
     parts = []
-    subjects = stays["subject_id"].implode()
     for name in ("radiology", "discharge"):
         if not sources.has(name):
             logger.warning("%s not found under %s: no %s notes (the public MIMIC-IV demo has no note/)",
                            sources.describe(name), sources.root, name)
             continue
-        frame = parse_times(sources.scan(name).filter(pl.col("subject_id").is_in(subjects)), ["charttime"])
-        parts.append((sources.describe(name), _finish(_in_window(frame, stays, config))))
+        frame = parse_times(_scan(sources, name, stays["subject_id"]), ["charttime"])
+        parts.append((name, _finish(_in_window(frame, stays, config))))
         if name == "discharge" and config.include_discharge_notes:
-            parts.append((sources.describe(name), _finish(_of_admission(frame, stays))))
+            parts.append((name, _finish(_of_admission(frame, stays))))
     return parts
 
 
 def _notes_iii(sources: Sources, stays: pl.DataFrame, config: BuildConfig,
-               counts: dict[str, int]) -> list[tuple[str, pl.LazyFrame]]:
+               counts: dict[str, Any]) -> list[tuple[str, pl.LazyFrame]]:
     if not sources.has("noteevents"):
         logger.warning("%s not found under %s: no notes", sources.describe("noteevents"), sources.root)
         return []
     what = sources.describe("noteevents")
-    frame = parse_times(sources.scan("noteevents").filter(pl.col("subject_id").is_in(stays["subject_id"].implode())),
-                        ["chartdate", "charttime"])
+    frame = parse_times(_scan(sources, "noteevents", stays["subject_id"]), ["chartdate", "charttime"])
     frame = frame.with_columns(pl.col("note_type").str.strip_chars())
     is_error = pl.col("iserror").str.strip_chars().is_in(["1", "1.0"]).fill_null(False)
     counts["marked_error"] = int(collect(frame.filter(is_error).select(pl.len()), what).item())
@@ -93,26 +102,53 @@ def _notes_iii(sources: Sources, stays: pl.DataFrame, config: BuildConfig,
     if counts["no_charttime"]:
         logger.info("%d notes of the cohort's admissions have only a CHARTDATE and cannot be placed in the "
                     "window: skipped", counts["no_charttime"])
-    parts = [(what, _finish(_in_window(window_notes.filter(pl.col("charttime").is_not_null()), stays, config)))]
+    parts = [("noteevents", _finish(_in_window(window_notes.filter(pl.col("charttime").is_not_null()), stays, config)))]
     if config.include_discharge_notes:
         discharge = frame.filter(category == _DISCHARGE_III).with_columns(
             charttime=pl.coalesce("charttime", "chartdate"))
-        parts.append((what, _finish(_of_admission(discharge, stays))))
+        parts.append(("noteevents", _finish(_of_admission(discharge, stays))))
     return parts
 
 
-def extract_notes(sources: Sources, stays: pl.DataFrame, config: BuildConfig) -> tuple[pl.DataFrame, dict[str, int]]:
+def _drop_repeats(notes: pl.DataFrame, counts: dict[str, Any]) -> pl.DataFrame:
+    """One row per (stay, note): exact repeats of a table row dropped and counted per table
+    (`duplicate_rows`), then one row per note_id (`conflicting_note_id`, the first kept).
+
+    notes: the collected parts with `_table` and `_ROW`; a row reached by two parts (a discharge
+    summary inside the window and of the admission) has the same `_ROW` and is no repeat.
+    """
+    reached = notes.unique(maintain_order=True)
+    distinct = reached.unique([c for c in reached.columns if c != _ROW], keep="first", maintain_order=True)
+    for table in counts["duplicate_rows"]:
+        n = int((reached["_table"] == table).sum() - (distinct["_table"] == table).sum())
+        counts["duplicate_rows"][table] = n
+        if n:
+            logger.warning("%s: %d exactly repeated note rows dropped (counted as duplicate_rows)", table, n)
+    one = distinct.unique(["stay_id", "note_id"], keep="first", maintain_order=True)
+    counts["conflicting_note_id"] = distinct.height - one.height
+    if counts["conflicting_note_id"]:
+        logger.warning("%d notes share a note_id with a different row of their stay: the first one is kept "
+                       "(counted as conflicting_note_id); check the note tables", counts["conflicting_note_id"])
+    return one.drop("_table", _ROW)
+
+
+def extract_notes(sources: Sources, stays: pl.DataFrame, config: BuildConfig) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Notes of the cohort's stays (see module docs). stays: cohort with stay_id, subject_id, hadm_id, intime.
 
-    Returns (notes with the columns of NOTE_SCHEMA sorted by stay and time, skip counts per reason).
+    Returns (notes with the columns of NOTE_SCHEMA sorted by stay and time, skip counts per reason;
+    `duplicate_rows` per table).
     """
-    counts = {"marked_error": 0, "no_charttime": 0, "empty_text": 0}
+    tables = ["radiology", "discharge"] if config.version == "iv" else ["noteevents"]
+    counts: dict[str, Any] = {"marked_error": 0, "no_charttime": 0, "empty_text": 0, "conflicting_note_id": 0,
+                              "duplicate_rows": dict.fromkeys(tables, 0)}
     if config.include_discharge_notes:
         logger.warning(LEAK_WARNING)
     parts = _notes_iv(sources, stays, config) if config.version == "iv" else _notes_iii(sources, stays, config, counts)
-    frames = [collect(frame, what).cast(NOTE_SCHEMA) for what, frame in parts]
-    notes = pl.concat(frames) if frames else pl.DataFrame(schema=NOTE_SCHEMA)
-    notes = notes.unique(["stay_id", "note_id"], keep="first")
+    schema = {**NOTE_SCHEMA, _ROW: pl.UInt32}
+    frames = [collect(frame, sources.describe(name)).cast(schema).with_columns(_table=pl.lit(name))
+              for name, frame in parts]
+    empty = pl.DataFrame(schema={**schema, "_table": pl.String})
+    notes = _drop_repeats(pl.concat([empty, *frames]), counts)
     counts["empty_text"] = int(notes["text"].is_null().sum())
     notes = notes.filter(pl.col("text").is_not_null())
     notes = notes.with_columns(text=pl.Series([clean_note(t) for t in notes["text"].to_list()], dtype=pl.String))

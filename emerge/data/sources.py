@@ -7,6 +7,11 @@ returns a polars `LazyFrame` with MIMIC-IV's lower-case column names (`stay_id`,
 only the columns the readers use, integer/float columns typed and time columns parsed. The header
 is checked first, so a missing column fails with the file, the column, what was found and the fix.
 Nothing here collects a whole table; readers filter the lazy frame before collecting.
+
+A damaged file fails with its name, at the header read (`foundation.inputs.reading`) or, when the
+damage is further in, at the collect (`collect`, `collect_all`, `read_error`): truncated gzip,
+bytes that are not UTF-8, a permission error, a value of the wrong type. A folder where a table
+file belongs, or both `x.csv` and `x.csv.gz`, is refused when the tables are looked up.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ import polars as pl
 
 from foundation.artifacts import file_fingerprint
 from foundation.errors import UserInputError
+from foundation.inputs import reading
 
 __all__ = ["TableSpec", "TABLES", "Sources", "collect", "collect_all", "parse_times", "bad_value_error",
-           "BAD_VALUE_ERRORS"]
+           "BAD_VALUE_ERRORS", "READ_ERRORS", "read_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,22 +110,25 @@ TABLES: dict[str, dict[str, TableSpec]] = {
 
 def _read_header(path: Path) -> list[str]:
     """Column names from the first line, without decompressing or parsing the rest of the file."""
-    opener = gzip.open if path.name.endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8", newline="") as fh:
-            line = fh.readline()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"cannot read {path} ({exc}); is it a (gzipped) CSV file?") from exc
+    compressed = path.name.endswith(".gz")
+    with reading(path, "MIMIC table", "download or extract it again from the MIMIC release"):
+        if not compressed:
+            with open(path, "rb") as fh:
+                if fh.read(2) == b"\x1f\x8b":
+                    raise UserInputError(f"{path} is gzip-compressed but named .csv; rename it to "
+                                         f"{path.name}.gz (or decompress it with gunzip)")
+        with (gzip.open if compressed else open)(path, "rt", encoding="utf-8-sig", newline="") as fh:
+            line = fh.readline()  # utf-8-sig: a byte-order mark is not part of the first column's name
     if not line.strip():
         raise UserInputError(f"{path} is empty (no header line); re-extract it from the MIMIC download")
     return [c.strip().strip('"') for c in line.rstrip("\r\n").split(",")]
 
 
 def collect(frame: pl.LazyFrame, what: str, streaming: bool = False) -> pl.DataFrame:
-    """Collect a lazy frame, turning polars parse errors into a `UserInputError` naming `what`.
+    """Collect a lazy frame, turning read and parse errors into a `UserInputError` naming `what`.
 
     Polars' message names the bad value and column ("could not parse `zz` as dtype `i64` at column
-    'stay_id'"); we add the file(s) and the fix.
+    'stay_id'"); we add the file(s) and the fix (see `read_error`).
     """
     return collect_all([frame], what, streaming)[0]
 
@@ -128,19 +137,51 @@ def collect_all(frames: list[pl.LazyFrame], what: str, streaming: bool = False) 
     """`collect` for several lazy frames at once (polars may share their scans)."""
     try:
         return pl.collect_all(frames, engine="streaming" if streaming else "auto")
-    except BAD_VALUE_ERRORS as exc:
-        raise bad_value_error(exc, what) from exc
+    except READ_ERRORS as exc:
+        raise read_error(exc, what) from exc
 
 
 BAD_VALUE_ERRORS = (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError)
+# What polars raises while scanning a damaged CSV: OSError for a truncated gzip ("unexpected end of
+# file") or a permission error, ComputeError for bytes that are not UTF-8 or a value of the wrong type.
+READ_ERRORS = (OSError, *BAD_VALUE_ERRORS)
 
 
 def bad_value_error(exc: Exception, what: str) -> UserInputError:
     """The `UserInputError` for a polars parse/cast error `exc` raised while reading `what` (a file)."""
-    first = str(exc).strip().splitlines()[0]
+    first = _first_line(exc)
     return UserInputError(
         f"bad value while reading {what}: {first}. The column's type does not match MIMIC's "
         f"documented schema; fix or remove the offending rows (or re-extract the file).")
+
+
+def read_error(exc: BaseException, what: str) -> UserInputError:
+    """The `UserInputError` for an error of `READ_ERRORS` raised while scanning `what` (file name(s)).
+
+    The header read catches a file damaged at its start; this names the file when the damage is
+    further in, found only by the full scan.
+    """
+    first = _first_line(exc)
+    low = first.lower()
+    if isinstance(exc, PermissionError):
+        return UserInputError(f"permission denied while reading {what} ({first}); give this user read access "
+                              f"(chmod / chown) or copy the MIMIC folder somewhere readable")
+    if "invalid utf-8" in low or "invalid utf8" in low:
+        return UserInputError(
+            f"{what} is not UTF-8 text ({first}); MIMIC tables are UTF-8: convert the file (e.g. "
+            f"`zcat x.csv.gz | iconv -f latin1 -t utf-8 | gzip > y.csv.gz`) or extract it again")
+    if isinstance(exc, OSError) or any(w in low for w in ("end of file", "gzip", "decompress", "deflate")):
+        return UserInputError(f"{what} is truncated or not a valid (gzipped) CSV file ({first}); "
+                              f"download or extract it again from the MIMIC release")
+    if "more fields" in low:  # polars checks this when every column of the file is read
+        return UserInputError(f"{what} has a row with more fields than its header ({first}); a stray comma or an "
+                              f"unquoted text field? Fix the row or extract the file again")
+    return bad_value_error(exc, what)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 class Sources:
@@ -154,17 +195,28 @@ class Sources:
         if not self.root.is_dir():
             raise UserInputError(f"--root {self.root} is not a directory; point it at the MIMIC-{version.upper()} "
                                  f"folder (the one holding {'hosp/ and icu/' if version == 'iv' else 'ICUSTAYS.csv.gz'})")
-        self.paths: dict[str, Path | None] = {name: self._find(spec) for name, spec in TABLES[version].items()}
+        self.paths: dict[str, Path | None] = {name: self._find(name, spec) for name, spec in TABLES[version].items()}
         for name, spec in TABLES[version].items():
             if spec.required and self.paths[name] is None:
                 raise UserInputError(self._missing_message(name, spec))
 
-    def _find(self, spec: TableSpec) -> Path | None:
-        for suffix in (".csv.gz", ".csv"):
-            candidate = self.root / f"{spec.relpath}{suffix}"
-            if candidate.is_file():
-                return candidate
-        return None
+    def _find(self, name: str, spec: TableSpec) -> Path | None:
+        """The file of table `name`: `.csv.gz` or `.csv`; a folder there, or both files, is an error."""
+        present = [p for p in (self.root / f"{spec.relpath}{suffix}" for suffix in (".csv.gz", ".csv"))
+                   if p.exists() or p.is_symlink()]
+        for path in present:
+            if path.is_dir():
+                raise UserInputError(
+                    f"{path} is a folder, but MIMIC table {name!r} must be a file there (an unzip or a download "
+                    f"may have made the folder); replace it with the table's file, or remove it")
+            if not path.is_file():
+                raise UserInputError(f"{path} is not a regular file (a broken link?); replace it with "
+                                     f"the {name!r} table's file, or remove it")
+        if len(present) > 1:
+            raise UserInputError(
+                f"both {present[0]} and {present[1]} exist for MIMIC table {name!r}; keep one of them (delete "
+                f"the other, e.g. the .csv after checking it matches the .csv.gz) so that it is clear which is read")
+        return present[0] if present else None
 
     def _missing_message(self, name: str, spec: TableSpec) -> str:
         hint = ""
@@ -195,6 +247,11 @@ class Sources:
         if path is None:
             raise UserInputError(self._missing_message(name, spec))
         header = _read_header(path)
+        repeated = sorted({c for c in header if header.count(c) > 1 and c in spec.columns})
+        if repeated:
+            raise UserInputError(f"column{'s' if len(repeated) > 1 else ''} {', '.join(f'`{c}`' for c in repeated)} "
+                                 f"appear{'' if len(repeated) > 1 else 's'} more than once in the header of {path}; "
+                                 f"keep one column of each name (or extract the file again)")
         missing = [src for src in spec.columns if src not in header]
         if missing:
             raise UserInputError(
