@@ -20,7 +20,7 @@ from emerge.llm.config import (
     load_llm_config,
     parse_llm_config,
 )
-from emerge.llm.factory import LazyBackend, backend_identity, build_backend
+from emerge.llm.factory import LazyBackend, backend_identity, build_backend, check_backend_ready
 from emerge.llm.structured import (
     EntityAttempt,
     EntityResult,
@@ -48,6 +48,7 @@ __all__ = [
     "build_backend",
     "backend_identity",
     "LazyBackend",
+    "check_backend_ready",
     "EntityAttempt",
     "EntityResult",
     "StructuredOutputError",

@@ -67,33 +67,47 @@ def to_messages(prompt: Prompt) -> ChatMessages:
     return list(prompt)
 
 
-def _check_one(i: int, prompt: Any) -> None:
+def _check_one(name: str, prompt: Any) -> None:
     if isinstance(prompt, str):
+        if not prompt.strip():
+            raise UserInputError(
+                f"{name} is empty{' (only whitespace)' if prompt else ''}; the model would answer a blank "
+                f"question. Give it text, or leave that item out"
+            )
         return
     if not isinstance(prompt, list) or not prompt:
         raise UserInputError(
-            f"prompt {i} is {type(prompt).__name__} {str(prompt)[:80]!r}; expected a string or a non-empty "
+            f"{name} is {type(prompt).__name__} {str(prompt)[:80]!r}; expected a string or a non-empty "
             f"list of chat messages like [{{'role': 'user', 'content': '...'}}]"
         )
     for msg in prompt:
         if not isinstance(msg, dict) or set(msg) != {"role", "content"}:
             raise UserInputError(
-                f"prompt {i} has message {str(msg)[:80]!r}; each message must be a dict with exactly the keys "
+                f"{name} has message {str(msg)[:80]!r}; each message must be a dict with exactly the keys "
                 f"'role' and 'content'"
             )
         if msg["role"] not in _ROLES or not isinstance(msg["content"], str):
             raise UserInputError(
-                f"prompt {i} has role {msg['role']!r} / content of type {type(msg['content']).__name__}; "
+                f"{name} has role {msg['role']!r} / content of type {type(msg['content']).__name__}; "
                 f"roles are {list(_ROLES)} and content must be a string"
             )
+    if not any(msg["content"].strip() for msg in prompt):
+        raise UserInputError(
+            f"{name} has {len(prompt)} chat message(s) whose contents are all empty; the model would answer a "
+            f"blank question. Give a message text, or leave that item out"
+        )
 
 
-def check_prompts(prompts: Sequence[Prompt]) -> None:
-    """Raise `UserInputError` naming the first malformed prompt."""
+def check_prompts(prompts: Sequence[Prompt], names: Sequence[str] | None = None) -> None:
+    """Raise `UserInputError` naming the first malformed or empty prompt.
+
+    names: how to call each prompt in the message (e.g. "prompts.jsonl:3 (id 'stay-7')"); default
+    "prompt <position>".
+    """
     if isinstance(prompts, str):
         raise UserInputError("prompts must be a list of prompts, got one string; wrap it in a list: [prompt]")
     for i, prompt in enumerate(prompts):
-        _check_one(i, prompt)
+        _check_one(names[i] if names is not None else f"prompt {i}", prompt)
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:

@@ -5,6 +5,10 @@ model, decoding settings or prompt never reuses a stale answer. The database run
 never block the writer), each `put_many` is one `BEGIN IMMEDIATE` transaction (a batch is committed
 whole or not at all), and a busy timeout makes a second process wait for the lock instead of failing.
 `INSERT OR IGNORE` keeps the first answer if two processes computed the same key.
+
+A damaged file (not SQLite, or corrupted: `PRAGMA quick_check` runs at open) and any later SQLite
+failure of a read or write raise `ArtifactError` naming the file and the fix: a damaged cache is only
+lost work, so deleting it is always safe (its answers are recomputed).
 """
 
 from __future__ import annotations
@@ -14,14 +18,15 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from emerge.llm.base import Prompt, SamplingConfig
 from foundation.artifacts import stable_hash
-from foundation.errors import ArtifactError
+from foundation.errors import ArtifactError, UserInputError
 
-__all__ = ["LLMCache", "cache_key", "SCHEMA_VERSION"]
+__all__ = ["LLMCache", "cache_key", "cache_error", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 _CHUNK = 500  # keys per SELECT ... IN (...), well under SQLite's variable limit
@@ -31,6 +36,35 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, backend TEXT NOT NULL, model_id TEXT NOT NULL, "
     "sampling TEXT NOT NULL, prompt TEXT NOT NULL, output TEXT NOT NULL, created REAL NOT NULL)",
 )
+
+
+# SQLite result codes (exc.sqlite_errorname) that mean "this file is damaged", and fixes for the others.
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+_OTHER_FIXES = (
+    (("SQLITE_BUSY", "SQLITE_LOCKED"), "another process held its lock past the busy timeout; run again when it "
+     "is done, or pass another --cache"),
+    (("SQLITE_FULL",), "the disk is full; free some space, or pass a --cache on another disk"),
+    (("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH"), "this user cannot open or write it; "
+     "check its permissions and its folder's, or pass another --cache"),
+)
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(_DAMAGED) or type(exc) is sqlite3.DatabaseError
+
+
+def cache_error(path: Path, exc: sqlite3.DatabaseError) -> ArtifactError:
+    """The `ArtifactError` for a SQLite failure on the cache file `path`: damaged, or what else to check."""
+    if _is_damage(exc):
+        return ArtifactError(
+            f"LLM cache {path} is damaged or not a SQLite file ({exc}); delete it (its answers are recomputed "
+            f"on the next run; also delete {path.name}-wal and {path.name}-shm if present), or pass another --cache"
+        )
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    fix = next((fix for names, fix in _OTHER_FIXES if name.startswith(names)),
+               "check the file and its disk; if it keeps failing, delete it (its answers are recomputed)")
+    return ArtifactError(f"LLM cache {path}: SQLite failed ({exc}); {fix}")
 
 
 def cache_key(backend: str, model_id: str, sampling: SamplingConfig, prompt: Prompt) -> str:
@@ -47,41 +81,56 @@ class LLMCache:
 
     def __init__(self, path: str | os.PathLike, busy_timeout_s: float = 120.0) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise UserInputError(f"LLM cache {self.path} is a folder; pass a file path (e.g. llm_cache.sqlite)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
+        with self._sqlite():
+            self._conn = sqlite3.connect(
+                str(self.path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
         try:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process kills
-            self._conn.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA:
-                self._conn.execute(statement)
-        except sqlite3.DatabaseError as exc:
+            with self._sqlite():
+                self._open(busy_timeout_s)
+        except BaseException:
             self._conn.close()
-            raise ArtifactError(
-                f"{self.path} is not a usable SQLite LLM cache ({exc}); delete it or pass another --cache"
-            ) from exc
+            raise
+
+    def _open(self, busy_timeout_s: float) -> None:
+        """Settings, integrity check, schema (created in one transaction), schema version check."""
+        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across process kills
+        problems = [row[0] for row in self._conn.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            lines = [line for text in problems for line in text.splitlines() if not line.startswith("***")]
+            raise sqlite3.DatabaseError("quick_check: " + " / ".join(lines[:2]))  # reported by _sqlite as damage
+        self._conn.execute("BEGIN IMMEDIATE")
+        for statement in _SCHEMA:
+            self._conn.execute(statement)
         row = self._conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
         if row is None:
             self._conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            self._conn.execute("COMMIT")
-        else:
-            self._conn.execute("COMMIT")
-            if int(row[0]) != SCHEMA_VERSION:
-                self._conn.close()
-                raise ArtifactError(
-                    f"{self.path} has LLM cache schema {row[0]}, this code reads {SCHEMA_VERSION}; delete the file "
-                    f"(its answers will be recomputed) or use another --cache path"
-                )
+        self._conn.execute("COMMIT")
+        if row is not None and row[0] != str(SCHEMA_VERSION):
+            raise ArtifactError(
+                f"{self.path} has LLM cache schema {row[0]}, this code reads {SCHEMA_VERSION}; delete the file "
+                f"(its answers will be recomputed) or use another --cache path"
+            )
+
+    @contextmanager
+    def _sqlite(self) -> Iterator[None]:
+        """Turn a SQLite failure inside the block into an `ArtifactError` naming the file and the fix."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise cache_error(self.path, exc) from exc
 
     def get_many(self, keys: Sequence[str]) -> dict[str, str]:
         """The cached outputs of those `keys` that are present."""
         found: dict[str, str] = {}
         keys = list(dict.fromkeys(keys))
-        with self._lock:
+        with self._lock, self._sqlite():
             for start in range(0, len(keys), _CHUNK):
                 chunk = keys[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
@@ -109,17 +158,18 @@ class LLMCache:
         ]
         if not values:
             return
-        with self._lock:
+        with self._lock, self._sqlite():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.executemany("INSERT OR IGNORE INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
 
     def __len__(self) -> int:
-        with self._lock:
+        with self._lock, self._sqlite():
             return int(self._conn.execute("SELECT COUNT(*) FROM outputs").fetchone()[0])
 
     def close(self) -> None:

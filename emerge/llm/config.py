@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from emerge.llm.base import SamplingConfig
 from foundation.artifacts import cache_root
@@ -93,6 +94,10 @@ class OpenAIConfig(_Base):
     to outside services. Any host that is not loopback (127.0.0.0/8, ::1, localhost) is refused unless
     `allow_non_loopback: true` is also set. The API key, if any, is read from the environment variable
     named by `api_key_env`, never from the config file.
+
+    Proxies: the environment's `http_proxy` / `https_proxy` / `all_proxy` are never used (a proxy would
+    receive the prompts and could answer in the model's place). A loopback server is always reached
+    directly; a non-loopback one goes through `proxy` only when the config names it.
     """
 
     backend: Literal["openai"] = "openai"
@@ -108,6 +113,24 @@ class OpenAIConfig(_Base):
         None,
         description="A local HF tokenizer folder for exact token counts; None = estimate 1 token per 3 chars.",
     )
+    proxy: str | None = Field(
+        None,
+        description="http(s) URL of a proxy for a non-loopback base_url (e.g. http://proxy.hospital.org:3128); "
+        "None = connect directly. Environment proxy variables are never used.",
+    )
+
+    @field_validator("proxy")
+    @classmethod
+    def _http_proxy(cls, proxy: str | None) -> str | None:
+        if proxy is None:
+            return None
+        parts = urlsplit(proxy)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"proxy {proxy!r} is not an http(s) URL; expected e.g. http://proxy.example.org:3128, "
+                f"or remove `proxy` to connect directly"
+            )
+        return proxy
 
 
 LLMConfig = Annotated[TransformersConfig | VLLMConfig | OpenAIConfig, Field(discriminator="backend")]

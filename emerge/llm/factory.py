@@ -4,17 +4,22 @@ Heavy libraries (torch/transformers, vllm) are imported only for the backend ask
 `lazy=True` the model is loaded only when something must really be generated, so a rerun whose
 answers are all cached never loads it (a vLLM load takes minutes); the cache key (`name`, `model_id`)
 is computed from the config and the weight files' fingerprints without loading anything.
+
+`check_backend_ready(config)` (used by `emerge run --check`) says whether the backend could start: the
+model path, the backend's package and the privacy flags, again without loading a model.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 
 from emerge.llm.base import LLMBackend, Prompt, SamplingConfig
 from emerge.llm.config import LLMConfig, OpenAIConfig, TransformersConfig, VLLMConfig, load_llm_config
+from foundation.errors import UserInputError
 
-__all__ = ["build_backend", "backend_identity", "LazyBackend"]
+__all__ = ["build_backend", "backend_identity", "LazyBackend", "check_backend_ready"]
 
 
 def _as_config(config: LLMConfig | str | os.PathLike | None) -> LLMConfig:
@@ -42,6 +47,48 @@ def backend_identity(config: LLMConfig) -> tuple[str, str]:
 
         return "transformers", transformers_model_id(config)
     return "vllm", model_identity(resolve_model_path(config.model))
+
+
+# Packages each local backend imports, and how to install the missing one.
+_PACKAGES = {
+    "transformers": (("torch", "transformers"), "reinstall the project: pip install emerge-drehr"),
+    "vllm": (("vllm",), "the vllm backend runs on GPUs only; install the gpu extra: pip install 'emerge-drehr[gpu]'"),
+}
+
+
+def _require_packages(backend: str) -> None:
+    """Raise `UserInputError` when a package the backend imports is not installed (found without importing)."""
+    names, fix = _PACKAGES[backend]
+    missing = [name for name in names if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UserInputError(f"the {backend} LLM backend needs the Python package {', '.join(missing)}, which is "
+                             f"not installed; {fix}")
+
+
+def check_backend_ready(config: LLMConfig | str | os.PathLike | None) -> None:
+    """Raise `UserInputError` if the backend of `config` could not start; loads no model.
+
+    Checked: the openai backend's privacy flags, proxy, API key variable and tokenizer folder; for
+    transformers / vllm the backend's packages (found without importing them), the model path (not a
+    placeholder, an existing .gguf file or a HF folder with config.json and safetensors; None = the
+    bundled SmolLM2, whose package must be installed), and a `device: cuda` that has no GPU.
+    """
+    config = _as_config(config)
+    if isinstance(config, OpenAIConfig):
+        from emerge.llm.openai_backend import api_key, check_endpoint_allowed, check_tokenizer_folder
+
+        check_endpoint_allowed(config)
+        api_key(config)
+        check_tokenizer_folder(config)
+        return
+    from emerge.llm.gguf import resolve_model_path
+
+    _require_packages(config.backend)
+    resolve_model_path(config.model)
+    if isinstance(config, TransformersConfig) and config.device == "cuda":
+        from emerge.llm.transformers_backend import pick_device
+
+        pick_device(config.device)
 
 
 def _backend_class(config: LLMConfig) -> type[LLMBackend]:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 from pathlib import Path
 
 from foundation.artifacts import file_fingerprint, stable_hash, write_config
 from foundation.errors import UserInputError
+from foundation.inputs import reading
 from foundation.outputs import MANIFEST_NAME, cached_step, reusable
 
 __all__ = [
@@ -33,6 +35,12 @@ _KIND = "gguf_conversion"
 _FORMAT_VERSION = 1
 _MARKER = "emerge_conversion.json"
 _CACHE_LAYOUT = 2  # folders with an emerge manifest (older conversions are left alone, never deleted)
+_GGUF_MAGIC = b"GGUF"
+# Example-config paths that were never filled in: /path/to/model, <model dir>, your_model, CHANGE_ME.
+_PLACEHOLDER = re.compile(
+    r"(^|/)path/to(/|$)|<[^>]*>|(^|[/_-])your[-_/]?(model|folder|path|dir)|change[-_]?me", re.IGNORECASE
+)
+_CHECK_MODEL = "check `model:` in the LLM config (downloads are disabled: point at a local copy)"
 
 
 def bundled_smollm2_path() -> Path:
@@ -57,20 +65,50 @@ def bundled_smollm2_path() -> Path:
 
 
 def resolve_model_path(model: Path | None) -> Path:
-    """None -> the bundled SmolLM2 GGUF; otherwise check that the folder or .gguf file exists."""
+    """None -> the bundled SmolLM2 GGUF; otherwise check, without loading it, that `model` is a GGUF file
+    or a Hugging Face folder with config.json and safetensors weights (`UserInputError` naming what is wrong).
+    """
     if model is None:
         return bundled_smollm2_path()
     model = Path(model).expanduser()
-    if model.suffix == ".gguf":
-        if not model.is_file():
-            raise UserInputError(f"GGUF file {model} not found; check `model:` in the LLM config")
+    if _PLACEHOLDER.search(model.as_posix()):
+        raise UserInputError(
+            f"model {str(model)!r} is a placeholder from an example config; set `model:` in the LLM config to "
+            f"your model's local folder or .gguf file (or null for the bundled SmolLM2)"
+        )
+    if not model.exists():
+        raise UserInputError(f"model {model} not found; {_CHECK_MODEL}")
+    if model.is_file():
+        _check_gguf_file(model)
         return model
     if not (model / "config.json").is_file():
         raise UserInputError(
-            f"model {model} is neither a .gguf file nor a Hugging Face folder with config.json; "
-            f"check `model:` in the LLM config (downloads are disabled: point at a local copy)"
+            f"model {model} is neither a .gguf file nor a Hugging Face folder with config.json; {_CHECK_MODEL}"
+        )
+    if not any(model.glob("*.safetensors")):
+        found = sorted(p.name for p in model.iterdir())[:8]
+        raise UserInputError(
+            f"model folder {model} holds no *.safetensors weights (found: {', '.join(found)}); weights are "
+            f"loaded only from safetensors (pickle .bin files can run code): save the model with "
+            f"`save_pretrained(..., safe_serialization=True)` or point `model:` at a folder that has them"
         )
     return model
+
+
+def _check_gguf_file(path: Path) -> None:
+    """Refuse a file that is not a GGUF model (by suffix, then by its first four bytes)."""
+    if path.suffix != ".gguf":
+        raise UserInputError(
+            f"model {path} is a file but not a .gguf; point `model:` at a .gguf file or at a Hugging Face "
+            f"folder with config.json and *.safetensors"
+        )
+    with reading(path, "GGUF model file"), open(path, "rb") as fh:
+        magic = fh.read(len(_GGUF_MAGIC))
+    if magic != _GGUF_MAGIC:
+        raise UserInputError(
+            f"model {path} does not start with the GGUF signature (starts with {magic!r}); it is damaged or "
+            f"not a GGUF file: download it again, or {_CHECK_MODEL}"
+        )
 
 
 def model_identity(source: Path) -> str:
@@ -116,9 +154,9 @@ def load_gguf(gguf: Path, dtype):
     """(model, tokenizer) de-quantized from a GGUF file by transformers (slow; see module docstring)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, dtype=dtype, trust_remote_code=False
+        str(gguf.parent), gguf_file=gguf.name, dtype=dtype, trust_remote_code=False, local_files_only=True
     )
     return model, tokenizer
 

@@ -3,6 +3,8 @@
 Prompts file: one JSON object a line, `{"id": ..., "prompt": "text" | [{"role": ..., "content": ...}]}`.
 Output file: `{"id": ..., "output": "..."}` lines in input order, written atomically at the end; the
 work itself is committed batch by batch to the LLM cache, so a killed run resumes where it stopped.
+An existing output file is replaced only if emerge wrote it (foundation.outputs), and that is checked
+before anything is loaded.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from emerge.llm.batch import run_batch
 from emerge.llm.cache import LLMCache
 from emerge.llm.config import default_cache_dir, load_llm_config
 from emerge.llm.factory import build_backend
-from foundation.artifacts import atomic_write_text, iter_json_objects
+from foundation.artifacts import iter_json_objects
 from foundation.errors import UserInputError
+from foundation.outputs import check_output_file, write_owned_text
 
 __all__ = ["read_prompts", "generate_file", "convert_gguf"]
 
@@ -30,16 +33,19 @@ logger = logging.getLogger(__name__)
 
 
 def read_prompts(path: str | os.PathLike) -> list[tuple[Any, Any]]:
-    """(id, prompt) pairs from a JSONL file; errors name the line."""
+    """(id, prompt) pairs from a JSONL file; errors name the line (and the id of an empty prompt)."""
     expected = '{"id": ..., "prompt": "..."}'
-    items = []
+    items, names = [], []
     for number, row in iter_json_objects(path, expected, "(prompts file)"):
         if "id" not in row or "prompt" not in row:
             raise UserInputError(f"{path}:{number}: expected an object with keys 'id' and 'prompt'")
         items.append((row["id"], row["prompt"]))
+        names.append(f"{path}:{number}: prompt of id {json.dumps(row['id'])}")
     if not items:
-        raise UserInputError(f"prompts file {path} holds no prompts")
-    check_prompts([prompt for _, prompt in items])  # before any model is loaded
+        raise UserInputError(
+            f"prompts file {path} holds no prompts; expected one {expected} a line"
+        )
+    check_prompts([prompt for _, prompt in items], names)  # before any model is loaded
     return items
 
 
@@ -51,7 +57,12 @@ def generate_file(
     sampling_overrides: dict[str, Any] | None = None,
     batch_size: int = 16,
 ) -> dict[str, Any]:
-    """Generate an output for every prompt in `prompts` and write `out`; returns counts and timings."""
+    """Generate an output for every prompt in `prompts` and write `out`; returns counts and timings.
+
+    `out` must be absent or a file emerge wrote (a rerun to the same `out` replaces it); a user's file is
+    refused before the config, the prompts or the model are read.
+    """
+    check_output_file(out, "--out file")
     config = load_llm_config(llm)
     items = read_prompts(prompts)
     keys = [json.dumps(key) for key, _ in items]  # ids of any JSON type, compared exactly
@@ -77,7 +88,7 @@ def generate_file(
         json.dumps({"id": key, "output": results[k]}, ensure_ascii=False)
         for (key, _), k in zip(items, keys, strict=True)
     ]
-    atomic_write_text(out, "\n".join(lines) + "\n")
+    write_owned_text(out, "\n".join(lines) + "\n", "--out file")
     summary = {
         "prompts": len(items),
         "generated": new,

@@ -5,28 +5,29 @@ Privacy guard (MIMIC data use agreement: patient text must not leave the institu
 - it refuses any host that is not loopback (127.0.0.0/8, ::1, localhost) unless `allow_non_loopback:
   true` is also set; host names other than `localhost` are never resolved, so a name that points at
   127.0.0.1 today is still refused;
-- it logs a WARNING every time it is built.
+- it logs a WARNING every time it is built;
+- it never uses a proxy from the environment, and none at all for a loopback host (see `openai_http`).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import math
 import os
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from emerge.llm.base import LLMBackend, Prompt, SamplingConfig, to_messages
 from emerge.llm.config import OpenAIConfig
+from emerge.llm.openai_http import build_opener, post_json, reply_text
 from foundation.errors import UserInputError
 
-__all__ = ["OpenAIBackend", "is_loopback_host", "check_endpoint_allowed"]
+__all__ = ["OpenAIBackend", "is_loopback_host", "check_endpoint_allowed", "api_key", "check_tokenizer_folder"]
 
 logger = logging.getLogger(__name__)
+
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
 
 def is_loopback_host(host: str) -> bool:
@@ -60,7 +61,38 @@ def check_endpoint_allowed(config: OpenAIConfig) -> str:
             f"must not leave the institution. Use a server on this machine, or, only for a server inside the "
             f"institution covered by the data use agreement, also set `allow_non_loopback: true`"
         )
+    if config.proxy is not None and is_loopback_host(host):
+        raise UserInputError(
+            f"proxy {config.proxy!r} is set but base_url {config.base_url!r} is on this machine: a proxy would "
+            f"receive the prompts (patient text) and could answer in the model's place; remove `proxy` from the "
+            f"LLM config (loopback servers are always reached directly)"
+        )
     return host
+
+
+def api_key(config: OpenAIConfig) -> str | None:
+    """The API key from the environment variable named by `api_key_env` (None when none is named)."""
+    if not config.api_key_env:
+        return None
+    key = os.environ.get(config.api_key_env)
+    if key is None:
+        raise UserInputError(
+            f"api_key_env is {config.api_key_env!r} but that environment variable is not set; export it "
+            f"or remove api_key_env from the LLM config"
+        )
+    return key
+
+
+def check_tokenizer_folder(config: OpenAIConfig) -> None:
+    """Refuse a `tokenizer` that is not a local folder with tokenizer files (nothing is downloaded)."""
+    folder = config.tokenizer
+    if folder is None:
+        return
+    if not folder.is_dir() or not any((folder / name).is_file() for name in _TOKENIZER_FILES):
+        raise UserInputError(
+            f"tokenizer {folder} is not a folder with {' or '.join(_TOKENIZER_FILES)}; point `tokenizer` in the "
+            f"LLM config at the served model's local folder, or set it to null to estimate token counts"
+        )
 
 
 class OpenAIBackend(LLMBackend):
@@ -80,19 +112,17 @@ class OpenAIBackend(LLMBackend):
         self.config = config
         self.model_id = config.model
         self._base = config.base_url.rstrip("/")
-        self._api_key = None
-        if config.api_key_env:
-            self._api_key = os.environ.get(config.api_key_env)
-            if self._api_key is None:
-                raise UserInputError(
-                    f"api_key_env is {config.api_key_env!r} but that environment variable is not set; export it "
-                    f"or remove api_key_env from the LLM config"
-                )
+        self._api_key = api_key(config)
+        # Loopback: never a proxy; otherwise only the config's. The environment's proxy variables never count.
+        self._opener = build_opener(None if is_loopback_host(host) else config.proxy)
         self._tokenizer = None
         if config.tokenizer is not None:
             from transformers import AutoTokenizer
 
-            self._tokenizer = AutoTokenizer.from_pretrained(str(config.tokenizer), trust_remote_code=False)
+            check_tokenizer_folder(config)
+            self._tokenizer = AutoTokenizer.from_pretrained(
+                str(config.tokenizer), trust_remote_code=False, local_files_only=True
+            )
         else:
             logger.info("openai backend: no `tokenizer` set, token counts are estimated as ceil(chars / 3)")
 
@@ -105,23 +135,12 @@ class OpenAIBackend(LLMBackend):
             return len(self._tokenizer.encode(text, add_special_tokens=False))
         return math.ceil(len(text) / 3)  # conservative for English BPE vocabularies (~4 chars per token)
 
-    def _post(self, path: str, body: dict) -> dict:
+    def _post(self, path: str, body: dict, chat: bool) -> str:
         headers = {"Content-Type": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
-        request = urllib.request.Request(
-            self._base + path, data=json.dumps(body).encode("utf-8"), headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.config.timeout_s) as response:
-                return json.loads(response.read().decode("utf-8"))
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")[:300]
-            raise RuntimeError(f"{self._base + path} answered HTTP {exc.code}: {detail}") from exc
-        except urllib.error.URLError as exc:
-            raise RuntimeError(
-                f"cannot reach {self._base + path}: {exc.reason}; is the server running?"
-            ) from exc
+        url = self._base + path
+        return reply_text(post_json(self._opener, url, body, headers, self.config.timeout_s), url, chat)
 
     def _one(self, prompt: Prompt, sampling: SamplingConfig) -> str:
         body = {
@@ -135,11 +154,9 @@ class OpenAIBackend(LLMBackend):
             body["stop"] = list(sampling.stop)
         if self.config.use_chat_template:
             body["messages"] = to_messages(prompt)
-            reply = self._post("/chat/completions", body)
-            return reply["choices"][0]["message"]["content"] or ""
+            return self._post("/chat/completions", body, chat=True)
         body["prompt"] = prompt if isinstance(prompt, str) else "\n".join(m["content"] for m in prompt)
-        reply = self._post("/completions", body)
-        return reply["choices"][0]["text"] or ""
+        return self._post("/completions", body, chat=False)
 
     def _generate(self, prompts: list[Prompt], sampling: SamplingConfig) -> list[str]:
         with ThreadPoolExecutor(max_workers=self.config.max_concurrency) as pool:

@@ -12,12 +12,19 @@ every batch, which holds [prefix][padding][rest of prompt] with the padding mask
 come from the attention mask, so each prompt sees exactly the tokens it would see alone. In float32
 the greedy outputs equal those without the prefix cache (tested); in bfloat16, as with any change of
 batch composition, rounding can change a later token.
+
+Quiet: the key/value cache is passed under the name the installed transformers expects (`cache` since it
+deprecated `past_key_values`, so no FutureWarning), and transformers' "Loading weights" progress bar is
+switched off while a converted model loads (well under a second; the bar only clutters the log).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from emerge.llm.base import LLMBackend, Prompt, SamplingConfig, to_messages
@@ -25,12 +32,13 @@ from emerge.llm.config import TransformersConfig, default_cache_dir
 from emerge.llm.gguf import converted_folder, load_gguf, model_identity, resolve_model_path, torch_dtype
 from foundation.errors import UserInputError
 
-__all__ = ["TransformersBackend"]
+__all__ = ["TransformersBackend", "pick_device", "transformers_model_id"]
 
 logger = logging.getLogger(__name__)
 
 
-def _pick_device(device: str) -> str:
+def pick_device(device: str) -> str:
+    """"cuda" or "cpu" for a config's `device`; `cuda` without a visible GPU is a `UserInputError`."""
     import torch
 
     if device == "auto":
@@ -49,7 +57,27 @@ def _model_id(source: Path, dtype) -> str:
 
 def transformers_model_id(config: TransformersConfig) -> str:
     """The cache identity of the backend that `config` builds, without loading it."""
-    return _model_id(resolve_model_path(config.model), torch_dtype(config.dtype, _pick_device(config.device)))
+    return _model_id(resolve_model_path(config.model), torch_dtype(config.dtype, pick_device(config.device)))
+
+
+@contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """Switch transformers' (and huggingface_hub's) progress bars off inside the block, then restore them."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _cache_kwarg(model) -> str:
+    """The keyword under which `model.forward` / `generate` take a key/value cache: `cache` in transformers
+    versions that deprecated `past_key_values` (which then warns on every call), else `past_key_values`."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 class TransformersBackend(LLMBackend):
@@ -61,7 +89,7 @@ class TransformersBackend(LLMBackend):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.config = config or TransformersConfig()
-        self.device = _pick_device(self.config.device)
+        self.device = pick_device(self.config.device)
         dtype = torch_dtype(self.config.dtype, self.device)
         source = resolve_model_path(self.config.model)
         self.model_id = _model_id(source, dtype)
@@ -72,10 +100,10 @@ class TransformersBackend(LLMBackend):
             if source.suffix == ".gguf":
                 cache_dir = self.config.convert_cache_dir or default_cache_dir() / "gguf"
                 source = converted_folder(source, Path(cache_dir))
-            tokenizer = AutoTokenizer.from_pretrained(str(source), trust_remote_code=False)
-            model = AutoModelForCausalLM.from_pretrained(
-                str(source), dtype=dtype, use_safetensors=True, trust_remote_code=False
-            )
+            with _no_progress_bars():
+                local = {"trust_remote_code": False, "local_files_only": True}
+                tokenizer = AutoTokenizer.from_pretrained(str(source), **local)
+                model = AutoModelForCausalLM.from_pretrained(str(source), dtype=dtype, use_safetensors=True, **local)
         self.load_seconds = time.perf_counter() - start
         logger.info("loaded %s on %s in %.1f s", self.model_id, self.device, self.load_seconds)
         tokenizer.padding_side = "left"
@@ -87,6 +115,7 @@ class TransformersBackend(LLMBackend):
             )
         self.tokenizer = tokenizer
         self.model = model.to(self.device).eval()
+        self._cache_kwarg = _cache_kwarg(self.model)
 
     @property
     def max_context_tokens(self) -> int:
@@ -148,7 +177,8 @@ class TransformersBackend(LLMBackend):
             return 0, None
         cache = DynamicCache(config=self.model.config)
         with torch.inference_mode():
-            self.model(input_ids=torch.tensor([first[:n]], device=self.device), past_key_values=cache, use_cache=True)
+            self.model(input_ids=torch.tensor([first[:n]], device=self.device), use_cache=True,
+                       **{self._cache_kwarg: cache})
         return n, cache
 
     def _batch_inputs(self, ids: list[list[int]], prefix: int, prefix_cache):
@@ -169,7 +199,7 @@ class TransformersBackend(LLMBackend):
         if prefix_cache is not None:
             cache = copy.deepcopy(prefix_cache)
             cache.batch_repeat_interleave(len(ids))
-            kwargs["past_key_values"] = cache
+            kwargs[self._cache_kwarg] = cache
         return kwargs
 
     def _generate_batches(self, texts: list[str], sampling: SamplingConfig) -> list[str]:

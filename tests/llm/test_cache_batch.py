@@ -59,7 +59,7 @@ def test_cache_refuses_other_schema_and_non_sqlite(tmp_path):
         LLMCache(path)
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(ArtifactError, match="not a usable SQLite"):
+    with pytest.raises(ArtifactError, match="damaged or not a SQLite file"):
         LLMCache(junk)
 
 
@@ -170,3 +170,51 @@ def test_two_processes_share_one_cache(tmp_path):
             [(f"item-{i}", f"prompt {i}") for i in range(45)], backend, S, cache=store, progress=False
         )
     assert backend.calls == [] and out["item-44"] == "echo:prompt 44@0"
+
+
+def _filled_cache(path: Path, rows: int = 300) -> list[str]:
+    """A real cache of `rows` answers (~220 KB, ~55 pages), closed; returns its keys."""
+    keys = [f"k{i:04d}" for i in range(rows)]
+    with LLMCache(path) as cache:
+        cache.put_many([(k, "fake", "m", S, f"prompt {k} " * 20, f"answer {k} " * 30) for k in keys])
+    return keys
+
+
+def _overwrite(path: Path, start: float, stop: float) -> None:
+    """Overwrite the bytes from `start` to `stop` (fractions of the file's size) with garbage."""
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        fh.seek(int(size * start))
+        fh.write(b"\xa5" * (int(size * stop) - int(size * start)))
+
+
+def test_cache_damaged_in_the_middle_is_refused_at_open(tmp_path):
+    path = tmp_path / "c.sqlite"
+    _filled_cache(path)
+    _overwrite(path, 0.49, 0.505)  # 3 KB in the middle of the table
+    with pytest.raises(ArtifactError, match="is damaged or not a SQLite file") as info:
+        LLMCache(path)
+    message = str(info.value)
+    assert str(path) in message and "delete it (its answers are recomputed" in message
+
+
+def test_cache_that_is_not_sqlite_is_refused_and_left_unchanged(tmp_path):
+    path = tmp_path / "notes.jsonl"
+    text = '{"id": 1, "prompt": "a user\'s file passed as --cache by mistake"}\n' * 50
+    path.write_text(text)
+    with pytest.raises(ArtifactError, match=f"{path} is damaged or not a SQLite file.*delete it"):
+        LLMCache(path)
+    assert path.read_text() == text and not (tmp_path / "notes.jsonl-wal").exists()
+
+
+def test_cache_damaged_while_open_fails_reads_and_writes_clearly(tmp_path):
+    path = tmp_path / "c.sqlite"
+    keys = _filled_cache(path)
+    with LLMCache(path) as cache:
+        # The second half: table pages (read by get_many) and the rightmost leaf (where inserts go).
+        _overwrite(path, 0.5, 1.0)
+        cache._conn.execute("PRAGMA cache_size = 0")  # drop the page cache: reads go to the damaged file
+        with pytest.raises(ArtifactError, match=f"{path} is damaged.*delete it"):
+            cache.get_many(keys)
+        with pytest.raises(ArtifactError, match=f"{path} is damaged.*delete it"):
+            cache.put_many([(k + "-new", "fake", "m", S, "p", "a") for k in keys])

