@@ -175,8 +175,10 @@ def read_config(directory: str | os.PathLike, kind: str, format_version: int,
         )
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{path} is not valid JSON ({exc}); delete {directory} and build it again.") from exc
+    if not isinstance(body, dict):
+        raise ArtifactError(f"{path} does not hold a JSON object; delete {directory} and build it again.")
     found_kind = body.get("kind")
     if found_kind != kind:
         raise ArtifactError(
@@ -198,12 +200,15 @@ def iter_json_objects(path: str | os.PathLike, expected: str, missing_hint: str 
     line that is not an object raises `UserInputError` naming the file, the line and `expected`.
     """
     from foundation.errors import UserInputError
+    from foundation.inputs import reading
 
     path = Path(path)
+    if path.is_dir():
+        raise UserInputError(f"{path} is a folder; expected a JSON-lines file of {expected}. {missing_hint}".strip())
     if not path.is_file():
         raise UserInputError(f"{path} not found; expected a JSON-lines file of {expected}. {missing_hint}".strip())
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
+    with reading(path, "JSON-lines file"), open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):  # streamed: a file of millions of lines is never held whole
             if not line.strip():
                 continue
             try:

@@ -215,6 +215,7 @@ def ensure_replaceable(folder: str | os.PathLike, kind: str | Iterable[str], wha
     folder = Path(folder)
     kinds = _kinds(kind)
     if not folder.exists() and not folder.is_symlink():
+        _check_creatable(folder, what)
         return
     if not folder.is_dir() or folder.is_symlink():
         raise UserInputError(f"{what} {folder} exists and is not a folder; pass a folder path that does not "
@@ -268,6 +269,17 @@ def _remove_empty_dirs(folder: Path) -> None:
             pass  # not empty: something we did not write is in it, and stays
 
 
+def _check_creatable(path: Path, what: str) -> None:
+    """The nearest existing parent of `path` must be a writable folder."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserInputError(f"{what} {path}: {parent} is a file, not a folder; pass another path")
+            if not os.access(parent, os.W_OK):
+                raise UserInputError(f"{what} {path}: folder {parent} is not writable; pass a path you can write to")
+            return
+
+
 def claim_folder(folder: str | os.PathLike, kind: str, key: str | None = None,
                  info: Mapping[str, Any] | None = None, what: str = "output folder") -> Manifest:
     """Make `folder` a growing folder of ours (created if absent), or check that it already is one.
@@ -278,6 +290,8 @@ def claim_folder(folder: str | os.PathLike, kind: str, key: str | None = None,
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise UserInputError(f"{what} {folder} exists and is not a folder; pass a folder path")
+    if not folder.exists():
+        _check_creatable(folder, what)
     manifest = read_manifest(folder) if folder.is_dir() else None
     if manifest is not None:
         if manifest.kind != kind:
@@ -418,10 +432,6 @@ def check_file_replaceable(path: str | os.PathLike, what: str = "output file", *
     if path.is_dir():
         raise UserInputError(f"{what} {path} is a folder; pass a file path")
     if not path.exists():
-        if not path.parent.exists():
-            return
-        if not path.parent.is_dir():
-            raise UserInputError(f"{what} {path}: {path.parent} is not a folder")
         return
     try:
         body = json.loads(_sidecar(path).read_text(encoding="utf-8"))
@@ -439,13 +449,8 @@ def check_output_file(path: str | os.PathLike, what: str = "output file", *, gro
     """Check an output file path before any work: creatable, and replaceable if it exists."""
     path = Path(path)
     check_file_replaceable(path, what, growing=growing)
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UserInputError(f"{what} {path}: {parent} is a file, not a folder; pass another path")
-            if not os.access(parent, os.W_OK):
-                raise UserInputError(f"{what} {path}: folder {parent} is not writable; pass another path")
-            break
+    if not path.exists():
+        _check_creatable(path, what)
     return path
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from foundation.errors import UserInputError
+from foundation.inputs import reading
 from foundation.outputs import check_output_file, record_owned_file
 
 __all__ = ["TrainingExample", "concept_label", "ExampleWriter", "read_examples", "completed_ids"]
@@ -75,7 +76,7 @@ def read_examples(path: str | os.PathLike) -> Iterator[TrainingExample]:
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"training data {path} not found; build it first (see `emerge retriever --help`)")
-    with path.open(encoding="utf-8") as fh:
+    with reading(path, "training data"), path.open(encoding="utf-8") as fh:
         lines = fh.readlines()
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():

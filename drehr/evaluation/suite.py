@@ -19,6 +19,7 @@ from drehr.evaluation.runner import evaluate_scorer
 from drehr.evaluation.scorers import BM25Scorer, DenseScorer, FusionScorer
 from drehr.index.encoder import Encoder
 from foundation.errors import UserInputError
+from foundation.inputs import reading
 
 __all__ = ["detect_format", "run_retrieval_eval", "run_icd10_eval", "build_chunk_index"]
 
@@ -88,12 +89,14 @@ def build_chunk_index(encoder: Encoder, chunks: str | os.PathLike, out: str | os
     ensure_replaceable(out, INDEX_KIND, "--out")
     claim_folder(out.parent / f".{out.name}.work", "encoded_chunk_shards", what="shard folder")
     table = read_chunk_table(chunks)
-    n = table.select("chunk_id").collect().height
+    with reading(chunks, "chunks file"):
+        n = table.select("chunk_id").collect().height
     if n == 0:
         raise UserInputError(f"chunks file {chunks} has no rows.")
     config = IndexConfig(kind=kind, **({"nprobe": nprobe} if nprobe else {}))
     index = ChunkIndex.for_encoder(encoder, config, expected_size=n)
-    index.build_from_encoder(encoder, table, batch_size=batch_size, work_dir=out.parent / f".{out.name}.work")
+    with reading(chunks, "chunks file"):
+        index.build_from_encoder(encoder, table, batch_size=batch_size, work_dir=out.parent / f".{out.name}.work")
     index.save(out)
     return {"out": str(out), "chunks": len(index), "patients": len(index.patients()), "structure": index.kind,
             "dimension": index.dimension, "encoder": index.encoder_fingerprint}

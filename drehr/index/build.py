@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from drehr.index.encoder import Encoder
 from foundation.artifacts import stable_hash
 from foundation.errors import UserInputError
+from foundation.inputs import reading
 
 __all__ = ["read_chunk_table", "iter_chunk_batches", "encode_into_index", "CHUNK_COLUMNS"]
 
@@ -36,13 +37,11 @@ def read_chunk_table(path: str | os.PathLike) -> pl.LazyFrame:
     if not path.is_file():
         raise UserInputError(f"chunks file {path} not found; pass a .parquet or .jsonl file of chunks.")
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        frame = pl.scan_parquet(path)
-    elif suffix in (".jsonl", ".ndjson", ".json"):
-        frame = pl.scan_ndjson(path)
-    else:
+    if suffix not in (".parquet", ".jsonl", ".ndjson", ".json"):
         raise UserInputError(f"chunks file {path} has suffix {suffix!r}; expected .parquet or .jsonl.")
-    columns = frame.collect_schema().names()
+    with reading(path, "chunks file"):
+        frame = pl.scan_parquet(path) if suffix == ".parquet" else pl.scan_ndjson(path)
+        columns = frame.collect_schema().names()
     missing = [c for c in CHUNK_COLUMNS if c not in columns]
     if missing:
         raise UserInputError(f"chunks file {path} lacks column(s) {missing} (found: {columns}); it needs "

@@ -24,6 +24,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from foundation.errors import UserInputError
+from foundation.inputs import reading
 
 __all__ = ["TrainExample", "read_examples_jsonl", "concept_labels", "PositiveSamplingDataset", "Collator",
            "RetrieverDataModule"]
@@ -58,7 +59,7 @@ def read_examples_jsonl(path: str | Path) -> list[TrainExample]:
         raise UserInputError(f"training data {path} not found; pass a JSONL file of "
                              f'{{"anchor": str, "positives": [str], "labels": [int]}} lines.')
     examples = []
-    with open(path, encoding="utf-8") as fh:
+    with reading(path, "training data"), open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue

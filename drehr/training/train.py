@@ -67,6 +67,7 @@ def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainExampl
 
     out = Path(out_dir)
     model_dir, done_file, ckpt_dir = out / "model", out / "done.json", out / "checkpoints"
+    examples = read_examples_jsonl(data) if isinstance(data, (str, Path)) else list(data)  # checks the file
     key = _run_key(config, data)
     claim_folder(out, RUN_KIND, what="--out")
     if _done_key(done_file) == key:
@@ -79,8 +80,6 @@ def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainExampl
     if (ckpt_dir / "last.ckpt").exists() and not resume:
         raise UserInputError(f"{ckpt_dir} already holds a checkpoint; pass --resume to continue that run, "
                              f"or choose a new --out folder.")
-    examples = read_examples_jsonl(data) if isinstance(data, (str, Path)) else list(data)
-
     L.seed_everything(config.seed, workers=True)
     model = BiEncoder.from_pretrained(config.base_model, pooling=config.pooling,
                                       query_instruction=config.query_instruction)

@@ -30,6 +30,7 @@ from drehr.data import (
     stage2_units,
 )
 from foundation.errors import UserInputError
+from foundation.inputs import reading
 
 __all__ = ["read_notes", "note_chunks", "load_kg", "llm_text_fn", "build_stage1_file", "build_stage2_file",
            "build_qa_file", "PATIENT_COLUMNS"]
@@ -66,6 +67,11 @@ def read_notes(path: str | os.PathLike, patient_column: str | None = None, limit
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"notes file {path} not found; pass a parquet/CSV/JSONL file of notes")
+    with reading(path, "notes file"):
+        return _read_notes(path, patient_column, limit)
+
+
+def _read_notes(path: Path, patient_column: str | None, limit: int | None) -> pl.DataFrame:
     frame = _scan(path)
     columns = frame.collect_schema().names()
     if patient_column is None:
