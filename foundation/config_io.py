@@ -41,8 +41,10 @@ def load_yaml_mapping(path: str | os.PathLike, what: str = "config file", hint: 
     try:
         body = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark, context = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        if context is not None and mark is not None and context.line != mark.line:
+            where += f" (in what starts on line {context.line + 1})"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserInputError(f"{path}{where}: YAML syntax error ({problem}); fix the file (indentation, a "
                              f"missing ':' or an unclosed quote or bracket are the usual causes)") from exc

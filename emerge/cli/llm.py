@@ -18,10 +18,9 @@ def group() -> None:
 @click.option(
     "--llm",
     "llm_config",
-    default="configs/llm/smollm2.yaml",
+    default="llm/smollm2.yaml",
     show_default=True,
-    type=click.Path(dir_okay=False),
-    help="Backend config YAML (configs/llm/).",
+    help="Backend config YAML: a path, or a name under the shipped configs/ (llm/smollm2.yaml, ...).",
 )
 @click.option(
     "--prompts",
@@ -44,7 +43,9 @@ def group() -> None:
 def generate(llm_config, prompts, out, cache, temperature, top_p, max_new_tokens, seed, batch_size) -> None:
     """Generate one output per prompt; a rerun (or a run after a kill) reuses every cached answer."""
     from emerge.llm.jobs import generate_file
+    from emerge.pipeline.experiment_config import config_path
 
+    llm_config = config_path(llm_config, "LLM config")
     overrides = {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens, "seed": seed}
     summary = generate_file(
         llm_config, prompts, out, cache=cache, sampling_overrides=overrides, batch_size=batch_size

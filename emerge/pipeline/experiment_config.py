@@ -48,8 +48,10 @@ def config_path(value: str | os.PathLike, what: str) -> Path:
     for candidate in (path, CONFIGS / path):
         if candidate.is_file():
             return candidate.resolve()
+    example = {"model config": "model/emerge_full.yaml", "LLM config": "llm/smollm2.yaml"}.get(what,
+                                                                                               "trainer/default.yaml")
     raise UserInputError(f"{what} file {str(value)!r} not found (looked in the working folder and in {CONFIGS}); "
-                         f"give a path such as {'model/emerge_full.yaml' if what == 'model config' else 'trainer/default.yaml'}")
+                         f"give a path such as {example}")
 
 
 class _Section(BaseModel):
