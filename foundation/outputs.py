@@ -45,7 +45,7 @@ from foundation.errors import ArtifactError, UserInputError
 
 __all__ = [
     "MANIFEST_NAME", "FileRecord", "Manifest", "StepResult", "read_manifest", "write_manifest", "scan_files",
-    "verify", "check_whole", "foreign_files", "ensure_replaceable", "remove_owned", "claim_folder", "clean_leftovers",
+    "verify", "check_whole", "foreign_files", "usual_permissions", "ensure_replaceable", "remove_owned", "claim_folder", "clean_leftovers",
     "building", "publish", "reusable", "cached_step", "check_file_replaceable", "write_owned_text", "record_owned_file",
     "check_output_file",
 ]
@@ -137,9 +137,25 @@ def scan_files(folder: str | os.PathLike) -> dict[str, FileRecord]:
     return dict(sorted(records.items()))
 
 
+def usual_permissions(folder: str | os.PathLike) -> None:
+    """Give every file and folder under `folder` the permissions the umask gives new files (0644 / 0755
+    with the usual umask): some writers (safetensors, mkstemp, mkdtemp) make them private to the owner."""
+    mask = current_umask()
+    for directory, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(Path(directory) / name, 0o777 & ~mask)
+        for name in files:
+            path = Path(directory) / name
+            if not path.is_symlink():
+                os.chmod(path, (0o777 if os.access(path, os.X_OK) else 0o666) & ~mask)
+
+
 def write_manifest(folder: str | os.PathLike, kind: str, format_version: int, key: str | None,
                    info: Mapping[str, Any] | None = None, *, growing: bool = False) -> Manifest:
-    """Record `folder` as ours; unless `growing`, list every file now in it with its size and sha256."""
+    """Record `folder` as ours; unless `growing`, list every file now in it with its size and sha256
+    (after giving them the usual permissions)."""
+    if not growing:
+        usual_permissions(folder)
     files = {} if growing else scan_files(folder)
     manifest = Manifest(kind, format_version, key, files, growing, dict(info or {}))
     body = {"owner": _OWNER, "manifest_version": _MANIFEST_VERSION, "kind": kind,

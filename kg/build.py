@@ -98,8 +98,9 @@ def build_graph(nodes: pl.DataFrame, edges: pl.DataFrame, name: str = "kg",
         pl.int_range(pl.len(), dtype=pl.Int16).alias("rel"))
     edges = edges.join(rels, on=["relation", "display_relation"], how="left", maintain_order="left")
     for what, count in report.items():
-        if count:
-            logger.warning("%s: skipped/merged %d (%s)", name, count, what.replace("_", " "))
+        if count:  # exact duplicate edges are merged without loss; anything else dropped data
+            level = logging.INFO if what == "edges_duplicate" else logging.WARNING
+            logger.log(level, "%s: skipped/merged %d (%s)", name, count, what.replace("_", " "))
     graph = KnowledgeGraph(
         nodes.select("id", "type", "name", "source", "synonyms", "definition", "description"),
         edges["src"].to_numpy(), edges["dst"].to_numpy(), edges["rel"].to_numpy(),

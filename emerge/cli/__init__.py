@@ -52,6 +52,7 @@ def cli(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # a library's warnings.warn becomes one log line, not two lines of source
     # Lightning's advisory warnings (tips, logging interval, deprecations inside Lightning itself)
     # say nothing actionable to a user of this CLI.
     for pattern in (r".*LeafSpec.*", r".*log_every_n_steps.*", r".*litlogger.*", r".*does not have many workers.*",

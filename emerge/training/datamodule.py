@@ -74,7 +74,7 @@ class EmergeDataModule(L.LightningDataModule):
                 raise UserInputError(
                     f"{'validation' if split == 'val' else 'training'} split has no {missing} stays for "
                     f"{self.main_task} ({int(y.numel())} labelled stays); use more stays or another split.")
-        logger.info("splits: %s", {s: int(i.size) for s, i in self.indices.items()})
+        logger.debug("splits: %s", {s: int(i.size) for s, i in self.indices.items()})
 
     def dataset(self, split: str) -> StayDataset:
         return StayDataset(self.data, self.indices[split], self.tasks, self.keys)

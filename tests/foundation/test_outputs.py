@@ -171,3 +171,25 @@ def test_input_fingerprints_see_same_size_same_mtime_edits(tmp_path):
     os.utime(table, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert table.stat().st_size == st.st_size and table.stat().st_mtime_ns == st.st_mtime_ns
     assert file_fingerprint(table) != before
+
+
+def test_finished_outputs_get_the_usual_permissions(tmp_path):
+    from safetensors.numpy import save_file
+
+    def build(tmp):
+        import numpy as np
+
+        save_file({"x": np.zeros(3, dtype=np.float32)}, str(tmp / "w.safetensors"))  # written 0600
+        (tmp / "sub").mkdir(mode=0o700)
+        (tmp / "sub" / "t.txt").write_text("x")
+        os.chmod(tmp / "sub" / "t.txt", 0o600)
+
+    mask = os.umask(0o022)
+    try:
+        cached_step(tmp_path / "out", "demo_kind", 1, "k", build)
+    finally:
+        os.umask(mask)
+    modes = {p.relative_to(tmp_path / "out").as_posix(): p.stat().st_mode & 0o777
+             for p in (tmp_path / "out").rglob("*")}
+    assert modes == {"w.safetensors": 0o644, "sub": 0o755, "sub/t.txt": 0o644, MANIFEST_NAME: 0o644}
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755
