@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning user errors into a one-line message and exit status 2."""
     try:
         cli.main(args=argv, standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except click.exceptions.Abort:  # click's name for a KeyboardInterrupt (Ctrl-C) inside a command
+        click.echo(INTERRUPTED, err=True)
         sys.exit(130)
     except click.exceptions.ClickException as exc:
         exc.show()

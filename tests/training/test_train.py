@@ -97,3 +97,54 @@ def test_gpu_fit_and_predict(tmp_path, tiny_data):
     cfg = _trainer(accelerator="gpu", max_epochs=2, precision="bf16-mixed")
     result = train_and_evaluate(tiny_data, ModelConfig(variant="emerge_full", **SMALL), cfg, tmp_path)
     assert result.predictions["mortality"]["y_prob"].shape == (12,)
+
+
+class _CtrlC(L.Callback):
+    """Presses Ctrl-C in the middle of epoch 2 (after last.ckpt of epoch 1 was saved)."""
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.current_epoch == 2:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_training_is_an_interrupt_and_the_rerun_resumes(tmp_path, tiny_data):
+    """Lightning turns Ctrl-C into sys.exit(1) and ignores SIGINT afterwards; we keep it a KeyboardInterrupt."""
+    import signal
+
+    model_cfg, trainer_cfg = ModelConfig(variant="ts_only", **SMALL), _trainer(max_epochs=4, patience=10)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        train_and_evaluate(tiny_data, model_cfg, trainer_cfg, tmp_path, extra_callbacks=[_CtrlC()])
+    assert signal.getsignal(signal.SIGINT) is handler  # Ctrl-C still works afterwards
+    assert (tmp_path / "checkpoints/last.ckpt").is_file() and not (tmp_path / "metrics.json").exists()
+    counter = _CountEpochs()
+    train_and_evaluate(tiny_data, model_cfg, trainer_cfg, tmp_path, extra_callbacks=[counter])
+    assert counter.started == [2, 3]
+
+
+def test_the_cli_reports_an_interrupt_with_the_documented_message(tmp_path, monkeypatch, capsys):
+    import emerge.data.synth as synth
+    from emerge.cli import INTERRUPTED, main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(synth, "generate", interrupted)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "synth", "--out", str(tmp_path / "s"), "--stays", "20"])
+    assert exit_info.value.code == 130 and INTERRUPTED in capsys.readouterr().err
+
+
+def test_a_damaged_finished_run_is_produced_again(tmp_path, tiny_data):
+    model_cfg, trainer_cfg = ModelConfig(variant="ts_only", **SMALL), _trainer(max_epochs=2, patience=10)
+    first = train_and_evaluate(tiny_data, model_cfg, trainer_cfg, tmp_path)
+    (tmp_path / "predictions.parquet").write_bytes(b"PAR1 damaged")
+    counter = _CountEpochs()
+    again = train_and_evaluate(tiny_data, model_cfg, trainer_cfg, tmp_path, extra_callbacks=[counter])
+    assert counter.started == []  # resumed at the end of training: only prediction and report again
+    assert (again.predictions["mortality"]["y_prob"] == first.predictions["mortality"]["y_prob"]).all()
+    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"not a checkpoint")
+    (tmp_path / "metrics.json").unlink()
+    counter = _CountEpochs()
+    train_and_evaluate(tiny_data, model_cfg, trainer_cfg, tmp_path, extra_callbacks=[counter])
+    assert counter.started == [0, 1]  # the checkpoint could not be read: trained from the start
