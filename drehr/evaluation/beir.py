@@ -21,6 +21,17 @@ __all__ = ["read_beir", "read_jsonl_ids"]
 logger = logging.getLogger(__name__)
 
 
+def unique_texts(rows: list[dict], path: Path) -> dict[str, str]:
+    """{_id: text}; an id repeated with the same text is kept once, with another text it is an error."""
+    texts: dict[str, str] = {}
+    for row in rows:
+        text = str(row["text"])
+        if texts.setdefault(row["_id"], text) != text:
+            raise UserInputError(f'{path}: query _id {row["_id"]!r} occurs twice with different texts '
+                                 f'({texts[row["_id"]][:40]!r} and {text[:40]!r}); give each query its own _id')
+    return texts
+
+
 def read_jsonl_ids(path: Path, what: str) -> list[dict]:
     """Lines of a JSON-lines file, each an object with at least `_id` and `text`."""
     rows = []
@@ -56,7 +67,7 @@ def read_beir(directory: str | os.PathLike, split: str = "test") -> RetrievalDat
     """Read a BEIR dataset folder; qrels from `qrels/<split>.tsv` (query-id, corpus-id, score)."""
     root = Path(directory)
     corpus = corpus_table(read_jsonl_ids(root / "corpus.jsonl", "corpus"))
-    queries = {r["_id"]: str(r["text"]) for r in read_jsonl_ids(root / "queries.jsonl", "queries")}
+    queries = unique_texts(read_jsonl_ids(root / "queries.jsonl", "queries"), root / "queries.jsonl")
     qrels_path = root / "qrels" / f"{split}.tsv"
     if not qrels_path.is_file():
         raise UserInputError(f"{qrels_path} not found; a BEIR folder has qrels/{split}.tsv "

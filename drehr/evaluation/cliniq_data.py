@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from drehr.evaluation.beir import corpus_table, read_jsonl_ids
+from drehr.evaluation.beir import corpus_table, read_jsonl_ids, unique_texts
 from drehr.evaluation.dataset import RetrievalDataset, clean_qrels
 from foundation.errors import UserInputError
 
@@ -73,8 +73,9 @@ def read_cliniq(directory: str | os.PathLike, corpus_file: str = "corpus.jsonl")
         if clash:
             raise UserInputError(f"query id(s) {clash[:5]} of queries_{name}.jsonl also appear in another "
                                  f"query set; CliniQ's ids are unique across sets.")
-        queries.update({r["_id"]: str(r["text"]) for r in rows})
-        query_sets[name] = [r["_id"] for r in rows]
+        texts = unique_texts(rows, root / f"queries_{name}.jsonl")
+        queries.update(texts)
+        query_sets[name] = list(texts)
         for qid, cid, match in read_cliniq_qrels(root / f"qrels_{name}.tsv"):
             if cid in raw.get(qid, {}):
                 duplicates += 1

@@ -66,7 +66,10 @@ def load_rephrasings(path: str | os.PathLike) -> tuple[list[ICD10Query], dict[st
         if "code" not in row or not isinstance(row.get("rephrasings"), list):
             raise UserInputError(f"{path}:{number}: expected {expected}.")
         code = normalize_code(row["code"])
-        descriptions[code] = str(row.get("description") or _icd().get_description(code))
+        description = str(row.get("description") or _icd().get_description(code))
+        if descriptions.setdefault(code, description) != description:
+            raise UserInputError(f"{path}:{number}: code {code} was given another description before "
+                                 f"({descriptions[code][:50]!r}, now {description[:50]!r}); keep one per code")
         for text in row["rephrasings"]:
             if str(text).strip():
                 queries.append(ICD10Query(code, str(text).strip()))

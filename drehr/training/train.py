@@ -21,6 +21,7 @@ from drehr.training.config import TrainConfig
 from drehr.training.data import TrainExample, read_examples_jsonl
 from drehr.model.config import CONFIG_KIND
 from foundation.artifacts import atomic_write_text, file_fingerprint, stable_hash
+from foundation.checkpoints import verified_checkpoint_io
 from foundation.errors import ArtifactError, UserInputError
 from foundation.interrupts import lightning_interrupts
 from foundation.outputs import check_whole, claim_folder
@@ -103,6 +104,7 @@ def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainExampl
         precision=config.precision, accumulate_grad_batches=config.accumulate_grad_batches,
         gradient_clip_val=config.gradient_clip_val, log_every_n_steps=config.log_every_n_steps,
         callbacks=[checkpoint], logger=CSVLogger(out, name="logs"), default_root_dir=out,
+        plugins=[] if config.strategy.startswith("deepspeed") else [verified_checkpoint_io()],
         enable_model_summary=False,
     )
     with lightning_interrupts(trainer):

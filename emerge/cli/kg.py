@@ -26,10 +26,9 @@ def encoder_fn(model: str = "default"):
 
 def open_kg(kg: str):
     """"starter" (the cached starter KG) or a directory written by KnowledgeGraph.save."""
-    from kg.graph import KnowledgeGraph
-    from kg.starter import load_starter_kg
+    from kg.loading import open_graph_spec
 
-    return load_starter_kg() if kg == "starter" else KnowledgeGraph.load(kg)
+    return open_graph_spec(kg)
 
 
 def link_mentions_file(kg: str, mentions: Path, out: Path | None, threshold: float, types: str | None,
@@ -80,13 +79,14 @@ def build_starter(out: Path, with_icd10_extensions: bool, no_icd9: bool, primekg
     from foundation.outputs import cached_step, ensure_replaceable
     from kg.graph import FORMAT_VERSION, KIND
     from kg.readers.primekg import to_primekg_frame
-    from kg.starter import StarterSettings, build_starter_kg
+    from kg.starter import StarterSettings, load_starter_kg
 
     ensure_replaceable(out, KIND, "--out")  # before the build, not after it
 
     def write(folder: Path) -> dict:
-        graph = build_starter_kg(StarterSettings(include_icd10_extensions=with_icd10_extensions,
-                                                 include_icd9=not no_icd9))
+        # built once per settings and cached ($EMERGE_CACHE/starter_kg); this copies it into --out
+        graph = load_starter_kg(settings=StarterSettings(include_icd10_extensions=with_icd10_extensions,
+                                                         include_icd9=not no_icd9))
         info = graph.write_into(folder)
         if primekg_csv:
             to_primekg_frame(graph).write_csv(folder / "kg.csv")

@@ -17,19 +17,27 @@ _OUT = click.option("--out", required=True, type=click.Path(file_okay=False, pat
                     help="RAG output folder: entities/, linked/, summaries-<task>/, llm_cache.sqlite.")
 _MODE = click.option("--mode", "entity_mode", type=click.Choice(["llm", "matcher", "union"]), default="llm",
                      show_default=True, help="Note entities by EMERGE's LLM NER, the KG term matcher, or both.")
-_THRESHOLD = click.option("--threshold", type=float, default=0.7, show_default=True,
+_THRESHOLD = click.option("--threshold", type=click.FloatRange(-1.0, 1.0), default=0.7, show_default=True,
                           help="Linking cosine threshold (EMERGE: 0.6 for MIMIC-III, 0.7 for MIMIC-IV).")
 _TASK = click.option("--task", type=click.Choice(["generic", "mortality", "readmission"]), default="generic",
                      show_default=True, help="Which outcome the summary should serve.")
-_TOKENS = click.option("--max-new-tokens", type=int, default=128, show_default=True)
+_TOKENS = click.option("--max-new-tokens", type=click.IntRange(min=1), default=128, show_default=True,
+                       help="Tokens the LLM may write per answer.")
 _DENSE = click.option("--dense/--exact-only", "dense_linking", default=True, show_default=True,
                       help="Dense linking over all KG surface forms, or exact name/synonym matches only.")
 
 
 def _settings(**kw):
-    from emerge.rag.stage import RagSettings
+    from pydantic import ValidationError
 
-    return RagSettings(**{k: v for k, v in kw.items() if v is not None})
+    from emerge.rag.stage import RagSettings
+    from foundation.config_io import validation_message
+    from foundation.errors import UserInputError
+
+    try:
+        return RagSettings(**{k: v for k, v in kw.items() if v is not None})
+    except ValidationError as exc:
+        raise UserInputError(validation_message(exc, "the options", "RAG setting")) from exc
 
 
 def _llm(llm_config: Path | None, max_new_tokens: int):

@@ -76,26 +76,10 @@ def prepare_data(exp: ResolvedExperiment, out: Path, root: str | Path | None = N
 
 
 def load_kg(section):
-    """Stage 2: the experiment's knowledge graph."""
-    from kg.graph import KnowledgeGraph
+    """Stage 2: the experiment's knowledge graph (`kg.loading.load_graph`)."""
+    from kg.loading import load_graph
 
-    if section.source == "starter":
-        from kg.starter import load_starter_kg
-
-        return load_starter_kg()
-    path = Path(section.path)
-    if not path.exists():
-        raise UserInputError(f"kg.path {str(path)!r} does not exist; point it at the {section.source} "
-                             f"{'kg.csv file' if section.source == 'primekg' else 'folder'}")
-    if section.source == "primekg":
-        from kg.readers.primekg import read_primekg
-
-        return read_primekg(path)
-    if section.source == "bios":
-        from kg.readers.bios import read_bios
-
-        return read_bios(path)
-    return KnowledgeGraph.load(path)
+    return load_graph(section.source, section.path)
 
 
 def run_experiment(exp: ResolvedExperiment, out: str | Path | None = None, root: str | Path | None = None,

@@ -84,11 +84,17 @@ def _read_notes(path: Path, patient_column: str | None, limit: int | None) -> pl
                              "with --patient-column")
     frame = (frame.select(pl.col("note_id").cast(pl.String), pl.col(patient_column).cast(pl.String).alias("patient_id"),
                           pl.col("text").cast(pl.String))
-             .filter(pl.col("text").is_not_null())
-             .unique(subset="note_id", keep="first", maintain_order=True))
-    if limit is not None:
-        frame = frame.head(limit)
-    return frame.collect()
+             .filter(pl.col("text").is_not_null()))
+    table = frame.collect()
+    conflicting = table.unique().group_by("note_id").len().filter(pl.col("len") > 1)
+    if conflicting.height:
+        logger.warning("notes file %s: %d note id(s) occur with different texts or patients (e.g. %s); the first "
+                       "row of each is kept", path, conflicting.height, conflicting["note_id"].head(3).to_list())
+    table = table.unique(subset="note_id", keep="first", maintain_order=True)
+    if table.height == 0:
+        raise UserInputError(f"notes file {path} holds no note with text; pass a file with note_id, text and a "
+                             "patient column (e.g. MIMIC-IV note/discharge.csv.gz or a dataset's notes.parquet)")
+    return table.head(limit) if limit is not None else table
 
 
 def note_chunks(notes: pl.DataFrame, size: int = 100, overlap: int = 10, min_words: int = 50) -> Iterator[Chunk]:
@@ -98,17 +104,9 @@ def note_chunks(notes: pl.DataFrame, size: int = 100, overlap: int = 10, min_wor
 
 def load_kg(spec: str | os.PathLike):
     """"starter" (the bundled starter KG, built once and cached) or a folder saved by `KnowledgeGraph.save`."""
-    if str(spec) == "starter":
-        from kg.starter import load_starter_kg
+    from kg.loading import open_graph_spec
 
-        return load_starter_kg()
-    from kg.graph import KnowledgeGraph
-
-    path = Path(spec)
-    if not (path / "config.json").is_file():
-        raise UserInputError(f"--kg {spec} is neither 'starter' nor a saved knowledge graph folder "
-                             "(one with config.json); build one with `emerge kg build`")
-    return KnowledgeGraph.load(path)
+    return open_graph_spec(spec)
 
 
 def llm_text_fn(config: str | os.PathLike | Any, out_path: str | os.PathLike, backend=None
@@ -159,6 +157,9 @@ def build_stage1_file(notes: pl.DataFrame, kg, out_path: str | os.PathLike, conf
             skipped += 1
         else:
             todo.append(chunk)
+    if not todo and not skipped:
+        raise UserInputError(f"none of the {notes.height} notes gives a chunk: every note is shorter than "
+                             f"--min-words {min_words} words after cleaning; lower --min-words")
     stats: dict[str, int] = {}
     written = 0
     examples = build_stage1_examples(_progress(todo, "stage I chunks"), kg, matcher.match, config,
@@ -188,6 +189,9 @@ def build_stage2_file(notes: pl.DataFrame, generate: TextFn, out_path: str | os.
                       batch_size: int = 16) -> dict[str, int]:
     """Stage II: one LLM call per (chunk, entity type), parsed into positives; the first `limit` chunks."""
     chunks = list(_first(note_chunks(notes), limit))
+    if not chunks:
+        raise UserInputError(f"none of the {notes.height} notes gives a chunk: every note is shorter than 50 words "
+                             "after cleaning (DR.EHR skips those)")
     counts = run_llm_recipe(stage2_units(chunks), generate, parse_entity_list, out_path, batch_size, total=len(chunks))
     return {"chunks": len(chunks), **counts}
 

@@ -35,6 +35,7 @@ from emerge.data.variables import NUMERIC_VARIABLES, VARIABLES
 from emerge.rag.note_entities import extract_note_entities, ner_prompts
 from emerge.rag.prompts import DiseaseKnowledge, Task, build_summary_prompt
 from emerge.rag.ts_entities import abnormal_features
+from foundation.artifacts import cache_root as default_cache_root
 from foundation.artifacts import stable_hash
 from foundation.errors import UserInputError
 from foundation.inputs import reading
@@ -51,7 +52,8 @@ STEPS = {"entities": ("entities", "entities.parquet"), "link": ("linked", "linke
 """step -> (folder under the RAG output folder, parquet file in it)."""
 _STEP_VERSION = 1
 _PREREQUISITE = {"link": "entities", "summarize": "link"}
-_COMMAND = {"entities": "emerge rag entities", "link": "emerge rag link", "summarize": "emerge rag summarize"}
+_COMMAND = {"entities": "emerge rag entities --data DATASET", "link": "emerge rag link",
+            "summarize": "emerge rag summarize --data DATASET"}
 
 
 def rag_folder(out: str | Path) -> Path:
@@ -113,6 +115,15 @@ def read_step(out: str | Path, step: str, task: str = "generic") -> tuple[pl.Dat
         return pl.read_parquet(folder / STEPS[step][1]), str(manifest.key)
 
 
+def _check_same_dataset(out: Path, dataset: EHRDataset) -> None:
+    """Summaries are written for the stays the entities were found for: refuse another dataset."""
+    info = read_manifest(step_path(out, "entities")).info
+    if info.get("dataset_key") not in (None, _dataset_key(dataset)):
+        raise UserInputError(
+            f"the entities in {out} were found in the dataset {info.get('dataset')}, not in {dataset.path}; pass "
+            f"--data {info.get('dataset')}, or run `emerge rag entities --data {dataset.path} --out {out}` first")
+
+
 def _cached(out: Path, step: str, key: str, make: Callable[[], pl.DataFrame], info: dict[str, Any],
             task: str = "generic") -> pl.DataFrame:
     """Reuse the step's folder when its key matches and its file is whole; else compute and write it."""
@@ -172,7 +183,8 @@ def run_entities(dataset: EHRDataset, out: str | Path, settings: RagSettings, kg
     def make() -> pl.DataFrame:
         return _entities(dataset, settings, kg, backend, cache, sampling)
 
-    return _cached(out, "entities", key, make, {"settings": settings.model_dump(mode="json"), "model": model})
+    return _cached(out, "entities", key, make, {"settings": settings.model_dump(mode="json"), "model": model,
+                                                "dataset": str(dataset.path), "dataset_key": _dataset_key(dataset)})
 
 
 def _entities(dataset: EHRDataset, settings: RagSettings, kg, backend, cache, sampling) -> pl.DataFrame:
@@ -221,7 +233,7 @@ def run_linking(out: str | Path, kg, encoder: Callable[[list[str]], np.ndarray],
                       settings.dense_linking, _kg_key(kg))
 
     def make() -> pl.DataFrame:
-        return _link(entities, kg, encoder, encoder_name, settings, Path(cache_root or out / "linker"))
+        return _link(entities, kg, encoder, encoder_name, settings, Path(cache_root or default_cache_root() / "linkers"))
 
     return _cached(out, "link", key, make, {"encoder": encoder_name})
 
@@ -256,6 +268,7 @@ def run_summaries(dataset: EHRDataset, out: str | Path, kg, backend, settings: R
     """Prompt the LLM for every stay's summary (cached, resumable) and store it with its provenance."""
     out = rag_folder(out)
     linked, linked_key = read_step(out, "link")
+    _check_same_dataset(out, dataset)
     key = stable_hash("summarize", linked_key, backend.model_id, settings.model_dump(mode="json"),
                       sampling.model_dump(mode="json"))
 

@@ -40,6 +40,7 @@ from emerge.training.config import TrainerConfig, task_names
 from emerge.training.data import ModelReadyData
 from foundation.artifacts import atomic_write_text, stable_hash, write_config
 from foundation.errors import UserInputError
+from foundation.checkpoints import checkpoint_problem
 from foundation.interrupts import lightning_interrupts
 from foundation.outputs import Manifest, claim_folder, verify, write_manifest
 
@@ -94,15 +95,19 @@ def _finished(out_dir: Path, manifest: Manifest) -> bool:
 
 
 def _resume_point(last: Path) -> str | None:
-    """last.ckpt if it exists and loads; a damaged one is removed (training starts over) with a warning."""
+    """last.ckpt if it exists and is what was written; a damaged one is removed (training starts over)."""
     if not last.is_file():
         return None
-    try:
-        torch.load(last, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any failure to read it means the file cannot be resumed from
-        logger.warning("checkpoint %s cannot be read (%s); training this model from the start", last,
-                       str(exc).splitlines()[0][:200])
+    problem = checkpoint_problem(last)
+    if problem is None:
+        try:
+            torch.load(last, map_location="cpu", weights_only=True)
+        except Exception as exc:  # any failure to read it means the file cannot be resumed from
+            problem = f"it cannot be read ({str(exc).splitlines()[0][:200]})"
+    if problem is not None:
+        logger.warning("checkpoint %s: %s; training this model from the start", last, problem)
         last.unlink()
+        Path(f"{last}.sha256").unlink(missing_ok=True)
         return None
     return str(last)
 

@@ -12,6 +12,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from emerge.training.config import TrainerConfig
+from foundation.checkpoints import verified_checkpoint_io
 from foundation.errors import UserInputError
 
 __all__ = ["build_trainer", "monitor_key"]
@@ -66,5 +67,6 @@ def build_trainer(config: TrainerConfig, out_dir: str | Path, tasks: tuple[str, 
         enable_progress_bar=config.enable_progress_bar,
         enable_model_summary=False,
         enable_checkpointing=checkpoint is not None,
+        plugins=[] if config.strategy.startswith("deepspeed") else [verified_checkpoint_io()],
     )
     return trainer, checkpoint

@@ -20,6 +20,7 @@ from drehr.training import (
     concept_labels,
     train_retriever,
 )
+from foundation.errors import ArtifactError
 
 EXAMPLES = [
     TrainExample("patient has heart failure and chest pain", ("heart failure", "chest pain", "cardiac")),
@@ -69,6 +70,14 @@ def test_training_lowers_loss_and_resumes(tiny_dir, tmp_path):
     mtime = (model_dir / "model.safetensors").stat().st_mtime_ns
     train_retriever(_config(tiny_dir, epochs=8), EXAMPLES, out, resume=True)
     assert (model_dir / "model.safetensors").stat().st_mtime_ns == mtime
+    # a checkpoint damaged after it was written is refused, not resumed from
+    last = out / "checkpoints" / "last.ckpt"
+    data = bytearray(last.read_bytes())
+    mid = len(data) // 2
+    data[mid : mid + 64] = bytes(b ^ 0xFF for b in data[mid : mid + 64])
+    last.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="last.ckpt cannot be resumed from: its content changed"):
+        train_retriever(_config(tiny_dir, epochs=9), EXAMPLES, out, resume=True)
 
 
 def test_lora_trains_adapters_only_and_merges_at_save(tiny_dir, tmp_path):

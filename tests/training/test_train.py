@@ -143,8 +143,12 @@ def test_a_damaged_finished_run_is_produced_again(tmp_path, tiny_data):
     again = train_and_evaluate(tiny_data, model_cfg, trainer_cfg, tmp_path, extra_callbacks=[counter])
     assert counter.started == []  # resumed at the end of training: only prediction and report again
     assert (again.predictions["mortality"]["y_prob"] == first.predictions["mortality"]["y_prob"]).all()
-    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"not a checkpoint")
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    data = bytearray(last.read_bytes())
+    mid = len(data) // 2
+    data[mid : mid + 64] = bytes(b ^ 0xFF for b in data[mid : mid + 64])  # still loads, with wrong weights
+    last.write_bytes(bytes(data))
     (tmp_path / "metrics.json").unlink()
     counter = _CountEpochs()
     train_and_evaluate(tiny_data, model_cfg, trainer_cfg, tmp_path, extra_callbacks=[counter])
-    assert counter.started == [0, 1]  # the checkpoint could not be read: trained from the start
+    assert counter.started == [0, 1]  # the checkpoint is not what was written: trained from the start
