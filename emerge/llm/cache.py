@@ -84,6 +84,10 @@ class LLMCache:
         if self.path.is_dir():
             raise UserInputError(f"LLM cache {self.path} is a folder; pass a file path (e.g. llm_cache.sqlite)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(self.path, os.W_OK) if self.path.exists() else os.access(self.path.parent, os.W_OK)
+        if not writable:  # found now, not after hours of generation whose answers could not be kept
+            raise ArtifactError(f"LLM cache {self.path} cannot be written by this user (or its folder is read-only); "
+                                "check its permissions, or pass another --cache")
         self._lock = threading.Lock()
         with self._sqlite():
             self._conn = sqlite3.connect(

@@ -154,10 +154,14 @@ def load_gguf(gguf: Path, dtype):
     """(model, tokenizer) de-quantized from a GGUF file by transformers (slow; see module docstring)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, dtype=dtype, trust_remote_code=False, local_files_only=True
-    )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, dtype=dtype, trust_remote_code=False, local_files_only=True
+        )
+    except (ValueError, KeyError, OSError, RuntimeError, EOFError) as exc:  # the gguf reader's ways to fail
+        raise UserInputError(f"GGUF file {gguf} cannot be read ({str(exc).splitlines()[0][:200]}); it is truncated "
+                             f"or damaged: download it again, or pass another model") from exc
     return model, tokenizer
 
 
