@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -33,16 +32,22 @@ def main() -> None:
 
     import torch
 
+    from drehr.model import load_sentence_encoder
     from emerge.data.build import build_dataset
     from emerge.data.config import BuildConfig
     from emerge.data.dataset import EHRDataset
     from emerge.data.synth import generate
     from emerge.llm.cache import LLMCache
-    from emerge.llm.config import load_llm_config
     from emerge.llm.factory import build_backend
-    from emerge.pipeline.rag_stage import DEMO_LLM
-    from emerge.pipeline.text_stage import load_default_encoder
-    from emerge.rag.stage import STEP_FILES, RagSettings, run_entities, run_linking, run_summaries
+    from emerge.rag.session import default_llm_config
+    from emerge.rag.stage import (
+        RagSettings,
+        rag_folder,
+        remove_step,
+        run_entities,
+        run_linking,
+        run_summaries,
+    )
     from kg.linking import cached_linker
     from kg.starter import load_starter_kg
 
@@ -51,15 +56,14 @@ def main() -> None:
     dataset = EHRDataset(build_dataset(work / "synth", work / "data", BuildConfig(version="iv")))
     n = len(dataset)
     kg = load_starter_kg()
-    config = load_llm_config(DEMO_LLM)
+    config = default_llm_config()
     backend = build_backend(config)
     settings = RagSettings(entity_mode="llm", dense_linking=True, task=args.task, max_new_tokens=128)
     sampling = config.sampling.model_copy(update={"max_new_tokens": settings.max_new_tokens})
-    encoder = load_default_encoder()
-    out = work / "rag"
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    encoder = load_sentence_encoder("default")
+    out = rag_folder(work / "rag")
+    for step in ("entities", "link", "summarize"):  # a cold run: no step output left from an earlier one
+        remove_step(out, step, args.task)
 
     t = time.perf_counter()
     cached_linker(kg, encoder.encode, work / "linker", encoder.fingerprint, settings.link_threshold,
@@ -83,9 +87,8 @@ def main() -> None:
     with LLMCache(out / "llm_cache.sqlite") as cache:
         cold = steps(cache)
         n_prompts = len(cache)
-    for name in STEP_FILES.values():  # keep the LLM cache and the linker index, drop the step outputs
-        (out / name).unlink()
-        (out / f"{name}.json").unlink()
+    for step in ("entities", "link", "summarize"):  # keep the LLM cache and the linker index, drop the steps
+        remove_step(out, step, args.task)
     with LLMCache(out / "llm_cache.sqlite") as cache:
         warm = steps(cache)
 

@@ -5,10 +5,10 @@ Usage:
       [--max-steps -1] [--positives 32] [--batch 16] [--lr 1e-4] [--threads 2]
       [--out benchmarks/results/retriever_synthetic.md]
 
-Every step is cached under --work (cohort, stage I JSONL, training run, evaluation JSON), so a
-rerun skips what is finished and a killed run resumes. The goal (issue 4, section 8): the stage I
-model beats the base MiniLM on the held-out patients' synthetic CliniQ benchmark while losing at
-most 2 points of ICD-10-CM exact match.
+The steps are `benchmarks.stage1_synthetic.run_experiment`'s; every one is cached under --work
+(cohort, stage I JSONL, training run, evaluation JSON), so a rerun skips what is finished and a
+killed run resumes. The goal (issue 4, section 8): the stage I model beats the base MiniLM on the
+held-out patients' synthetic CliniQ benchmark while losing at most 2 points of ICD-10-CM exact match.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if __package__ in (None, ""):  # run as `python benchmarks/retriever_synthetic.py`: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
@@ -47,7 +49,7 @@ def main() -> None:
 
     import torch
 
-    from emerge.pipeline.retriever_experiment import ExperimentConfig, results_table, run_experiment
+    from benchmarks.stage1_synthetic import ExperimentConfig, results_table, run_experiment
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -26,8 +26,8 @@ from foundation.artifacts import read_config, write_config
 from foundation.inputs import reading
 from foundation.outputs import cached_step, check_whole, reusable
 from foundation.errors import ArtifactError, UserInputError
+from foundation.terms import normalize_term
 from kg.graph import KnowledgeGraph
-from kg.matching import normalize_term
 from kg.schema import normalize_types
 
 __all__ = ["EntityLinker", "Encoder", "check_embeddings", "graph_fingerprint", "cached_linker"]

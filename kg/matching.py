@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, NamedTuple
 import ahocorasick
 
 from foundation.errors import UserInputError
+from foundation.terms import normalize_term
 
 if TYPE_CHECKING:
     from kg.graph import KnowledgeGraph
 
-__all__ = ["TermMatcher", "TermMatch", "normalize_term"]
+__all__ = ["TermMatcher", "TermMatch"]
 
 
 class TermMatch(NamedTuple):
@@ -30,11 +31,6 @@ class TermMatch(NamedTuple):
     surface: str
     start: int
     end: int
-
-
-def normalize_term(term: str) -> str:
-    """Lower-case and collapse whitespace, the form surface forms and texts are compared in."""
-    return " ".join(term.lower().split())
 
 
 def _is_boundary(text: str, i: int) -> bool:

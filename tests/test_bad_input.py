@@ -190,7 +190,7 @@ CASES = [
     ("rag-out-user-folder", ["rag", "entities", "--data", DS, "--kg", "kg", "--out", "user_rag", "--mode", "matcher"], "user_rag is not empty and was not written by emerge"),
     ("rag-show-before-summaries", ["rag", "show", "1", "--out", RAG_FRESH], "emerge rag summarize"),
     # ------------------------------------------------------------- run, demo
-    ("run-config-missing", ["run", "--config", "nope.yaml"], "nope.yaml not found"),
+    ("run-config-missing", ["run", "--config", "nope.yaml"], "'nope.yaml' not found"),
     ("run-config-syntax", ["run", "--config", "bad.yaml"], "bad.yaml, line 2"),
     ("run-out-user-folder", ["run", "--config", str(CONFIGS / "experiment" / "demo.yaml"), "--out", "user_run"], "user_run is not empty and was not written by emerge"),
     ("run-check-mimic-without-root", ["run", "--config", str(CONFIGS / "experiment" / "mimic_iv_mortality.yaml"), "--check"], "pass --root"),

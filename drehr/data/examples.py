@@ -1,16 +1,18 @@
 """Training examples for the retriever and their resumable JSONL files.
 
 Every recipe (stage I knowledge injection, stage II synthetic entities, QA pairs) produces the same
-record: an anchor text (a note chunk or section), its positive texts, and one integer label per
-positive. Positives that denote the same concept share a label, so the loss can mask a false negative
-(the same concept among another anchor's positives). JSON lines:
-`{"id": ..., "anchor": ..., "positives": [...], "labels": [...]}`.
+record, and training reads the same record: an anchor text (a note chunk or section), its positive
+texts, optionally one integer label per positive, and an id. Positives that denote the same concept
+share a label, so the loss can mask a false negative (the same concept among another anchor's
+positives). JSON lines: `{"id": ..., "anchor": ..., "positives": [...], "labels": [...]}`; only
+"anchor" and "positives" are required.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +23,11 @@ from foundation.inputs import reading
 from foundation.outputs import check_output_file, record_owned_file
 
 __all__ = ["TrainingExample", "concept_label", "ExampleWriter", "read_examples", "completed_ids"]
+
+logger = logging.getLogger(__name__)
+
+_EXPECTED = ('expected a JSON object with "anchor" (str), "positives" (list of str) and optionally '
+             '"labels" (list of int, one per positive) and "id" (str)')
 
 
 def concept_label(key: str) -> int:
@@ -34,60 +41,93 @@ def concept_label(key: str) -> int:
 
 @dataclass(frozen=True)
 class TrainingExample:
-    """One anchor with its positives; `labels[i]` is the concept label of `positives[i]`."""
+    """One anchor with its positives.
 
-    id: str
+    `labels[i]` is the concept label of `positives[i]`; `None` when not known (training then groups
+    positives by their normalized strings only). `id` names the anchor (a chunk or section id) in a
+    builder's output, so a resumed build can skip it; examples built in memory may leave it empty.
+    """
+
     anchor: str
     positives: tuple[str, ...]
-    labels: tuple[int, ...] = field(default=())
+    labels: tuple[int, ...] | None = None
+    id: str = field(default="", kw_only=True)
 
     def __post_init__(self) -> None:
+        name = f"example {self.id!r}" if self.id else f"anchor {self.anchor[:60]!r}"
         if not self.anchor.strip():
-            raise UserInputError(f"example {self.id!r} has an empty anchor text")
-        if self.labels and len(self.labels) != len(self.positives):
-            raise UserInputError(
-                f"example {self.id!r}: {len(self.positives)} positives but {len(self.labels)} labels; "
-                "give one label per positive or none"
-            )
+            raise UserInputError(f"{name} has an empty anchor text; drop it from the data")
+        if not self.positives:
+            raise UserInputError(f"{name} has no positives; every anchor needs at least one")
+        if self.labels is not None and len(self.labels) != len(self.positives):
+            raise UserInputError(f"{name}: {len(self.labels)} labels for {len(self.positives)} positives; "
+                                 "give one label per positive or none")
 
     def to_json(self) -> str:
-        return json.dumps({"id": self.id, "anchor": self.anchor, "positives": list(self.positives),
-                           "labels": list(self.labels)}, ensure_ascii=False)
+        row: dict[str, object] = {"id": self.id, "anchor": self.anchor, "positives": list(self.positives)}
+        if self.labels is not None:
+            row["labels"] = list(self.labels)
+        return json.dumps(row, ensure_ascii=False)
 
 
 def _parse(line: str, path: Path, lineno: int) -> TrainingExample:
     try:
         row = json.loads(line)
-        positives = tuple(str(p) for p in row["positives"])
-        labels = tuple(int(x) for x in row.get("labels") or ()) or tuple(concept_label(p.lower()) for p in positives)
-        return TrainingExample(str(row.get("id", lineno)), str(row["anchor"]), positives, labels)
+        if not isinstance(row, dict):
+            raise TypeError(f"a JSON {type(row).__name__}, not an object")
+        positives = row["positives"]
+        labels, row_id = row.get("labels"), row.get("id")
+        if isinstance(positives, str) or isinstance(labels, str):  # tuple("abc") would give ("a", "b", "c")
+            raise TypeError('"positives" and "labels" must be lists, not strings')
+        return TrainingExample(
+            anchor=str(row["anchor"]),
+            positives=tuple(str(p) for p in positives),
+            # [] is how files without labels were written before labels became optional
+            labels=tuple(int(x) for x in labels) if labels else None,
+            id=str(lineno) if row_id is None or row_id == "" else str(row_id),
+        )
+    except UserInputError as exc:
+        raise UserInputError(f"{path}:{lineno}: {exc}") from exc
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise UserInputError(
-            f"{path}:{lineno}: not a training example ({exc}); expected a JSON object with "
-            '"anchor" (str), "positives" (list of str) and optionally "labels" (list of int)'
-        ) from exc
+        raise UserInputError(f"{path}:{lineno}: not a training example ({type(exc).__name__}: {exc}); "
+                             f"{_EXPECTED}") from exc
+
+
+def _complete(line: str) -> bool:
+    """True when a last line without a newline is nevertheless a whole JSON value (a kill can stop
+    the writer between the object and its newline)."""
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 def read_examples(path: str | os.PathLike) -> Iterator[TrainingExample]:
-    """Stream examples from a JSONL file; missing labels default to the lower-cased string's label.
+    """Stream examples from a JSONL file, in file order.
 
-    A truncated last line (a run killed mid-write) is skipped, any other bad line is an error.
+    Missing labels stay `None`; a missing id is the line number. A last line cut off mid-write (a
+    builder killed; no newline and not valid JSON) is skipped with a warning; any other bad line is
+    an error naming `file:line`.
     """
     path = Path(path)
     if not path.is_file():
-        raise UserInputError(f"training data {path} not found; build it first (see `emerge retriever --help`)")
+        raise UserInputError(f"training data {path} not found; build it first (see `emerge retriever --help`) "
+                             'or pass a JSONL file of {"anchor": str, "positives": [str], "labels": [int]} lines')
     with reading(path, "training data"), path.open(encoding="utf-8") as fh:
         lines = fh.readlines()
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        if lineno == len(lines) and not line.endswith("\n"):
-            break  # half-written last line from an interrupted run
+        if lineno == len(lines) and not line.endswith("\n") and not _complete(line):
+            logger.warning("%s:%d: skipping a half-written last line (a build killed mid-write; a rerun of the "
+                           "build redoes it)", path, lineno)
+            break
         yield _parse(line, path, lineno)
 
 
 def completed_ids(path: str | os.PathLike) -> set[str]:
-    """Ids already written to `path` (complete lines only): what a resumed run can skip."""
+    """Ids already written to `path` (whole lines only): what a resumed run can skip."""
     path = Path(path)
     if not path.is_file():
         return set()
@@ -97,36 +137,45 @@ def completed_ids(path: str | os.PathLike) -> set[str]:
 class ExampleWriter:
     """Append examples to a JSONL file, flushing each batch, so a killed run keeps what it wrote.
 
-    A half-written last line left by a kill is cut off when the writer opens the file again. An
-    existing file is appended to only if emerge created it (`foundation.outputs`: its sidecar
-    `.<name>.emerge.json`); a file of yours at that path is refused, never changed.
+    A half-written last line left by a kill is cut off when the writer opens the file again (a whole
+    one that only lacks its newline gets it). An existing file is appended to only if emerge created
+    it (`foundation.outputs`: its sidecar `.<name>.emerge.json`); a file of yours at that path is
+    refused, never changed. Every example needs an id (what a resumed run skips).
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         check_output_file(self.path, "examples file", growing=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._truncate_partial_line()
+        self._repair_last_line()
         self._fh = self.path.open("a", encoding="utf-8")
         record_owned_file(self.path, growing=True)
 
-    def _truncate_partial_line(self) -> None:
+    def _repair_last_line(self) -> None:
         if not self.path.is_file() or self.path.stat().st_size == 0:
             return
         data = self.path.read_bytes()
-        if not data.endswith(b"\n"):
-            keep = data.rfind(b"\n") + 1
+        if data.endswith(b"\n"):
+            return
+        keep = data.rfind(b"\n") + 1
+        if _complete(data[keep:].decode("utf-8", errors="replace")):
+            with self.path.open("ab") as fh:  # read_examples counted it as written: keep it
+                fh.write(b"\n")
+        else:
             with self.path.open("r+b") as fh:
                 fh.truncate(keep)
 
     def write(self, examples: Iterable[TrainingExample]) -> int:
-        n = 0
-        for ex in examples:
-            self._fh.write(ex.to_json() + "\n")
-            n += 1
+        """Append `examples` and flush them to disk; return how many were written."""
+        batch = list(examples)
+        for ex in batch:
+            if not ex.id:
+                raise UserInputError(f"example with anchor {ex.anchor[:60]!r} has no id; an examples file needs "
+                                     "one per anchor (its chunk or section id), so a resumed build can skip it")
+        self._fh.write("".join(ex.to_json() + "\n" for ex in batch))
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        return n
+        return len(batch)
 
     def close(self) -> None:
         self._fh.close()

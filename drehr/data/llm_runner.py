@@ -20,11 +20,12 @@ from tqdm.auto import tqdm
 from drehr.data.examples import ExampleWriter, TrainingExample, completed_ids, concept_label
 from foundation.errors import UserInputError
 
-__all__ = ["PromptUnit", "run_llm_recipe"]
+__all__ = ["TextFn", "PromptUnit", "run_llm_recipe"]
 
 logger = logging.getLogger(__name__)
 
 TextFn = Callable[[list[str]], list[str]]
+"""A text generator: prompts in, one answer per prompt out (emerge wires a cached LLM backend to one)."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ def run_llm_recipe(units: Iterable[PromptUnit], generate: TextFn, parse: Callabl
                     counts["empty"] += 1
                     continue
                 items = tuple(positives.values())
-                examples.append(TrainingExample(unit.id, unit.anchor, items,
-                                                tuple(concept_label(k) for k in positives)))
+                examples.append(TrainingExample(unit.anchor, items, tuple(concept_label(k) for k in positives),
+                                                id=unit.id))
             counts["written"] += writer.write(examples)
             bar.update(len(batch))
     logger.info("LLM recipe: %s", counts)

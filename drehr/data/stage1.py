@@ -174,4 +174,4 @@ def _chunk_example(chunk: Chunk, kg: KnowledgeSource, match: Callable[[str], Seq
                 positives.setdefault(text.lower(), (text, concept))
     texts = tuple(text for text, _ in positives.values())
     labels = tuple(concept_label(concept) for _, concept in positives.values())
-    return TrainingExample(chunk.chunk_id, chunk.text, texts, labels)
+    return TrainingExample(chunk.text, texts, labels, id=chunk.chunk_id)

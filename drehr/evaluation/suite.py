@@ -1,4 +1,7 @@
-"""The functions behind `emerge retriever eval`, `eval-icd10` and `index`: read inputs, run, return JSON-able dicts."""
+"""The functions behind `emerge retriever eval` and `eval-icd10`: read inputs, run, return JSON-able dicts.
+
+(`emerge retriever index` builds a retriever folder: `drehr.index.build_chunk_index`.)
+"""
 
 from __future__ import annotations
 
@@ -19,9 +22,8 @@ from drehr.evaluation.runner import evaluate_scorer
 from drehr.evaluation.scorers import BM25Scorer, DenseScorer, FusionScorer
 from drehr.index.encoder import Encoder
 from foundation.errors import UserInputError
-from foundation.inputs import reading
 
-__all__ = ["detect_format", "run_retrieval_eval", "run_icd10_eval", "build_chunk_index"]
+__all__ = ["detect_format", "run_retrieval_eval", "run_icd10_eval"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,32 +73,3 @@ def run_icd10_eval(encoder: Encoder, rephrasings: str | os.PathLike | None = Non
     result = run_icd10_benchmark(encoder, queries, candidate_codes(candidates, descriptions), batch_size)
     return {"queries": source, "candidates": candidates, "encoder": encoder.fingerprint, **result}
 
-
-def build_chunk_index(encoder: Encoder, chunks: str | os.PathLike, out: str | os.PathLike,
-                      kind: Literal["flat", "ivf", "hnsw", "auto"] = "auto", batch_size: int = 64,
-                      nprobe: int | None = None) -> dict[str, Any]:
-    """Encode a chunks file (parquet/jsonl: chunk_id, patient_id, text) into a saved `ChunkIndex` at `out`.
-
-    `out` must be new, empty or an index folder emerge wrote (checked before any encoding). Encoded
-    shards go to the hidden sibling folder `.<out>.work` so that an interrupted build resumes; they are
-    kept for reuse.
-    """
-    from drehr.index import ChunkIndex, IndexConfig, read_chunk_table
-    from drehr.index.chunk_index import INDEX_KIND
-    from foundation.outputs import claim_folder, ensure_replaceable
-
-    out = Path(out)
-    ensure_replaceable(out, INDEX_KIND, "--out")
-    claim_folder(out.parent / f".{out.name}.work", "encoded_chunk_shards", what="shard folder")
-    table = read_chunk_table(chunks)
-    with reading(chunks, "chunks file"):
-        n = table.select("chunk_id").collect().height
-    if n == 0:
-        raise UserInputError(f"chunks file {chunks} has no rows.")
-    config = IndexConfig(kind=kind, **({"nprobe": nprobe} if nprobe else {}))
-    index = ChunkIndex.for_encoder(encoder, config, expected_size=n)
-    with reading(chunks, "chunks file"):
-        index.build_from_encoder(encoder, table, batch_size=batch_size, work_dir=out.parent / f".{out.name}.work")
-    index.save(out)
-    return {"out": str(out), "chunks": len(index), "patients": len(index.patients()), "structure": index.kind,
-            "dimension": index.dimension, "encoder": index.encoder_fingerprint}

@@ -1,10 +1,12 @@
-"""Streaming, resumable encoding of a chunk table into a `ChunkIndex`.
+"""Streaming, resumable encoding of a chunk table, shard by shard (for a `ChunkIndex` or a `Retriever`).
 
 Chunks are read `shard_size` at a time (a polars LazyFrame is sliced, so a parquet file of millions
-of chunks is never loaded whole), encoded, and added. With `work_dir`, each shard's embeddings are
-saved as `shard-<i>-<hash>.npy` (written to a temporary name, then renamed) where the hash covers the
-encoder fingerprint and the shard's chunk ids: a rerun after an interruption loads finished shards
-instead of encoding them again, and a changed corpus or encoder never reuses stale ones.
+of chunks is never loaded whole) and encoded; `encode_chunks` yields each shard with its vectors and
+knows nothing of indexes, so the caller adds them where it wants (`ChunkIndex.build_from_encoder`,
+`Retriever.build`). With `work_dir`, each shard's embeddings are saved as `shard-<i>-<hash>.npy`
+(written to a temporary name, then renamed) where the hash covers the encoder fingerprint and the
+shard's chunk ids: a rerun after an interruption loads finished shards instead of encoding them
+again, and a changed corpus or encoder never reuses stale ones.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,7 @@ from foundation.artifacts import stable_hash
 from foundation.errors import UserInputError
 from foundation.inputs import reading
 
-__all__ = ["read_chunk_table", "iter_chunk_batches", "encode_into_index", "CHUNK_COLUMNS"]
+__all__ = ["read_chunk_table", "iter_chunk_batches", "count_chunks", "encode_chunks", "EncodedShard", "CHUNK_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,27 +81,38 @@ def _as_iterable(chunks: Any) -> Iterable:
     return chunks
 
 
-def _count(chunks: Any) -> int | None:
+def count_chunks(chunks: Any) -> int | None:
+    """Rows of a chunk table (a LazyFrame is counted without loading it), or None for a plain iterator."""
     if isinstance(chunks, pl.LazyFrame):
         return chunks.select(pl.len()).collect().item()
     return len(chunks) if hasattr(chunks, "__len__") else None
 
 
-def encode_into_index(index: Any, encoder: Encoder, chunks: Any, batch_size: int = 64,
-                      work_dir: str | os.PathLike | None = None, shard_size: int = 50_000) -> int:
-    """Encode `chunks` shard by shard with `encoder.encode` and `index.add` them; return chunks added.
+@dataclass(frozen=True)
+class EncodedShard:
+    """One shard of encoded chunks: `chunks` (chunk_id, patient_id, text; [n] rows, empty texts
+    removed) and their passage embeddings `vectors` [n, dimension] float32, rows L2-normalized."""
 
-    Chunks with empty text are skipped, counted and reported in a warning (an empty passage has no
-    meaningful embedding). `work_dir` makes the encoding resumable (see the module docstring).
+    chunks: pl.DataFrame
+    vectors: np.ndarray
+
+
+def encode_chunks(encoder: Encoder, chunks: Any, batch_size: int = 64, work_dir: str | os.PathLike | None = None,
+                  shard_size: int = 50_000) -> Iterator[EncodedShard]:
+    """Encode `chunks` shard by shard with `encoder.encode`; yield each shard with its vectors.
+
+    Knows nothing of any index: the caller adds the shards where it wants them. Chunks with empty
+    text are skipped, counted and reported in a warning (an empty passage has no meaningful
+    embedding). `work_dir` makes the encoding resumable (see the module docstring).
     """
-    index.check_encoder(encoder)
-    total = _count(chunks)
+    total = count_chunks(chunks)
     shard_dir = Path(work_dir) if work_dir is not None else None
     if shard_dir is not None:
         shard_dir.mkdir(parents=True, exist_ok=True)
-    added = skipped = reused = 0
+    skipped = reused = 0
     with tqdm(total=total, desc="encoding chunks", unit="chunk", disable=None) as bar:
         for i, batch in enumerate(iter_chunk_batches(chunks, shard_size)):
+            n_read = batch.height
             empty = batch["text"].is_null() | (batch["text"].str.strip_chars() == "")
             if empty.any():
                 skipped += int(empty.sum())
@@ -117,12 +131,9 @@ def encode_into_index(index: Any, encoder: Encoder, chunks: Any, batch_size: int
                     with open(tmp, "wb") as fh:
                         np.save(fh, vectors)
                     os.replace(tmp, path)
-            index.add(ids, batch["patient_id"].to_list(), vectors)
-            added += len(ids)
-            bar.update(len(empty))
+            yield EncodedShard(batch, vectors)  # vectors: [n, dimension]
+            bar.update(n_read)
     if skipped:
         logger.warning("skipped %d chunk(s) with empty text", skipped)
     if reused:
         logger.info("reused %d encoded shard(s) from %s", reused, shard_dir)
-    index.finalize()
-    return added

@@ -12,6 +12,9 @@ Rows are numbered in the order they were added; row `i` is FAISS id `i`, `chunk_
 
 Adding is streamed (`add` many times); vectors are buffered only until the structure is chosen
 (`kind="auto"`) or the IVF quantizer is trained, so memory stays bounded by `train_size`/`flat_max_size`.
+
+This is the low-level piece (vectors and ids). Systems that search text use `drehr.Retriever`, which
+keeps the index together with the encoder that built it and the chunk texts.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from drehr.index.build import encode_chunks
 from drehr.index.config import IndexConfig
 from drehr.index.encoder import Encoder, as_query_matrix, check_encoder_matches
 from drehr.index.faiss_backend import gpu_available, make_faiss_index, set_search_params, to_gpu, train_index
@@ -127,10 +131,13 @@ class ChunkIndex:
 
     def build_from_encoder(self, encoder: Encoder, chunks: Any, batch_size: int = 64,
                            work_dir: str | os.PathLike | None = None, shard_size: int = 50_000) -> ChunkIndex:
-        """Encode `chunks` and add them; see `drehr.index.build.encode_into_index` (resumable with work_dir)."""
-        from drehr.index.build import encode_into_index
-
-        encode_into_index(self, encoder, chunks, batch_size=batch_size, work_dir=work_dir, shard_size=shard_size)
+        """Encode `chunks` (chunk_id, patient_id, text) with `encoder` and add them; resumable with
+        `work_dir` (see `drehr.index.build`). Kept for callers of the low-level index: a
+        `drehr.Retriever` does this and also keeps the encoder and the texts."""
+        self.check_encoder(encoder)
+        for shard in encode_chunks(encoder, chunks, batch_size=batch_size, work_dir=work_dir, shard_size=shard_size):
+            self.add(shard.chunks["chunk_id"].to_list(), shard.chunks["patient_id"].to_list(), shard.vectors)
+        self.finalize()
         return self
 
     def _create(self, kind: str) -> None:
@@ -187,6 +194,14 @@ class ChunkIndex:
     def check_encoder(self, encoder: Encoder) -> None:
         """Raise `EncoderMismatchError` unless `encoder` is the one that built this index."""
         check_encoder_matches(encoder, self.encoder_fingerprint, self.dimension, "this chunk index")
+
+    def relabel_encoder(self, fingerprint: str) -> None:
+        """Record that the encoder that built this index is now called `fingerprint`.
+
+        Only for the same weights under a new name: `BiEncoder.save_pretrained` hashes the files it
+        writes, so a model loaded from someone else's folder gets a new fingerprint when saved.
+        """
+        self.encoder_fingerprint = str(fingerprint)
 
     def _queries(self, queries: Any, encoder: Encoder | None) -> np.ndarray:
         if isinstance(queries, str) or (isinstance(queries, Sequence) and queries and isinstance(queries[0], str)):

@@ -2,6 +2,7 @@
 sampling, a thin LightningModule with cross-process negatives, LoRA, strategies, and the
 resumable `train_retriever` run."""
 
+from drehr.data.examples import TrainingExample
 from drehr.training.config import (
     InfoNCESettings,
     LoraSettings,
@@ -9,20 +10,17 @@ from drehr.training.config import (
     TrainConfig,
     load_train_config,
 )
-from drehr.training.data import (
-    Collator,
-    PositiveSamplingDataset,
-    RetrieverDataModule,
-    TrainExample,
-    concept_labels,
-    read_examples_jsonl,
-)
+from drehr.training.data import Collator, PositiveSamplingDataset, RetrieverDataModule, concept_labels
 from drehr.training.distributed import gather_with_grad
 from drehr.training.lora import apply_lora, default_lora_targets
 from drehr.training.module import BiEncoderModule, build_loss
 from drehr.training.train import train_retriever
 
+TrainExample = TrainingExample
+"""The old name of `drehr.data.TrainingExample` (the same class), kept only until the tests that still
+import it (tests/drehr/test_train_run.py) say `TrainingExample`; not in `__all__`."""
+
 __all__ = ["TrainConfig", "MultiSimilaritySettings", "InfoNCESettings", "LoraSettings", "load_train_config",
-           "TrainExample", "read_examples_jsonl", "concept_labels", "PositiveSamplingDataset", "Collator",
+           "TrainingExample", "concept_labels", "PositiveSamplingDataset", "Collator",
            "RetrieverDataModule", "gather_with_grad", "apply_lora", "default_lora_targets", "BiEncoderModule",
            "build_loss", "train_retriever"]

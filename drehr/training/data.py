@@ -1,8 +1,8 @@
-"""Training examples, per-epoch positive sampling, tokenizing collate and the Lightning data module.
+"""Per-epoch positive sampling, concept ids, tokenizing collate and the Lightning data module.
 
-A training example is (anchor text, positive texts, optional integer labels). The stage I, stage II
-and QA builders all produce this shape; a JSONL file holds one
-`{"anchor": str, "positives": [str], "labels": [int]}` per line.
+The examples are `drehr.data.TrainingExample`s (anchor text, positive texts, optional integer
+labels), as the stage I, stage II and QA builders write them and `drehr.data.read_examples` reads
+them; a JSONL file holds one `{"anchor": str, "positives": [str], "labels": [int]}` per line.
 
 Labels say which positives are the same concept. Two positives are merged into one concept when
 they share a given label or their normalized strings are equal (union-find over the whole data
@@ -12,78 +12,24 @@ another chunk's positives, as a negative.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from drehr.data.examples import TrainingExample
 from foundation.errors import UserInputError
-from foundation.inputs import reading
+from foundation.terms import normalize_term
 
-__all__ = ["TrainExample", "read_examples_jsonl", "concept_labels", "PositiveSamplingDataset", "Collator",
-           "RetrieverDataModule"]
+__all__ = ["concept_labels", "PositiveSamplingDataset", "Collator", "RetrieverDataModule"]
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TrainExample:
-    """One anchor with its positives; `labels[i]` (if given) is the concept id of `positives[i]`."""
-
-    anchor: str
-    positives: tuple[str, ...]
-    labels: tuple[int, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if not self.anchor.strip():
-            raise UserInputError("a training example has an empty anchor text; drop it from the data.")
-        if not self.positives:
-            raise UserInputError(f"anchor {self.anchor[:60]!r} has no positives; every anchor needs at least one.")
-        if self.labels is not None and len(self.labels) != len(self.positives):
-            raise UserInputError(
-                f"anchor {self.anchor[:60]!r}: {len(self.labels)} labels for {len(self.positives)} positives; "
-                f"give one label per positive or none."
-            )
-
-
-def read_examples_jsonl(path: str | Path) -> list[TrainExample]:
-    """Parse a JSONL file of {"anchor", "positives", "labels"?}; bad lines raise naming the line."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"training data {path} not found; pass a JSONL file of "
-                             f'{{"anchor": str, "positives": [str], "labels": [int]}} lines.')
-    examples = []
-    with reading(path, "training data"), open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                labels = row.get("labels")
-                examples.append(TrainExample(
-                    anchor=str(row["anchor"]),
-                    positives=tuple(str(p) for p in row["positives"]),
-                    labels=None if labels is None else tuple(int(x) for x in labels),
-                ))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise UserInputError(f"{path}:{lineno}: not a training example ({type(exc).__name__}: {exc}); "
-                                     f'expected {{"anchor": str, "positives": [str], "labels": [int]}}.') from exc
-    if not examples:
-        raise UserInputError(f"{path} holds no training examples.")
-    return examples
-
-
-def _normalize(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def concept_labels(examples: Sequence[TrainExample]) -> list[list[int]]:
+def concept_labels(examples: Sequence[TrainingExample]) -> list[list[int]]:
     """Per example, a concept id per positive: same given label OR same normalized string -> same id."""
     parent: dict[tuple, tuple] = {}
 
@@ -96,14 +42,14 @@ def concept_labels(examples: Sequence[TrainExample]) -> list[list[int]]:
 
     for ex in examples:
         for j, text in enumerate(ex.positives):
-            node = ("s", _normalize(text))
+            node = ("s", normalize_term(text))
             find(node)
             if ex.labels is not None:
                 a, b = find(node), find(("l", ex.labels[j]))
                 if a != b:
                     parent[a] = b
     ids: dict[tuple, int] = {}
-    return [[ids.setdefault(find(("s", _normalize(t))), len(ids)) for t in ex.positives] for ex in examples]
+    return [[ids.setdefault(find(("s", normalize_term(t))), len(ids)) for t in ex.positives] for ex in examples]
 
 
 class PositiveSamplingDataset(Dataset):
@@ -114,7 +60,7 @@ class PositiveSamplingDataset(Dataset):
     is the same on every process and after a resume.
     """
 
-    def __init__(self, examples: Sequence[TrainExample], positives_per_anchor: int, seed: int = 42) -> None:
+    def __init__(self, examples: Sequence[TrainingExample], positives_per_anchor: int, seed: int = 42) -> None:
         if not examples:
             raise UserInputError("no training examples were given.")
         self.examples = list(examples)
@@ -180,7 +126,7 @@ class Collator:
 class RetrieverDataModule(L.LightningDataModule):
     """Shuffled batches of `anchors_per_batch` anchors with `positives_per_anchor` positives each."""
 
-    def __init__(self, examples: Sequence[TrainExample], collator: Collator, anchors_per_batch: int,
+    def __init__(self, examples: Sequence[TrainingExample], collator: Collator, anchors_per_batch: int,
                  positives_per_anchor: int, num_workers: int = 0, seed: int = 42) -> None:
         super().__init__()
         self.train_dataset = PositiveSamplingDataset(examples, positives_per_anchor, seed)

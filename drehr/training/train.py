@@ -17,9 +17,9 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from drehr.training.config import TrainConfig
-from drehr.training.data import TrainExample, read_examples_jsonl
+from drehr.data.examples import TrainingExample, read_examples
 from drehr.model.config import CONFIG_KIND
+from drehr.training.config import TrainConfig
 from foundation.artifacts import atomic_write_text, file_fingerprint, stable_hash
 from foundation.checkpoints import verified_checkpoint_io
 from foundation.errors import ArtifactError, UserInputError
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 RUN_KIND = "drehr_training_run"
 
 
-def _run_key(config: TrainConfig, data: str | Path | Sequence[TrainExample]) -> str:
+def _run_key(config: TrainConfig, data: str | Path | Sequence[TrainingExample]) -> str:
     if isinstance(data, (str, Path)):
         identity = file_fingerprint(data)
     else:
@@ -48,7 +48,7 @@ def _done_key(done_file: Path) -> str | None:
         return None
 
 
-def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainExample], out_dir: str | Path,
+def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainingExample], out_dir: str | Path,
                     resume: bool = False) -> Path:
     """Train a BiEncoder on `data` (a JSONL path or examples) into `out_dir`; return the model folder.
 
@@ -68,7 +68,12 @@ def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainExampl
 
     out = Path(out_dir)
     model_dir, done_file, ckpt_dir = out / "model", out / "done.json", out / "checkpoints"
-    examples = read_examples_jsonl(data) if isinstance(data, (str, Path)) else list(data)  # checks the file
+    if isinstance(data, (str, Path)):
+        examples = list(read_examples(data))  # checks every line
+        if not examples:
+            raise UserInputError(f"{data} holds no training examples.")
+    else:
+        examples = list(data)
     key = _run_key(config, data)
     claim_folder(out, RUN_KIND, what="--out")
     if _done_key(done_file) == key:

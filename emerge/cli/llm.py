@@ -43,7 +43,7 @@ def group() -> None:
 def generate(llm_config, prompts, out, cache, temperature, top_p, max_new_tokens, seed, batch_size) -> None:
     """Generate one output per prompt; a rerun (or a run after a kill) reuses every cached answer."""
     from emerge.llm.jobs import generate_file
-    from emerge.pipeline.experiment_config import config_path
+    from emerge.experiment.config import config_path
 
     llm_config = config_path(llm_config, "LLM config")
     overrides = {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens, "seed": seed}

@@ -11,16 +11,17 @@ _DATA = click.option("--data", "data_dir", required=True, type=click.Path(exists
                      help="A dataset folder written by `emerge data build`.")
 _KG = click.option("--kg", "kg_dir", default="starter", show_default=True,
                    help='"starter" or a folder written by KnowledgeGraph.save.')
-_LLM = click.option("--llm", "llm_config", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                    help="LLM backend YAML (default: configs/llm/smollm2.yaml).")
+_LLM = click.option("--llm", "llm_config", default=None,
+                    help="LLM backend YAML: a path or a shipped name such as llm/smollm2.yaml [the bundled SmolLM2].")
 _OUT = click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
                     help="RAG output folder: entities/, linked/, summaries-<task>/, llm_cache.sqlite.")
 _MODE = click.option("--mode", "entity_mode", type=click.Choice(["llm", "matcher", "union"]), default="llm",
                      show_default=True, help="Note entities by EMERGE's LLM NER, the KG term matcher, or both.")
 _THRESHOLD = click.option("--threshold", type=click.FloatRange(-1.0, 1.0), default=0.7, show_default=True,
                           help="Linking cosine threshold (EMERGE: 0.6 for MIMIC-III, 0.7 for MIMIC-IV).")
-_TASK = click.option("--task", type=click.Choice(["generic", "mortality", "readmission"]), default="generic",
-                     show_default=True, help="Which outcome the summary should serve.")
+_TASK = click.option("--task", default="generic", show_default=True,
+                     help="Which outcome the summary should serve: generic, or a registered task (mortality, "
+                          "readmission, ...).")
 _TOKENS = click.option("--max-new-tokens", type=click.IntRange(min=1), default=128, show_default=True,
                        help="Tokens the LLM may write per answer.")
 _DENSE = click.option("--dense/--exact-only", "dense_linking", default=True, show_default=True,
@@ -40,18 +41,19 @@ def _settings(**kw):
         raise UserInputError(validation_message(exc, "the options", "RAG setting")) from exc
 
 
-def _llm(llm_config: Path | None, max_new_tokens: int):
+def _llm_config(llm_config: str | None):
+    """The loaded LLM config: a path or a shipped name (llm/smollm2.yaml); None = the bundled SmolLM2."""
+    if llm_config is None:
+        return None
+    from emerge.experiment.config import config_path
     from emerge.llm.config import load_llm_config
-    from emerge.llm.factory import build_backend
-    from emerge.pipeline.rag_stage import DEMO_LLM
 
-    config = load_llm_config(llm_config or DEMO_LLM)
-    return build_backend(config), config.sampling.model_copy(update={"max_new_tokens": max_new_tokens})
+    return load_llm_config(config_path(llm_config, "LLM config"))
 
 
 @click.group(name="rag")
 def group() -> None:
-    """The RAG stage: entities, linking, task-specific summaries."""
+    """The RAG stage: entities, linking, task-specific summaries (the steps `emerge run` runs)."""
 
 
 @group.command("entities")
@@ -61,24 +63,23 @@ def group() -> None:
 @_OUT
 @_MODE
 @_TOKENS
-def entities(data_dir: Path, kg_dir: str, llm_config: Path | None, out: Path, entity_mode: str,
+def entities(data_dir: Path, kg_dir: str, llm_config: str | None, out: Path, entity_mode: str,
              max_new_tokens: int) -> None:
     """Abnormal time-series values and note entities of every stay -> OUT/entities/entities.parquet."""
     from emerge.cli.kg import open_kg
     from emerge.data.dataset import EHRDataset
-    from emerge.llm.cache import LLMCache
+    from emerge.rag.session import llm_session
     from emerge.rag.stage import rag_folder, run_entities
 
     rag_folder(out)
-    settings = _settings(entity_mode=entity_mode)
+    settings = _settings(entity_mode=entity_mode, max_new_tokens=max_new_tokens)
+    dataset = EHRDataset(data_dir)
     kg = open_kg(kg_dir) if entity_mode != "llm" else None
-    if entity_mode == "matcher":
-        frame = run_entities(EHRDataset(data_dir), out, settings, kg=kg)
+    if entity_mode == "matcher":  # no LLM involved
+        frame = run_entities(dataset, out, settings, kg=kg)
     else:
-        backend, sampling = _llm(llm_config, max_new_tokens)
-        with LLMCache(out / "llm_cache.sqlite") as cache:
-            frame = run_entities(EHRDataset(data_dir), out, settings, kg=kg, backend=backend, cache=cache,
-                                 sampling=sampling)
+        with llm_session(out, _llm_config(llm_config), max_new_tokens) as (backend, cache, sampling):
+            frame = run_entities(dataset, out, settings, kg=kg, backend=backend, cache=cache, sampling=sampling)
     click.echo(f"{frame.height} entity rows for {frame['stay_id'].n_unique()} stays -> {out / 'entities'}")
 
 
@@ -88,14 +89,17 @@ def entities(data_dir: Path, kg_dir: str, llm_config: Path | None, out: Path, en
 @_THRESHOLD
 @_DENSE
 @_MODE
-def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_mode: str) -> None:
-    """Link OUT/entities to KG nodes with the bundled MiniLM -> OUT/linked/linked.parquet."""
+@click.option("--model", default="default", show_default=True,
+              help='Sentence encoder for dense linking: "default" (bundled MiniLM) or a trained folder.')
+def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_mode: str, model: str) -> None:
+    """Link OUT/entities to KG nodes -> OUT/linked/linked.parquet."""
+    from drehr.model import load_sentence_encoder
     from emerge.cli.kg import open_kg
-    from emerge.pipeline.text_stage import load_default_encoder
-    from emerge.rag.stage import run_linking
+    from emerge.rag.stage import read_step, run_linking
 
-    encoder = load_default_encoder()
+    read_step(out, "entities")  # a clear error before the encoder and the KG are loaded
     settings = _settings(link_threshold=threshold, dense_linking=dense_linking, entity_mode=entity_mode)
+    encoder = load_sentence_encoder(model)
     frame = run_linking(out, open_kg(kg_dir), encoder.encode, encoder.fingerprint, settings)
     click.echo(f"linked {int(frame['node_id'].is_not_null().sum())} of {frame.height} entity rows "
                f"-> {out / 'linked'}")
@@ -111,30 +115,28 @@ def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_m
 @_MODE
 @_THRESHOLD
 @_DENSE
-def summarize(data_dir: Path, kg_dir: str, llm_config: Path | None, out: Path, task: str, max_new_tokens: int,
+def summarize(data_dir: Path, kg_dir: str, llm_config: str | None, out: Path, task: str, max_new_tokens: int,
               entity_mode: str, threshold: float, dense_linking: bool) -> None:
     """Knowledge + summary prompt + local LLM for every stay -> OUT/summaries-<task>/ (resumable)."""
     from emerge.cli.kg import open_kg
     from emerge.data.dataset import EHRDataset
-    from emerge.llm.cache import LLMCache
+    from emerge.rag.session import llm_session
     from emerge.rag.stage import rag_folder, read_step, run_summaries
 
     rag_folder(out)
     read_step(out, "link")  # a clear error before the LLM and the KG are loaded
     settings = _settings(task=task, max_new_tokens=max_new_tokens, entity_mode=entity_mode,
                          link_threshold=threshold, dense_linking=dense_linking)
-    backend, sampling = _llm(llm_config, max_new_tokens)
-    with LLMCache(out / "llm_cache.sqlite") as cache:
-        frame = run_summaries(EHRDataset(data_dir), out, open_kg(kg_dir), backend, settings, cache=cache,
-                              sampling=sampling)
+    dataset = EHRDataset(data_dir)
+    with llm_session(out, _llm_config(llm_config), max_new_tokens) as (backend, cache, sampling):
+        frame = run_summaries(dataset, out, open_kg(kg_dir), backend, settings, cache=cache, sampling=sampling)
     click.echo(f"{frame.height} summaries -> {out / f'summaries-{task}'}")
 
 
 @group.command("show")
 @click.argument("stay_id", type=int)
 @_OUT
-@click.option("--task", type=click.Choice(["generic", "mortality", "readmission"]), default=None,
-              help="Which task's summary [the only one in OUT].")
+@click.option("--task", default=None, help="Which task's summary [the only one in OUT].")
 def show(stay_id: int, out: Path, task: str | None) -> None:
     """Print one stay's entities, linked nodes, prompt and summary."""
     import polars as pl

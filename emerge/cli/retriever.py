@@ -1,4 +1,5 @@
-"""`emerge retriever ...`: training (retriever_train.py), indexing and evaluation (retriever_eval.py)."""
+"""`emerge retriever ...`: training data (retriever_data.py), training (retriever_train.py), indexing, search
+and evaluation (retriever_eval.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from emerge.cli import retriever_data, retriever_eval, retriever_train
 
 @click.group(name="retriever")
 def group() -> None:
-    """The DR.EHR dense retriever: training, indexing, evaluation."""
+    """The DR.EHR dense retriever: training, indexing, search, evaluation."""
 
 
 for _command in retriever_data.COMMANDS + retriever_train.COMMANDS + retriever_eval.COMMANDS:

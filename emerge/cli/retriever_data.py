@@ -1,7 +1,9 @@
 """`emerge retriever build-stage1|build-stage2|build-qa`: training data for the retriever.
 
-Thin wrappers over emerge.pipeline.retriever_data: read a notes file, build examples into a
-resumable JSONL (anchors already in the file are skipped), print the counts as JSON.
+Thin wrappers over drehr.data (`read_notes`, `build_stage1_file`, `build_stage2_file`,
+`build_qa_file`): read a notes file, build examples into a resumable JSONL (anchors already in the
+file are skipped), print the counts as JSON. The LLM, where one is used, is wired to drehr's plain
+text function by `emerge.llm.text_fn.llm_text_fn`, with its answers cached next to --out.
 """
 
 from __future__ import annotations
@@ -46,13 +48,14 @@ def build_stage1(notes: str, kg_spec: str, out: str, llm_config: str | None, see
                  patient_column: str | None, limit: int | None, batch_size: int) -> None:
     """DR.EHR stage I (knowledge injection) examples: KG terms found in each chunk and their synonyms,
     hypernyms and related concepts."""
-    from drehr.data import Stage1Config
-    from emerge.pipeline.retriever_data import build_stage1_file, llm_text_fn, load_kg, read_notes
+    from drehr.data import Stage1Config, build_stage1_file, read_notes
+    from emerge.llm.text_fn import llm_text_fn
     from foundation.outputs import check_output_file
+    from kg.loading import open_graph_spec
 
     check_output_file(out, "--out", growing=True)  # before the notes and the KG are read
     table = read_notes(notes, patient_column)
-    kg = load_kg(kg_spec)
+    kg = open_graph_spec(kg_spec)
     cache = None
     expand = None
     if llm_config is not None:
@@ -84,7 +87,8 @@ def _llm_command(name: str, doc: str):
 def run_llm_builder(name: str, notes: str, llm_config, out: str, patient_column: str | None = None,
                     limit: int | None = None, batch_size: int = 16, backend=None) -> dict:
     """Build stage II ("build-stage2") or QA ("build-qa") examples; `backend` overrides the config's."""
-    from emerge.pipeline.retriever_data import build_qa_file, build_stage2_file, llm_text_fn, read_notes
+    from drehr.data import build_qa_file, build_stage2_file, read_notes
+    from emerge.llm.text_fn import llm_text_fn
     from foundation.outputs import check_output_file
 
     check_output_file(out, "--out", growing=True)

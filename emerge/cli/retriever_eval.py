@@ -1,6 +1,8 @@
-"""`emerge retriever eval | eval-icd10 | index`; each is added to the `retriever` group in emerge/cli/retriever.py.
+"""`emerge retriever eval | eval-icd10 | index | search`; each is added to the `retriever` group in
+emerge/cli/retriever.py.
 
-Thin wrappers: parse options, load the encoder, call one function of drehr.evaluation.suite, print JSON.
+Thin wrappers: parse options, load the encoder (or the retriever folder), call one importable function
+(drehr.evaluation.suite, drehr.index.build_chunk_index, drehr.Retriever), print JSON.
 """
 
 from __future__ import annotations
@@ -62,16 +64,36 @@ def eval_icd10_command(model: str, rephrasings: str | None, candidates: str, lim
 @_model
 @click.option("--chunks", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Parquet or JSONL with chunk_id, patient_id, text.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder to write the index to.")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the retriever to (encoder, index, chunk texts).")
 @click.option("--kind", type=click.Choice(["auto", "flat", "ivf", "hnsw"]), default="auto", show_default=True)
 @click.option("--nprobe", type=click.IntRange(1), default=None, help="IVF cells visited per query.")
 @_batch
 def index_command(model: str, chunks: str, out: str, kind: str, nprobe: int | None, batch_size: int) -> None:
-    """Encode chunks and save a searchable chunk index; print a JSON summary."""
-    from drehr.evaluation.suite import build_chunk_index
+    """Encode chunks and save a retriever folder (encoder + index + texts); print a JSON summary."""
+    from drehr.index import build_chunk_index
 
     result = build_chunk_index(load_encoder(model), chunks, out, kind, batch_size, nprobe)
     click.echo(json.dumps(result, indent=2))
 
 
-COMMANDS: list = [eval_command, eval_icd10_command, index_command]
+@click.command(name="search")
+@click.option("--retriever", "directory", required=True, type=click.Path(exists=True, file_okay=False),
+              help="A folder written by `emerge retriever index` (or drehr.Retriever.save).")
+@click.option("--query", "queries", required=True, multiple=True, help="Query text; repeat for several queries.")
+@click.option("--patient", "patients", multiple=True,
+              help="Search only this patient's chunks; repeat to restrict to several patients (default: all).")
+@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1), help="Hits per query.")
+@click.option("--device", default=None, help='Torch device for the query encoder, e.g. "cuda" (default: CPU).')
+def search_command(directory: str, queries: tuple[str, ...], patients: tuple[str, ...], k: int,
+                   device: str | None) -> None:
+    """Search a retriever folder; print one JSON line per hit (query, rank, chunk_id, patient_id, score, text)."""
+    from drehr.retriever import Retriever
+
+    selected = None if not patients else patients[0] if len(patients) == 1 else list(patients)
+    hits = Retriever.load(directory, device=device).search(list(queries), patients=selected, k=k)
+    for row in hits.select("query", "rank", "chunk_id", "patient_id", "score", "text").iter_rows(named=True):
+        click.echo(json.dumps(row))
+
+
+COMMANDS: list = [eval_command, eval_icd10_command, index_command, search_command]

@@ -1,10 +1,21 @@
-"""`emerge demo` and `emerge run`: the whole pipeline."""
+"""`emerge demo` and `emerge run`: the whole pipeline. The runner returns the result; these print it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+
+_SET = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                    help="Override a field of the experiment, e.g. --set data.synthetic.stays=400 "
+                         "--set trainer=trainer/cpu_fast.yaml (repeatable; the value is read as YAML).")
+
+
+def _print_result(result) -> None:
+    click.echo(f"\n{result.headline}\n")
+    click.echo(result.table)
+    click.echo(f"Written: {result.out / 'metrics.json'}, {result.out / 'metrics.md'}, per-run plots under "
+               f"{result.out / 'runs'}")
 
 
 @click.command(name="demo")
@@ -17,39 +28,45 @@ import click
               help="Write RAG summaries with the local LLM; without, the models that read them are left out.")
 @click.option("--trainer-config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Trainer YAML [demo.yaml: configs/trainer/cpu_fast.yaml].")
-def demo(out: Path, stays: int | None, seed: int | None, summaries: bool, trainer_config: Path | None) -> None:
+@_SET
+def demo(out: Path, stays: int | None, seed: int | None, summaries: bool, trainer_config: Path | None,
+         sets: tuple[str, ...]) -> None:
     """Run the pipeline end to end on the bundled defaults (synthetic cohort, starter KG, MiniLM, SmolLM2)."""
     from emerge.cli import quiet_lightning
-    from emerge.pipeline.demo import run_demo
+    from emerge.experiment.demo import run_demo
 
     quiet_lightning()
-
-    run_demo(out=out, stays=stays, seed=seed, summaries=summaries, trainer_config=trainer_config)
+    _print_result(run_demo(out=out, stays=stays, seed=seed, summaries=summaries, trainer_config=trainer_config,
+                           sets=sets))
 
 
 @click.command(name="run")
-@click.option("--config", "config_file", required=True, type=click.Path(path_type=Path),
-              help="Experiment YAML, e.g. configs/experiment/mimic_iv_mortality.yaml.")
+@click.option("--config", "config_file", required=True,
+              help="Experiment: a YAML file, or the name of a shipped one (demo, mimic_iv_mortality, ...).")
 @click.option("--root", type=click.Path(path_type=Path), default=None,
               help="MIMIC folder (overrides the config's data.root).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output folder [the config's `out`, else runs/<name>]; finished stages are reused.")
 @click.option("--llm", "llm_config", default=None,
               help="LLM backend YAML for the summaries (overrides rag.llm), e.g. llm/smollm2.yaml.")
+@_SET
 @click.option("--check", is_flag=True,
               help="Check everything the run needs (configs, MIMIC tables, KG, encoders, LLM, output) and stop.")
-def run(config_file: Path, root: Path | None, out: Path | None, llm_config: str | None, check: bool) -> None:
+def run(config_file: str, root: Path | None, out: Path | None, llm_config: str | None, sets: tuple[str, ...],
+        check: bool) -> None:
     """Run every stage of one experiment (data, KG, entities, summaries, embeddings, training, report)."""
-    from emerge.cli import quiet_lightning
-    from emerge.pipeline.experiment import run_experiment
-    from emerge.pipeline.experiment_config import ExperimentConfig
+    import json
 
-    config = ExperimentConfig.from_yaml(config_file)
+    from emerge.cli import quiet_lightning
+    from emerge.experiment.config import load_experiment
+    from emerge.experiment.runner import run_experiment
+
     if llm_config is not None:
-        config = config.model_copy(update={"rag": config.rag.model_copy(update={"llm": llm_config})})
+        sets = (*sets, f"rag.llm={json.dumps(llm_config)}")
+    config = load_experiment(config_file, sets)
     resolved = config.resolve()
     if check:
-        from emerge.pipeline.preflight import check_experiment
+        from emerge.experiment.preflight import check_experiment
 
         lines = check_experiment(resolved, root, out)
         click.echo(f"{config.name}: ready to run; {len(resolved.models)} models x {len(config.tasks)} tasks "
@@ -58,7 +75,7 @@ def run(config_file: Path, root: Path | None, out: Path | None, llm_config: str 
             click.echo(f"  {line}")
         return
     quiet_lightning()
-    run_experiment(resolved, out=out, root=root)
+    _print_result(run_experiment(resolved, out=out, root=root))
 
 
 COMMANDS = [demo, run]

@@ -12,21 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
+from emerge.tasks import GENERIC, get_task
 from foundation.errors import UserInputError
 
-__all__ = ["Task", "DiseaseKnowledge", "SummaryPrompt", "build_summary_prompt"]
+__all__ = ["DiseaseKnowledge", "SummaryPrompt", "build_summary_prompt", "summary_goal"]
 
-Task = Literal["mortality", "readmission", "generic"]
+_GENERIC_GOAL = ("healthcare prediction tasks such as in-hospital mortality prediction and 30-day readmission "
+                 "prediction")
 
-_GOAL: dict[str, str] = {
-    "mortality": "predicting whether the patient will die during this hospital stay (in-hospital mortality)",
-    "readmission": "predicting whether the patient will be readmitted to the ICU or die within 30 days of "
-                   "ICU discharge (30-day readmission)",
-    "generic": "healthcare prediction tasks such as in-hospital mortality prediction and 30-day readmission "
-               "prediction",
-}
+
+def summary_goal(task: str) -> str:
+    """What the summary should be informative for: the task's own `summary_goal`, or both of EMERGE's
+    outcomes for "generic"."""
+    return _GENERIC_GOAL if task == GENERIC else get_task(task).summary_goal
 
 _INSTRUCTION = (
     "As an experienced clinical professor, you have been provided with the following information to "
@@ -59,11 +58,11 @@ class SummaryPrompt:
     fits: bool = True
 
 
-def _render(task: Task, features: Sequence[str], diseases: Sequence[str], knowledge: Sequence[DiseaseKnowledge]) -> str:
+def _render(task: str, features: Sequence[str], diseases: Sequence[str], knowledge: Sequence[DiseaseKnowledge]) -> str:
     docs = [k.document for k in knowledge if k.document]
     triples = [t for k in knowledge for t in k.triples]
     parts = [
-        _INSTRUCTION.format(goal=_GOAL[task]),
+        _INSTRUCTION.format(goal=summary_goal(task)),
         "Potential abnormal features:\n" + (", ".join(features) if features else "none recorded"),
         "Potential diseases:\n" + (", ".join(diseases) if diseases else "none recorded"),
         "Diseases definition and description:\n" + ("\n".join(docs) if docs else "none available"),
@@ -72,12 +71,11 @@ def _render(task: Task, features: Sequence[str], diseases: Sequence[str], knowle
     return "\n\n".join(parts)
 
 
-def build_summary_prompt(task: Task, features: Sequence[str], diseases: Sequence[str],
+def build_summary_prompt(task: str, features: Sequence[str], diseases: Sequence[str],
                          knowledge: Sequence[DiseaseKnowledge], count_tokens: Callable[[str], int] | None = None,
                          max_tokens: int | None = None) -> SummaryPrompt:
     """The summary prompt for one stay, trimmed to `max_tokens` (as counted by `count_tokens`)."""
-    if task not in _GOAL:
-        raise UserInputError(f"unknown task {task!r}; valid: {sorted(_GOAL)}")
+    summary_goal(task)  # an unknown task is an error naming the registered ones
     if (max_tokens is None) != (count_tokens is None):
         raise UserInputError("give both count_tokens and max_tokens to trim the prompt, or neither")
     features, diseases, knowledge = list(features), list(diseases), list(knowledge)

@@ -28,12 +28,12 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emerge.data.dataset import EHRDataset
 from emerge.data.variables import NUMERIC_VARIABLES, VARIABLES
 from emerge.rag.note_entities import extract_note_entities, ner_prompts
-from emerge.rag.prompts import DiseaseKnowledge, Task, build_summary_prompt
+from emerge.rag.prompts import DiseaseKnowledge, build_summary_prompt, summary_goal
 from emerge.rag.ts_entities import abnormal_features
 from foundation.artifacts import cache_root as default_cache_root
 from foundation.artifacts import stable_hash
@@ -42,6 +42,7 @@ from foundation.inputs import reading
 from foundation.outputs import cached_step, check_whole, claim_folder, read_manifest
 
 __all__ = ["RagSettings", "run_entities", "run_linking", "run_summaries", "rag_folder", "step_path", "read_step",
+           "remove_step",
            "RAG_KIND", "STEPS"]
 
 logger = logging.getLogger(__name__)
@@ -93,14 +94,30 @@ class RagSettings(BaseModel):
     knowledge_types: tuple[str, ...] = ("disease", "effect/phenotype")
     max_nodes: int = Field(10, ge=0)
     max_triples: int = Field(5, ge=0)
-    task: Task = "generic"
+    task: str = "generic"
     max_new_tokens: int = Field(128, gt=0)
     max_prompt_tokens: int | None = Field(None, gt=0)
     seed: int = 0
 
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, task: str) -> str:
+        try:
+            summary_goal(task)
+        except UserInputError as exc:
+            raise ValueError(str(exc)) from None
+        return task
+
 
 def _step_kind(step: str) -> str:
     return f"rag_{STEPS[step][0].split('-')[0]}"
+
+
+def remove_step(out: str | Path, step: str, task: str = "generic") -> None:
+    """Delete a finished step's folder (only the files emerge wrote in it), e.g. to time it again."""
+    from foundation.outputs import remove_owned
+
+    remove_owned(step_path(out, step, task), _step_kind(step), f"RAG {step} folder")
 
 
 def read_step(out: str | Path, step: str, task: str = "generic") -> tuple[pl.DataFrame, str]:
@@ -161,7 +178,7 @@ def _ts_entities(dataset: EHRDataset, settings: RagSettings) -> list[dict[str, A
     rows = []
     for i, stay in enumerate(dataset.stay_id):
         z = dataset.x[i][:, cols]  # [48, 12] z-scores (imputed where unobserved)
-        observed = dataset.mask[i][:, mask_cols].astype(bool)  # [48, 12]
+        observed = dataset.x_mask[i][:, mask_cols].astype(bool)  # [48, 12]
         for f in abnormal_features(z, observed, variables, labels, settings.z_threshold):
             rows.append({"stay_id": int(stay), "source": "timeseries", "entity": f.clinical_term or f.phrase,
                          "count": f.count, "phrase": f.phrase})
@@ -194,8 +211,7 @@ def _entities(dataset: EHRDataset, settings: RagSettings, kg, backend, cache, sa
 
         match = TermMatcher(kg).terms
     rows = _ts_entities(dataset, settings)
-    notes = dataset.notes.group_by("stay_id", maintain_order=True).agg(pl.col("text"))
-    texts = dict(zip(notes["stay_id"].to_list(), notes["text"].to_list(), strict=True))
+    texts = dataset.notes_by_stay()
     stays = dataset.stay_id.tolist()
     ask = None
     if settings.entity_mode in ("llm", "union"):
@@ -245,7 +261,7 @@ def _link(entities: pl.DataFrame, kg, encoder, encoder_name: str, settings: RagS
     linker = cached_linker(kg, encoder, cache_root, encoder_name, settings.link_threshold, list(settings.link_types))
     distinct = entities["entity"].unique(maintain_order=True).to_list()
     if not settings.dense_linking:
-        from kg.matching import normalize_term
+        from foundation.terms import normalize_term
 
         surfaces = set(linker.surfaces)
         distinct = [e for e in distinct if normalize_term(e) in surfaces]

@@ -11,13 +11,13 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "ModelReadyData": "data", "TASKS": "data", "SPLITS": "data",
-    "TrainerConfig": "config", "TASK_CHOICES": "config", "task_names": "config",
+    "ModelReadyData": "data", "SPLITS": "data",
+    "TrainerConfig": "config",
     "EmergeDataModule": "datamodule", "StayDataset": "datamodule",
     "EmergeLightningModule": "module",
     "masked_bce_with_logits": "loss",
     "build_trainer": "trainer", "monitor_key": "trainer",
-    "train_and_evaluate": "run", "predict": "run", "TrainingResult": "run",
+    "train_and_evaluate": "run", "TrainingResult": "run",
     "make_synthetic_data": "synthetic",
 }
 

@@ -1,9 +1,11 @@
-"""Typed training settings (`TrainerConfig`) and the task choice.
+"""Typed training settings (`TrainerConfig`).
 
-`task` (an argument of `train_and_evaluate`) is "mortality", "readmission" or "multitask" (both
-heads, loss averaged over the labels that are known). Early stopping and checkpoint selection
-follow the validation AUPRC (default; EMERGE's paper) or AUROC (EMERGE's code) of the main task:
-the task itself, or `main_task` in multitask mode.
+What a run trains is a task entry (an argument of `train_and_evaluate`): a registered task's name
+("mortality", "readmission", or one you registered, see `emerge.tasks`) or "multitask" (mortality and
+readmission heads together, loss averaged over the labels that are known). Early stopping and
+checkpoint selection follow a validation metric of the main task (the task itself, or `main_task` in
+multitask mode): `monitor_metric`, else the task's own (AUPRC for both built-in tasks, as in EMERGE's
+paper; its released code used AUROC).
 """
 
 from __future__ import annotations
@@ -15,19 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from emerge.models.config import load_yaml_config
 
-__all__ = ["Task", "TASK_CHOICES", "TrainerConfig", "task_names", "RESULT_FIELDS"]
-
-Task = Literal["mortality", "readmission", "multitask"]
-TASK_CHOICES: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
-
-
-def task_names(task: str) -> tuple[str, ...]:
-    """The outcome columns a task trains: ("mortality",), ("readmission",) or both."""
-    from foundation.errors import UserInputError
-
-    if task not in TASK_CHOICES:
-        raise UserInputError(f"unknown task {task!r}; expected one of {list(TASK_CHOICES)}.")
-    return ("mortality", "readmission") if task == "multitask" else (task,)
+__all__ = ["TrainerConfig", "RESULT_FIELDS"]
 
 
 class TrainerConfig(BaseModel):
@@ -36,8 +26,8 @@ class TrainerConfig(BaseModel):
     Attributes:
         max_epochs / batch_size / lr / weight_decay: AdamW training (EMERGE: batch 256, lr 1e-3).
         patience: epochs without improvement of the monitored metric before stopping.
-        monitor_metric: "auprc" or "auroc" on the validation split, main task.
-        main_task: the task to monitor in multitask mode.
+        monitor_metric: "auprc" or "auroc" on the validation split, main task (None: the task's own).
+        main_task: the task to monitor in multitask mode (None: the first trained task).
         accelerator / devices / strategy / num_nodes / precision: passed to `lightning.Trainer`
             ("ddp" with devices=2 on CPU uses the gloo backend).
         seed: seeds Python, numpy and torch (and dataloader workers) before the model is built.
@@ -55,8 +45,8 @@ class TrainerConfig(BaseModel):
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-2, ge=0)
     patience: int = Field(10, ge=1)
-    monitor_metric: Literal["auprc", "auroc"] = "auprc"
-    main_task: Literal["mortality", "readmission"] = "mortality"
+    monitor_metric: Literal["auprc", "auroc"] | None = None
+    main_task: str | None = None
     accelerator: Literal["cpu", "gpu", "cuda", "auto"] = "auto"
     devices: int | Literal["auto"] = 1
     strategy: Literal["auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true", "deepspeed_stage_2"] = "auto"

@@ -9,7 +9,8 @@
     notes_mask    [N, Tn] bool       True = real chunk; a stay without notes has an all-False row
     summary       [N, Ts, D] float32 chunk embeddings of the RAG summary; optional
     summary_mask  [N, Ts] bool
-    y             [N, 2] float32     (mortality, readmission) in {0, 1}; NaN = label unknown
+    y             [N, K] float32     one column per task in `tasks` (0, 1, or NaN = label unknown)
+    tasks         K names            the tasks of y's columns, e.g. ("mortality", "readmission")
     stay_id       [N] int64          unique
     split         [N] str            "train" / "val" / "test" (patient-level, decided upstream)
     text_encoder  str | None         name of the encoder that made notes / summary (cache key check)
@@ -33,16 +34,15 @@ import torch
 
 from emerge.models.config import InputDims
 from foundation.artifacts import read_config, write_config
+from foundation.errors import UserInputError
 from foundation.inputs import reading
 from foundation.outputs import cached_step, check_whole
-from foundation.errors import UserInputError
 
-__all__ = ["TASKS", "SPLITS", "ModelReadyData", "KIND", "FORMAT_VERSION"]
+__all__ = ["SPLITS", "ModelReadyData", "KIND", "FORMAT_VERSION"]
 
-TASKS: tuple[str, ...] = ("mortality", "readmission")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 KIND = "emerge_model_ready"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: y's columns are named by `tasks` (1: always mortality, readmission)
 TENSORS_FILE = "tensors.safetensors"
 _TEXT = ("notes", "summary")
 
@@ -58,6 +58,7 @@ class ModelReadyData:
     y: torch.Tensor
     stay_id: torch.Tensor
     split: np.ndarray
+    tasks: tuple[str, ...] = ("mortality", "readmission")
     x_mask: torch.Tensor | None = None
     notes: torch.Tensor | None = None
     notes_mask: torch.Tensor | None = None
@@ -81,8 +82,12 @@ class ModelReadyData:
                 f"x holds NaN or inf in {_first_bad(~torch.isfinite(self.x), self.stay_id)}; "
                 "the time series must be imputed and normalized before training."
             )
-        if self.y.shape != (n, len(TASKS)):
-            raise UserInputError(f"y must be [N={n}, {len(TASKS)}] (columns {TASKS}), got {tuple(self.y.shape)}.")
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        if not self.tasks or len(set(self.tasks)) != len(self.tasks):
+            raise UserInputError(f"tasks must name y's columns once each, got {self.tasks}.")
+        if self.y.shape != (n, len(self.tasks)):
+            raise UserInputError(f"y must be [N={n}, {len(self.tasks)}] (columns {self.tasks}), "
+                                 f"got {tuple(self.y.shape)}.")
         known = self.y[~torch.isnan(self.y)]
         if not ((known == 0) | (known == 1)).all():
             raise UserInputError(f"y must hold 0, 1 or NaN (unknown), found {torch.unique(known)[:5].tolist()}.")
@@ -132,6 +137,13 @@ class ModelReadyData:
                          obs_mask_features=0 if self.x_mask is None else self.x_mask.shape[2],
                          text_dim=0 if text is None else text.shape[2])
 
+    def labels(self, task: str) -> torch.Tensor:
+        """[N] labels of one task (NaN = unknown)."""
+        if task not in self.tasks:
+            raise UserInputError(f"the data holds labels for {list(self.tasks)}, not {task!r}; build it with "
+                                 "that task (`EHRDataset.model_ready(tasks=...)`)")
+        return self.y[:, self.tasks.index(task)]
+
     def split_indices(self, split: str) -> np.ndarray:
         if split not in SPLITS:
             raise UserInputError(f"unknown split {split!r}; expected one of {list(SPLITS)}.")
@@ -166,6 +178,7 @@ class ModelReadyData:
             h.update(str(tuple(t.shape)).encode())
             h.update(t.contiguous().numpy().tobytes())
         h.update("|".join(self.split.tolist()).encode())
+        h.update("|".join(self.tasks).encode())
         if any(m in self.modalities for m in text):
             h.update(str(self.text_encoder).encode())
         return h.hexdigest()
@@ -181,7 +194,7 @@ class ModelReadyData:
             tensors["split_code"] = torch.tensor([codes[s] for s in self.split.tolist()], dtype=torch.int8)
             save_file(tensors, str(folder / TENSORS_FILE))
             write_config(folder, KIND, FORMAT_VERSION, {
-                "n": self.n, "tasks": list(TASKS), "splits": list(SPLITS), "text_encoder": self.text_encoder,
+                "n": self.n, "tasks": list(self.tasks), "splits": list(SPLITS), "text_encoder": self.text_encoder,
                 "dims": self.dims.model_dump(), "modalities": sorted(self.modalities), "meta": self.meta,
             })
             return {"n": self.n}
@@ -195,10 +208,11 @@ class ModelReadyData:
         directory = Path(directory)
         check_whole(directory, KIND, "model-ready data folder")
         config = read_config(directory, KIND, FORMAT_VERSION)
-        if tuple(config["tasks"]) != TASKS or tuple(config["splits"]) != SPLITS:
-            raise UserInputError(f"{directory} was written for tasks {config['tasks']} / splits {config['splits']}; "
-                                 f"this code expects {list(TASKS)} / {list(SPLITS)}. Rebuild it.")
+        if tuple(config["splits"]) != SPLITS:
+            raise UserInputError(f"{directory} was written for splits {config['splits']}; "
+                                 f"this code expects {list(SPLITS)}. Rebuild it.")
         with reading(directory / TENSORS_FILE, "model-ready tensors", ours=True):
             t = load_file(str(directory / TENSORS_FILE))
         split = np.array(SPLITS)[t.pop("split_code").numpy().astype(np.int64)]
-        return cls(split=split, text_encoder=config.get("text_encoder"), meta=config.get("meta", {}), **t)
+        return cls(split=split, tasks=tuple(config["tasks"]), text_encoder=config.get("text_encoder"),
+                   meta=config.get("meta", {}), **t)

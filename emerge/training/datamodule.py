@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from emerge.training.data import SPLITS, TASKS, ModelReadyData
+from emerge.training.data import SPLITS, ModelReadyData
 from foundation.errors import UserInputError
 
 __all__ = ["StayDataset", "EmergeDataModule"]
@@ -27,10 +27,9 @@ class StayDataset(Dataset):
 
     def __init__(self, data: ModelReadyData, indices: np.ndarray, tasks: tuple[str, ...], keys: tuple[str, ...]):
         self.indices = torch.as_tensor(indices, dtype=torch.long)
-        columns = [TASKS.index(t) for t in tasks]
         tensors = data.tensors()
         self.tensors = {k: tensors[k] for k in keys}
-        self.tensors["y"] = data.y[:, columns]  # [N, K]
+        self.tensors["y"] = torch.stack([data.labels(t) for t in tasks], dim=1)  # [N, K] in `tasks` order
         self.tensors["stay_id"] = data.stay_id
 
     def __len__(self) -> int:
@@ -61,13 +60,13 @@ class EmergeDataModule(L.LightningDataModule):
         self._check_splits()
 
     def _check_splits(self) -> None:
-        col = TASKS.index(self.main_task)
+        labels = self.data.labels(self.main_task)
         for split, idx in self.indices.items():
             if idx.size == 0:
                 raise UserInputError(f"the {split} split holds no stays; every split of train/val/test needs stays.")
             if split == "test":
                 continue
-            y = self.data.y[idx, col]
+            y = labels[idx]
             y = y[~torch.isnan(y)]
             if y.numel() == 0 or y.sum() == 0 or y.sum() == y.numel():
                 missing = "positive" if y.numel() == 0 or y.sum() == 0 else "negative"
@@ -90,4 +89,8 @@ class EmergeDataModule(L.LightningDataModule):
         return self._loader("val", shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        """The test split, in order: what `Trainer.predict` scores for the report."""
         return self._loader("test", shuffle=False)

@@ -55,8 +55,25 @@ class EmergeLightningModule(L.LightningModule):
             self.val_auroc[task].reset()
             self.val_auprc[task].reset()
 
+    def on_predict_epoch_start(self) -> None:
+        self._predicted: list[dict[str, torch.Tensor]] = []
+
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
-        return {"stay_id": batch["stay_id"], "prob": torch.sigmoid(self(batch)), "y": batch["y"]}
+        out = {"stay_id": batch["stay_id"], "prob": torch.sigmoid(self(batch)).float(), "y": batch["y"]}
+        self._predicted.append(out)
+        return out
+
+    def on_predict_epoch_end(self) -> None:
+        """`self.predictions`: {"stay_id" [N], "prob" [N, K], "y" [N, K]} over every process's share.
+
+        Under DDP each rank scored a padded share of the rows; they are gathered here, so every rank
+        holds all of them (duplicates from the padding are dropped by the caller, by stay_id).
+        """
+        parts = {k: torch.cat([p[k] for p in self._predicted]) for k in ("stay_id", "prob", "y")}
+        if self.trainer.world_size > 1:
+            parts = {k: self.all_gather(v).flatten(0, 1) for k, v in parts.items()}  # [W, n, ...] -> [W n, ...]
+        self.predictions = {k: v.cpu() for k, v in parts.items()}
+        self._predicted = []
 
     def configure_optimizers(self):
         return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)

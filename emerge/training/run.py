@@ -36,15 +36,16 @@ from emerge.models.build import build_model
 from emerge.models.config import ModelConfig
 from emerge.models.persistence import save_model
 from emerge.models.registry import get_model_class
-from emerge.training.config import TrainerConfig, task_names
+from emerge.tasks import get_task, resolve_tasks
+from emerge.training.config import TrainerConfig
 from emerge.training.data import ModelReadyData
 from foundation.artifacts import atomic_write_text, stable_hash, write_config
-from foundation.errors import UserInputError
 from foundation.checkpoints import checkpoint_problem
+from foundation.errors import UserInputError
 from foundation.interrupts import lightning_interrupts
 from foundation.outputs import Manifest, claim_folder, verify, write_manifest
 
-__all__ = ["TrainingResult", "train_and_evaluate", "predict", "RUN_KIND"]
+__all__ = ["TrainingResult", "train_and_evaluate", "RUN_KIND"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,21 +113,16 @@ def _resume_point(last: Path) -> str | None:
     return str(last)
 
 
-@torch.no_grad()
-def predict(model: torch.nn.Module, dataset, batch_size: int = 256) -> dict[str, np.ndarray]:
-    """Probabilities of `model` on every row of `dataset`: {"stay_id" [N], "y" [N, K], "prob" [N, K]}."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    parts: dict[str, list[np.ndarray]] = {"stay_id": [], "y": [], "prob": []}
-    for batch in loader:
-        batch = {k: v.to(device) for k, v in batch.items()}
-        parts["prob"].append(torch.sigmoid(model(batch)).float().cpu().numpy())
-        parts["y"].append(batch["y"].cpu().numpy())
-        parts["stay_id"].append(batch["stay_id"].cpu().numpy())
-    model.train(was_training)
-    return {k: np.concatenate(v) for k, v in parts.items()}
+def _in_order(predicted: dict[str, torch.Tensor], stay_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Lightning's predictions (possibly gathered from several processes, with padding repeats) as one row
+    per stay of `stay_ids`, in that order."""
+    got = predicted["stay_id"].numpy()
+    first = {int(s): i for i, s in reversed(list(enumerate(got)))}
+    missing = [int(s) for s in stay_ids if int(s) not in first]
+    if missing:
+        raise RuntimeError(f"predictions lack {len(missing)} test stays (e.g. {missing[:3]})")
+    rows = np.array([first[int(s)] for s in stay_ids], dtype=np.int64)
+    return {"stay_id": got[rows], "prob": predicted["prob"].numpy()[rows], "y": predicted["y"].numpy()[rows]}
 
 
 def _write_predictions(path: Path, tasks: tuple[str, ...], out: dict[str, np.ndarray]) -> None:
@@ -156,7 +152,7 @@ def train_and_evaluate(data: ModelReadyData | str | os.PathLike, model_config: M
 
     Args:
         data: a `ModelReadyData` or the folder it was saved to.
-        task: "mortality", "readmission" or "multitask".
+        task: a registered task's name ("mortality", "readmission", ...) or "multitask".
         expected_text_encoder: refuse embeddings made by another encoder (None: no check).
         extra_callbacks: more Lightning callbacks (e.g. for tests or custom logging).
     """
@@ -168,10 +164,13 @@ def train_and_evaluate(data: ModelReadyData | str | os.PathLike, model_config: M
 
     if not isinstance(data, ModelReadyData):
         data = ModelReadyData.load(data)
-    tasks = task_names(task)
-    if len(tasks) > 1 and trainer_config.main_task not in tasks:
-        raise UserInputError(f"main_task {trainer_config.main_task!r} is not one of the trained tasks {tasks}.")
-    main_task = tasks[0] if len(tasks) == 1 else trainer_config.main_task
+    task_objects = resolve_tasks(task)
+    tasks = tuple(t.name for t in task_objects)
+    main_task = tasks[0] if len(tasks) == 1 or trainer_config.main_task is None else trainer_config.main_task
+    if main_task not in tasks:
+        raise UserInputError(f"main_task {main_task!r} is not one of the trained tasks {list(tasks)}; set main_task "
+                             "in the trainer config to one of them")
+    monitor = trainer_config.monitor_metric or get_task(main_task).monitor
     data.check_text_encoder(expected_text_encoder)
     if model_config.use_obs_mask and data.x_mask is None:
         raise UserInputError("the model config has use_obs_mask: true but the data has no x_mask; "
@@ -195,19 +194,19 @@ def train_and_evaluate(data: ModelReadyData | str | os.PathLike, model_config: M
     module = EmergeLightningModule(model, tasks, lr=trainer_config.lr, weight_decay=trainer_config.weight_decay,
                                    hparams={"model": model_config.model_dump(mode="json"), "task": task,
                                             "trainer": trainer_config.model_dump(mode="json")})
-    trainer, checkpoint = build_trainer(trainer_config.model_copy(update={"main_task": main_task}), out_dir, tasks,
-                                        extra_callbacks)
+    trainer, checkpoint = build_trainer(
+        trainer_config.model_copy(update={"main_task": main_task, "monitor_metric": monitor}), out_dir, tasks,
+        extra_callbacks)
     resume = None if trainer_config.fast_dev_run else _resume_point(out_dir / "checkpoints" / "last.ckpt")
     if resume:
         logger.info("resuming %s from %s", name, resume)
     with lightning_interrupts(trainer):
-        trainer.fit(module, datamodule=dm, ckpt_path=resume)
+        trainer.fit(module, datamodule=dm, ckpt_path=resume, weights_only=True)
 
     best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
-    if best:
-        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
-        module.load_state_dict(state)
-    out = predict(module.model, dm.dataset("test"), trainer_config.batch_size)
+    with lightning_interrupts(trainer):  # the test split, scored by the best checkpoint's weights
+        trainer.predict(module, datamodule=dm, ckpt_path=best, return_predictions=False, weights_only=True)
+    out = _in_order(module.predictions, data.stay_id.numpy()[dm.indices["test"]])
     predictions = {t: {"stay_id": out["stay_id"], "y_true": out["y"][:, k], "y_prob": out["prob"][:, k]}
                    for k, t in enumerate(tasks)}
     report_input = {t: {name: (p["y_true"], p["y_prob"])} for t, p in predictions.items()}

@@ -42,6 +42,6 @@ def make_synthetic_data(n_stays: int = 96, steps: int = 48, features: int = 61, 
         x=torch.from_numpy(x), x_mask=torch.from_numpy(x_mask),
         notes=torch.from_numpy(notes.astype(np.float32)), notes_mask=torch.from_numpy(notes_mask),
         summary=torch.from_numpy(summary.astype(np.float32)), summary_mask=torch.from_numpy(summary_mask),
-        y=torch.from_numpy(np.stack([mortality, readmission], axis=1)),
+        y=torch.from_numpy(np.stack([mortality, readmission], axis=1)), tasks=("mortality", "readmission"),
         stay_id=torch.arange(1000, 1000 + n_stays, dtype=torch.int64), split=split, text_encoder=text_encoder,
     )

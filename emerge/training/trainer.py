@@ -20,8 +20,8 @@ __all__ = ["build_trainer", "monitor_key"]
 
 def monitor_key(config: TrainerConfig, tasks: tuple[str, ...]) -> str:
     """The logged metric that early stopping and checkpointing follow, e.g. val/mortality_auprc."""
-    main = tasks[0] if len(tasks) == 1 else config.main_task
-    return f"val/{main}_{config.monitor_metric}"
+    main = tasks[0] if len(tasks) == 1 or config.main_task is None else config.main_task
+    return f"val/{main}_{config.monitor_metric or 'auprc'}"
 
 
 def _loggers(config: TrainerConfig, out_dir: Path) -> list:

@@ -51,8 +51,8 @@ def test_missing_chartevents_is_an_empty_modality(demo):
     ds = EHRDataset(demo)
     assert ds.x.shape == (len(ds), 48, 61)
     chart_only = [ds.variables.index(v) for v in ("heart_rate", "gcs_eye", "temperature")]
-    assert ds.mask[:, :, chart_only].sum() == 0
-    assert ds.mask[:, :, ds.variables.index("ph")].sum() > 0  # labs are in the demo
+    assert ds.x_mask[:, :, chart_only].sum() == 0
+    assert ds.x_mask[:, :, ds.variables.index("ph")].sum() > 0  # labs are in the demo
     assert len(ds.notes) == 0
     info = json.loads((demo / "dataset.json").read_text())
     assert info["skips"]["timeseries"]["missing_tables"] == 1
@@ -63,8 +63,10 @@ def test_dataset_splits_are_by_patient(demo):
     subjects = {s: set(ds.cohort[ds.split(s)]["subject_id"]) for s in ("train", "val", "test")}
     assert not subjects["train"] & subjects["test"] and not subjects["train"] & subjects["val"]
     assert sum(len(ds.split(s)) for s in ("train", "val", "test")) == len(ds)
-    item = ds[int(ds.split("test")[0])]
-    assert item["x"].shape == (48, 61) and item["mask"].shape == (48, 17)
+    data = ds.model_ready(["mortality", "readmission"])
+    assert data.x.shape == (len(ds), 48, 61) and data.x_mask.shape == (len(ds), 48, 17)
+    assert (data.split == ds.cohort["split"].to_numpy()).all() and data.tasks == ("mortality", "readmission")
+    assert (data.labels("mortality").numpy() == ds.cohort["mortality_inhospital"].to_numpy()).all()
 
 
 def test_train_features_are_standardized(demo):

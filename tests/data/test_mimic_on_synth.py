@@ -37,7 +37,7 @@ def test_all_modalities_present(built):
     info = json.loads((out / "dataset.json").read_text())
     assert info["skips"]["timeseries"]["missing_tables"] == 0
     for name in ("heart_rate", "systolic_bp", "gcs_total", "glucose"):
-        assert ds.mask[:, :, ds.variables.index(name)].sum() > 0, name
+        assert ds.x_mask[:, :, ds.variables.index(name)].sum() > 0, name
     assert len(ds.notes) > 0
     assert set(ds.notes["stay_id"]) <= set(ds.stay_id.tolist())
     assert ((ds.notes["hours_from_intime"] >= 0) & (ds.notes["hours_from_intime"] <= 48)).all()

@@ -67,26 +67,49 @@ def test_split_sections_and_questions():
 def test_examples_roundtrip_and_bad_line(tmp_path):
     path = tmp_path / "ex.jsonl"
     with ExampleWriter(path) as w:
-        w.write([TrainingExample("a", "chunk text", ("htn", "hypertension"), (1, 1))])
+        w.write([TrainingExample("chunk text", ("htn", "hypertension"), (1, 1), id="a")])
     (ex,) = list(read_examples(path))
-    assert ex.positives == ("htn", "hypertension") and ex.labels == (1, 1)
+    assert (ex.id, ex.positives, ex.labels) == ("a", ("htn", "hypertension"), (1, 1))
     path.write_text('{"anchor": "x"}\n')
     with pytest.raises(UserInputError, match="positives"):
         list(read_examples(path))
     with pytest.raises(UserInputError, match="labels"):
-        TrainingExample("b", "t", ("a", "b"), (1,))
+        TrainingExample("t", ("a", "b"), (1,), id="b")
 
 
 def test_writer_cuts_half_written_line(tmp_path):
     path = tmp_path / "ex.jsonl"
     with ExampleWriter(path) as w:
-        w.write([TrainingExample("a", "t", ("x",), (1,))])
+        w.write([TrainingExample("t", ("x",), (1,), id="a")])
     with path.open("a") as fh:  # a kill in the middle of the next line
         fh.write('{"id": "b", "anch')
     assert [e.id for e in read_examples(path)] == ["a"]
     with ExampleWriter(path) as w:
-        w.write([TrainingExample("c", "t", ("y",), (2,))])
+        w.write([TrainingExample("t", ("y",), (2,), id="c")])
     assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == ["a", "c"]
+
+
+def test_writer_keeps_a_whole_last_line_that_only_lacks_its_newline(tmp_path):
+    """A kill between an example and its newline: the reader counts it as written, so the writer keeps it."""
+    path = tmp_path / "ex.jsonl"
+    with ExampleWriter(path) as w:
+        w.write([TrainingExample("t", ("x",), (1,), id="a"), TrainingExample("t", ("z",), (3,), id="b")])
+    path.write_bytes(path.read_bytes()[:-1])
+    assert [e.id for e in read_examples(path)] == ["a", "b"]
+    with ExampleWriter(path) as w:
+        w.write([TrainingExample("t", ("y",), (2,), id="c")])
+    assert [e.id for e in read_examples(path)] == ["a", "b", "c"]
+
+
+def test_examples_without_labels_or_id(tmp_path):
+    path = tmp_path / "ex.jsonl"
+    with ExampleWriter(path) as w:
+        w.write([TrainingExample("t", ("x", "y"), id="a")])
+        with pytest.raises(UserInputError, match="no id"):
+            w.write([TrainingExample("t", ("x",))])
+    assert json.loads(path.read_text()) == {"id": "a", "anchor": "t", "positives": ["x", "y"]}  # no "labels"
+    path.write_text('{"id": "a", "anchor": "t", "positives": ["x"], "labels": []}\n')  # how they were written
+    assert next(read_examples(path)).labels is None
 
 
 def test_writer_never_appends_to_a_file_it_did_not_create(tmp_path):

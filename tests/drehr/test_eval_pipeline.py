@@ -151,19 +151,27 @@ def test_cli_eval_prints_dense_and_baselines(cli, capsys):
     assert out["dense"]["n_queries"] == 6
 
 
-def test_cli_index_then_search(cli, capsys, tmp_path):
+def test_cli_index_then_search(cli, capsys, tmp_path, monkeypatch):
     import polars as pl
 
+    from drehr import BiEncoder
     from drehr.index import ChunkIndex
+    from drehr.model.testing import build_tiny_bert
+    from emerge.cli import retriever_eval
 
+    encoder = BiEncoder.from_pretrained(build_tiny_bert(tmp_path / "tiny"))  # a retriever saves its encoder
+    monkeypatch.setattr(retriever_eval, "load_encoder", lambda model: encoder)
     chunks = tmp_path / "chunks.parquet"
     pl.DataFrame({"chunk_id": ["1_0", "1_1", "2_0"], "patient_id": ["1", "1", "2"],
                   "text": ["heart failure", "knee pain", "phenytoin"]}).write_parquet(chunks)
-    cli(["retriever", "index", "--model", "toy", "--chunks", str(chunks), "--out", str(tmp_path / "idx")])
+    cli(["retriever", "index", "--model", "tiny", "--chunks", str(chunks), "--out", str(tmp_path / "idx")])
     summary = json.loads(capsys.readouterr().out)
     assert summary["chunks"] == 3 and summary["structure"] == "flat"
-    index = ChunkIndex.load(tmp_path / "idx")
-    assert index.search(["phenytoin"], k=1, encoder=ToyEncoder(256)).chunk_ids == [["2_0"]]
+    index = ChunkIndex.load(tmp_path / "idx" / "index")  # the low-level index inside the retriever folder
+    expected = index.search(["heart failure"], k=2, encoder=encoder, patients=["1"]).chunk_ids[0]
+    cli(["retriever", "search", "--retriever", str(tmp_path / "idx"), "--query", "heart failure", "--patient", "1"])
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [h["chunk_id"] for h in hits] == expected and {h["patient_id"] for h in hits} == {"1"}
 
 
 def test_cli_errors_are_one_line_exit_2(cli, capsys, tmp_path):
@@ -173,6 +181,15 @@ def test_cli_errors_are_one_line_exit_2(cli, capsys, tmp_path):
         cli(["retriever", "index", "--model", "toy", "--chunks", str(bad), "--out", str(tmp_path / "o")])
     assert exc.value.code == 2
     assert "patient_id" in capsys.readouterr().err
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"chunk_id": "1_0", "patient_id": "1", "text": "x"}\n')
+    with pytest.raises(SystemExit) as exc:  # refused before encoding: the toy encoder cannot be saved
+        cli(["retriever", "index", "--model", "toy", "--chunks", str(good), "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2 and "save_pretrained" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists() and not (tmp_path / ".o.work").exists()
+    with pytest.raises(SystemExit) as exc:
+        cli(["retriever", "search", "--retriever", str(tmp_path), "--query", "x"])
+    assert exc.value.code == 2 and "drehr_retriever" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         cli(["retriever", "eval", "--model", "toy", "--data", str(tmp_path)])
     assert exc.value.code == 2

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from drehr.index import ChunkIndex, EncoderMismatchError, IndexConfig, top_k
+from drehr.index import ChunkIndex, EncoderMismatchError, IndexConfig, count_chunks, encode_chunks, top_k
 from foundation.errors import ArtifactError, UserInputError
 
 _spec = importlib.util.spec_from_file_location("drehr_toy_encoder", Path(__file__).parent / "fixtures" / "toy_encoder.py")
@@ -150,6 +150,17 @@ def test_build_from_encoder_and_text_search_with_encoder_check(tmp_path):
         index.search(["heart failure"], encoder=ToyEncoder(16))
     with pytest.raises(EncoderMismatchError, match=r"\[n, 256\]"):
         index.search(np.ones((1, 8), np.float32))
+
+
+def test_encode_chunks_yields_shards_and_needs_no_index(tmp_path):
+    encoder = ToyEncoder(32)
+    chunks = [{"chunk_id": f"x_{i}", "patient_id": "x", "text": "" if i == 2 else f"fever day {i}"} for i in range(5)]
+    assert count_chunks(chunks) == 5 and count_chunks(iter(chunks)) is None
+    shards = list(encode_chunks(encoder, chunks, shard_size=2, work_dir=tmp_path / "w"))
+    assert [s.chunks["chunk_id"].to_list() for s in shards] == [["x_0", "x_1"], ["x_3"], ["x_4"]]  # x_2 blank
+    assert all(s.vectors.shape == (s.chunks.height, 32) for s in shards)
+    assert np.allclose(shards[1].vectors, encoder.encode(["fever day 3"]))
+    assert len(list((tmp_path / "w").glob("shard-*.npy"))) == 3
 
 
 def test_bad_adds_are_refused(corpus):

@@ -6,13 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from drehr.training import (
-    PositiveSamplingDataset,
-    TrainExample,
-    concept_labels,
-    load_train_config,
-    read_examples_jsonl,
-)
+from drehr.data import ExampleWriter, TrainingExample, read_examples
+from drehr.training import PositiveSamplingDataset, concept_labels, load_train_config
 from drehr.training.strategy import build_strategy
 from foundation.errors import UserInputError
 
@@ -21,9 +16,9 @@ CONFIGS = sorted((Path(__file__).parents[2] / "configs" / "retriever").glob("*.y
 
 def test_concept_labels_merge_same_string_and_same_label():
     examples = [
-        TrainExample("c1", ("Heart Failure", "CHF"), (7, 7)),  # CHF and heart failure are one concept
-        TrainExample("c2", ("heart  failure", "fever")),  # same string as c1's, no labels
-        TrainExample("c3", ("congestive heart failure", "cough"), (7, 9)),  # label 7 again
+        TrainingExample("c1", ("Heart Failure", "CHF"), (7, 7)),  # CHF and heart failure are one concept
+        TrainingExample("c2", ("heart  failure", "fever")),  # same string as c1's, no labels
+        TrainingExample("c3", ("congestive heart failure", "cough"), (7, 9)),  # label 7 again
     ]
     ids = concept_labels(examples)
     assert ids[0][0] == ids[0][1] == ids[1][0] == ids[2][0]
@@ -31,7 +26,8 @@ def test_concept_labels_merge_same_string_and_same_label():
 
 
 def test_sampling_fixed_count_repeats_and_changes_by_epoch():
-    ds = PositiveSamplingDataset([TrainExample("a", ("x", "y")), TrainExample("b", tuple("pqrstuvw"))], 5, seed=1)
+    ds = PositiveSamplingDataset([TrainingExample("a", ("x", "y")), TrainingExample("b", tuple("pqrstuvw"))], 5,
+                                 seed=1)
     anchor, pos, labels = ds[0]
     assert anchor == "a" and len(pos) == 5 and set(pos) == {"x", "y"} and pos.count("x") in (2, 3)
     assert len(labels) == 5 and labels[pos.index("x")] != labels[pos.index("y")]
@@ -44,20 +40,49 @@ def test_sampling_fixed_count_repeats_and_changes_by_epoch():
     assert len(draws) > 1
 
 
-def test_read_examples_jsonl(tmp_path):
+def test_read_examples_for_training(tmp_path):
     good = tmp_path / "d.jsonl"
     good.write_text('{"anchor": "chunk one", "positives": ["a", "b"], "labels": [1, 2]}\n\n'
                     '{"anchor": "chunk two", "positives": ["c"]}\n')
-    examples = read_examples_jsonl(good)
+    examples = list(read_examples(good))
     assert examples[0].labels == (1, 2) and examples[1].labels is None and examples[1].positives == ("c",)
+    assert [e.id for e in examples] == ["1", "3"]  # no id in the file: the line number
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"anchor": "x", "positives": ["a"]}\n{"anchor": "y"}\n')
     with pytest.raises(UserInputError, match=r"bad.jsonl:2"):
-        read_examples_jsonl(bad)
+        list(read_examples(bad))
     mismatched = tmp_path / "m.jsonl"
     mismatched.write_text('{"anchor": "x", "positives": ["a", "b"], "labels": [1]}\n')
-    with pytest.raises(UserInputError, match="1 labels for 2 positives"):
-        read_examples_jsonl(mismatched)
+    with pytest.raises(UserInputError, match=r"m.jsonl:1: .*1 labels for 2 positives"):
+        list(read_examples(mismatched))
+    empty = tmp_path / "e.jsonl"
+    empty.write_text('{"anchor": "x", "positives": []}\n')
+    with pytest.raises(UserInputError, match=r"e.jsonl:1: .*no positives"):
+        list(read_examples(empty))
+
+
+def test_read_examples_last_line_without_newline(tmp_path):
+    """A whole last line without its newline (a hand-written file) is read; a cut-off one is skipped."""
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"anchor": "x", "positives": ["a"]}\n{"anchor": "y", "positives": ["b"]}')
+    assert [e.anchor for e in read_examples(path)] == ["x", "y"]
+    path.write_text('{"anchor": "x", "positives": ["a"]}\n{"anchor": "y", "posi')
+    assert [e.anchor for e in read_examples(path)] == ["x"]
+
+
+def test_concept_ids_are_what_they_were_before_one_reader(tmp_path):
+    """Builders' files (labels per positive) and hand-written ones (no labels) give the grouping that
+    training had with its own reader: labels merge concepts, missing labels stay missing."""
+    path = tmp_path / "mixed.jsonl"
+    with ExampleWriter(path) as writer:
+        writer.write([TrainingExample("chunk a", ("HTN", "hypertension", "CKD"), (5, 5, 6), id="a")])
+    with path.open("a") as fh:
+        fh.write('{"anchor": "chunk b", "positives": ["Hypertension", "htn", "fever"]}\n'
+                 '{"anchor": "chunk c", "positives": ["ckd", "renal failure"], "labels": [6, 6]}\n')
+    examples = list(read_examples(path))
+    assert [e.labels for e in examples] == [(5, 5, 6), None, (6, 6)]
+    ids = concept_labels(examples)
+    assert ids == [[0, 0, 1], [0, 0, 2], [1, 1]]
 
 
 def test_collate_builds_owner_and_labels(tmp_path):

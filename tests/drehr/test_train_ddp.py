@@ -41,6 +41,7 @@ def _loss(enc, anchors_in, cands_in, owner, labels):
 def _worker(rank: int, port: int, out_path: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=2)
+    model = None
     try:
         model = torch.nn.parallel.DistributedDataParallel(_encoder())
         anchors_in, cands_in, owner, labels = _batch(rank)
@@ -53,6 +54,12 @@ def _worker(rank: int, port: int, out_path: str) -> None:
         if rank == 0:
             torch.save({"weight": model.module.weight.grad, "loss": loss.detach() / 2, "uneven": uneven}, out_path)
     finally:
+        # the DDP reducer must be freed before its process group: freed after it (at function exit),
+        # ~ProcessGroupGloo joins a thread that waits for the GIL this thread holds, and never returns
+        del model
+        import gc
+
+        gc.collect()
         dist.destroy_process_group()
 
 

@@ -12,9 +12,10 @@ from click.testing import CliRunner
 from emerge.cli import cli
 from emerge.models.build import build_model
 from emerge.models.config import InputDims
-from emerge.pipeline.demo import demo_config
-from emerge.pipeline.experiment import prepare_data, run_experiment
-from emerge.pipeline.experiment_config import CONFIGS, ExperimentConfig, reads
+from emerge.experiment.config import CONFIGS, ExperimentConfig, apply_overrides, load_experiment, reads
+from emerge.experiment.demo import demo_config
+from emerge.experiment.runner import run_experiment
+from emerge.experiment.stages import Run, data_stage
 from kg.build import build_graph
 from foundation.errors import UserInputError
 
@@ -65,14 +66,16 @@ def test_config_errors_name_the_problem(tmp_path):
         ExperimentConfig.from_yaml(tmp_path / "missing.yaml")
     mimic = ExperimentConfig.from_yaml(CONFIGS / "experiment" / "mimic_iv_mortality.yaml").resolve()
     with pytest.raises(UserInputError, match="pass --root"):
-        prepare_data(mimic, tmp_path / "out")
+        data_stage(Run(mimic, tmp_path / "out"))
 
 
 def test_mimic_experiment_builds_its_dataset_from_root(tmp_path):
     fixture = Path(__file__).parents[1] / "fixtures" / "mimic_iv_demo"
     mimic = ExperimentConfig.from_yaml(CONFIGS / "experiment" / "mimic_iv_mortality.yaml").resolve()
-    folder = prepare_data(mimic, tmp_path / "out", root=fixture)
-    assert folder == tmp_path / "out" / "dataset"
+    # the 100-patient demo leaves no death in the validation split: refused before any training
+    with pytest.raises(UserInputError, match=r"val split: \d+ stays, 0 with mortality"):
+        data_stage(Run(mimic, tmp_path / "out", root=fixture))
+    folder = tmp_path / "out" / "dataset"
     assert json.loads((folder / "dataset.json").read_text())["counts"]["stays"] > 0
 
 
@@ -84,6 +87,23 @@ def test_demo_overrides_and_no_summaries_drop_the_summary_models():
     assert exp.models and not exp.needs_summaries
     assert not any(reads(m, "summary") for m in exp.models.values())
     assert len(demo_config("x").resolve().models) > len(exp.models)
+
+
+def test_configs_resolve_by_name_and_take_overrides(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # shipped configs are found from any working folder
+    config = load_experiment("demo", ["data.synthetic.stays=300", "tasks=[readmission]", "trainer=trainer/default"])
+    assert config.data.synthetic.stays == 300 and config.tasks == ("readmission",)
+    assert config.resolve().trainer.max_epochs == ExperimentConfig.from_yaml(
+        CONFIGS / "experiment" / "mimic_iv_mortality.yaml").resolve().trainer.max_epochs
+    with pytest.raises(UserInputError, match=r"experiment config 'nope' not found.*demo, mimic_iii_mortality"):
+        load_experiment("nope")
+    with pytest.raises(UserInputError, match=r"data.synthetic.stayz: Extra inputs are not permitted"):
+        load_experiment("demo", ["data.synthetic.stayz=3"])
+    with pytest.raises(UserInputError, match=r"--set 'name' is not KEY=VALUE"):
+        load_experiment("demo", ["name"])
+    with pytest.raises(UserInputError, match=r"--set 'name.x=1': name is not a section"):
+        apply_overrides({"name": "demo"}, ["name.x=1"])
+    assert apply_overrides({"a": {"b": 1}}, ["a.c=[1, 2]", "d=true"]) == {"a": {"b": 1, "c": [1, 2]}, "d": True}
 
 
 def test_run_check_validates_without_running(tmp_path):
@@ -138,8 +158,10 @@ def test_run_experiment_end_to_end_then_reuses_every_stage(tmp_path):
     exp = ExperimentConfig.from_yaml(path).resolve()
 
     backend = FakeBackend(reply=lambda text, s: "Summary: " + text[-120:])
-    metrics = run_experiment(exp, llm_backend=backend)
-    out = tmp_path / "run"
+    result = run_experiment(exp, llm_backend=backend)
+    metrics, out = result.metrics, tmp_path / "run"
+    assert result.out == out and result.table == (out / "metrics.md").read_text()
+    assert result.headline.startswith("tiny finished in")
     assert set(metrics["tasks"]["mortality"]["models"]) == {"ts_only", "emerge_full"}
     on_disk = json.loads((out / "metrics.json").read_text())
     assert on_disk["tasks"]["mortality"]["models"]["emerge_full"]["auroc"] == pytest.approx(
@@ -154,5 +176,5 @@ def test_run_experiment_end_to_end_then_reuses_every_stage(tmp_path):
 
     # A rerun repeats nothing: no LLM call, the same metrics from the finished runs.
     again = FakeBackend(reply=lambda text, s: "changed")
-    assert run_experiment(exp, llm_backend=again) == metrics
+    assert run_experiment(exp, llm_backend=again).metrics == metrics
     assert again.calls == []

@@ -31,7 +31,7 @@ def test_load_refuses_other_artifacts(tmp_path, tiny_data):
         ModelReadyData.load(tmp_path)
     tiny_data.save(tmp_path)
     cfg = tmp_path / "config.json"
-    cfg.write_text(cfg.read_text().replace('"format_version": 1', '"format_version": 99'))
+    cfg.write_text(cfg.read_text().replace('"format_version": 2', '"format_version": 99'))
     with pytest.raises(ArtifactError, match="damaged after emerge wrote it"):
         ModelReadyData.load(tmp_path)
     from foundation.outputs import write_manifest

@@ -24,7 +24,7 @@ def test_trainer_config_loads_and_builds(path, tmp_path):
         pytest.skip("needs a CUDA GPU to build this Trainer")
     trainer, checkpoint = build_trainer(cfg, tmp_path, ("mortality",))
     assert trainer.max_epochs == cfg.max_epochs
-    assert checkpoint is not None and checkpoint.monitor == "val/mortality_" + cfg.monitor_metric
+    assert checkpoint is not None and checkpoint.monitor == "val/mortality_" + (cfg.monitor_metric or "auprc")
     assert checkpoint.save_last
 
 

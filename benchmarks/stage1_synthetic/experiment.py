@@ -93,7 +93,7 @@ def _cohort(work: Path, cfg: ExperimentConfig) -> Path:
 
 def split_subjects(synth_dir: Path, fraction: float, seed: int) -> tuple[set[int], set[int]]:
     """(train, held-out) subject ids of the cohort; held-out by `heldout_subjects` (seeded hash)."""
-    from emerge.pipeline.synthetic_cliniq import heldout_subjects
+    from benchmarks.stage1_synthetic.synthetic_cliniq import heldout_subjects
 
     subjects = set(pl.read_csv(synth_dir / "hosp" / "patients.csv.gz", columns=["subject_id"])["subject_id"].to_list())
     heldout = heldout_subjects(subjects, fraction, seed)
@@ -101,7 +101,7 @@ def split_subjects(synth_dir: Path, fraction: float, seed: int) -> tuple[set[int
 
 
 def _training_notes(synth_dir: Path, train: set[int]) -> pl.DataFrame:
-    from emerge.pipeline.retriever_data import read_notes
+    from drehr.data.notes import read_notes
 
     frames = [read_notes(synth_dir / "note" / f"{name}.csv.gz", patient_column="subject_id")
               for name in ("discharge", "radiology")]
@@ -125,9 +125,10 @@ def _drop_frequent_positives(path: Path, max_fraction: float) -> tuple[Path, dic
     frequent = {p for p, n in df.items() if n > max_fraction * len(examples)}
     kept = []
     for ex in examples:
-        pairs = [(p, lab) for p, lab in zip(ex.positives, ex.labels, strict=True) if p.lower() not in frequent]
-        if pairs:
-            kept.append(TrainingExample(ex.id, ex.anchor, tuple(p for p, _ in pairs), tuple(lab for _, lab in pairs)))
+        keep = [j for j, p in enumerate(ex.positives) if p.lower() not in frequent]
+        if keep:
+            labels = None if ex.labels is None else tuple(ex.labels[j] for j in keep)
+            kept.append(TrainingExample(ex.anchor, tuple(ex.positives[j] for j in keep), labels, id=ex.id))
     out.unlink(missing_ok=True)
     with ExampleWriter(out) as writer:
         writer.write(kept)
@@ -164,10 +165,11 @@ def run_experiment(work_dir: str | Path, cfg: ExperimentConfig | None = None, kg
     `cfg` defaults to `ExperimentConfig()`; `kg` is the knowledge graph for stage I (default: the starter KG).
     """
     cfg = cfg if cfg is not None else ExperimentConfig()
+    from benchmarks.stage1_synthetic.synthetic_cliniq import build_synthetic_cliniq
     from drehr.data import Stage1Config
+    from drehr.data.files import build_stage1_file
     from drehr.training import train_retriever
-    from emerge.pipeline.retriever_data import build_stage1_file, load_kg
-    from emerge.pipeline.synthetic_cliniq import build_synthetic_cliniq
+    from kg.loading import open_graph_spec
 
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -184,7 +186,7 @@ def run_experiment(work_dir: str | Path, cfg: ExperimentConfig | None = None, kg
     data_path = work / f"stage1_{cfg.stage1_key()}.jsonl"
     counts_path = data_path.with_suffix(".counts.json")
     if not counts_path.is_file():
-        kg = kg if kg is not None else load_kg("starter")
+        kg = kg if kg is not None else open_graph_spec("starter")
         stage1 = Stage1Config(synonyms=cfg.synonyms, hypernyms=cfg.hypernyms, related=cfg.related,
                               terms_per_concept=cfg.terms_per_concept, seed=cfg.seed)
         counts = build_stage1_file(_training_notes(synth, train_subjects), kg, data_path, stage1,

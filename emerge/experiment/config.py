@@ -1,10 +1,12 @@
 """One experiment as one YAML file: data, KG, RAG summaries, text encoder, trainer, tasks, models.
 
-`emerge run --config configs/experiment/<name>.yaml` and `emerge demo` both read an
-`ExperimentConfig`. Files it names (model, trainer and LLM configs) are paths relative to the
-`configs/` folder of this project, or absolute. `resolve()` loads and validates every one of them,
-so a typo in any file is reported before hours of work start (and a test resolves every shipped
-experiment).
+`emerge run --config NAME_OR_PATH [--set a.b=value ...]` and `emerge demo` both read an
+`ExperimentConfig` (`load_experiment`). The shipped configs are package data (`emerge/configs/`,
+linked as `configs/` at the top of the repository) and resolve by name from any working folder:
+`--config demo` is `experiment/demo.yaml`; files an experiment names (`model/ts_only.yaml`,
+`trainer/default.yaml`, `llm/smollm2.yaml`) resolve the same way; a path that exists is used as it
+is. `resolve()` loads and validates every file, so a typo in any of them is reported before hours of
+work start (and a test resolves every shipped experiment).
 
     name: mimic_iv_mortality
     data:   {source: mimic, root: null, build: {version: iv, ...}}   # or source: synthetic
@@ -18,21 +20,26 @@ experiment).
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from emerge.data.config import BuildConfig
 from emerge.rag.stage import RagSettings
 from foundation.config_io import load_yaml_mapping, validation_message
 from foundation.errors import UserInputError
 
-__all__ = ["CONFIGS", "ExperimentConfig", "ResolvedExperiment", "config_path", "reads"]
+__all__ = ["CONFIGS", "ExperimentConfig", "ResolvedExperiment", "config_path", "reads", "load_experiment",
+           "apply_overrides", "experiment_path"]
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+CONFIGS = Path(str(resources.files("emerge") / "configs"))
+"""The shipped configs (package data): experiment/, model/, trainer/, llm/, retriever/."""
 
 
 def reads(model_config: Any, modality: str) -> bool:
@@ -43,9 +50,13 @@ def reads(model_config: Any, modality: str) -> bool:
 
 
 def config_path(value: str | os.PathLike, what: str) -> Path:
-    """An absolute path, a path that exists from the working folder, or one relative to configs/."""
+    """A path that exists (absolute, or from the working folder), else a shipped config: `value` under the
+    package's configs/ (`model/ts_only.yaml`), with ".yaml" added when it is missing."""
     path = Path(value).expanduser()
-    for candidate in (path, CONFIGS / path):
+    candidates = [path, CONFIGS / path]
+    if path.suffix != ".yaml":
+        candidates.append(CONFIGS / f"{path}.yaml")
+    for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
     example = {"model config": "model/emerge_full.yaml", "LLM config": "llm/smollm2.yaml"}.get(what,
@@ -114,19 +125,30 @@ class ExperimentConfig(_Section):
     rag: RagSection = RagSection()
     text: TextSection = TextSection()
     trainer: str = "trainer/default.yaml"
-    tasks: tuple[Literal["mortality", "readmission", "multitask"], ...] = Field(("mortality",), min_length=1)
+    tasks: tuple[str, ...] = Field(("mortality",), min_length=1)
     models: tuple[str, ...] = Field(min_length=1)
 
+    @field_validator("tasks")
     @classmethod
-    def from_yaml(cls, path: str | os.PathLike, **overrides: Any) -> ExperimentConfig:
-        """Read an experiment; `overrides` replace top-level sections after validation ("data", "out", ...)."""
+    def _known_tasks(cls, tasks: tuple[str, ...]) -> tuple[str, ...]:
+        from emerge.tasks import MULTITASK, task_names
+
+        unknown = [t for t in tasks if t != MULTITASK and t not in task_names()]
+        if unknown:
+            raise ValueError(f"unknown task(s) {unknown}; registered: {list(task_names())} or {MULTITASK!r}")
+        return tasks
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike, sets: Sequence[str] = ()) -> ExperimentConfig:
+        """Read an experiment file; `sets` are `a.b=value` overrides applied to its fields first."""
         path = Path(path)
         body = load_yaml_mapping(path, "experiment config", f"the shipped ones are in {CONFIGS / 'experiment'}")
+        body = apply_overrides(body, sets)
         try:
-            config = cls(**body)
-            return cls(**{**config.model_dump(), **overrides}) if overrides else config
+            return cls(**body)
         except ValidationError as exc:
-            raise UserInputError(validation_message(exc, str(path), "experiment config")) from exc
+            source = f"{path}{' with ' + ', '.join(sets) if sets else ''}"
+            raise UserInputError(validation_message(exc, source, "experiment config")) from exc
 
     def output_dir(self) -> Path:
         return Path(self.out) if self.out else Path("runs") / self.name
@@ -151,6 +173,51 @@ class ExperimentConfig(_Section):
                                  "enable the RAG stage or drop those models")
         llm = load_llm_config(config_path(self.rag.llm, "LLM config")) if self.rag.enabled else None
         return ResolvedExperiment(self, models, trainer, llm)
+
+
+def apply_overrides(body: dict[str, Any], sets: Sequence[str]) -> dict[str, Any]:
+    """A copy of `body` with each `a.b.c=value` set (the value read as YAML: 3, true, [a, b], text).
+
+    A path through a value that is not a mapping is an error naming the setting; unknown final keys are
+    caught by the config's validation, which names them.
+    """
+    body = copy.deepcopy(body)
+    for item in sets:
+        import yaml
+
+        key, sep, raw = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise UserInputError(f"--set {item!r} is not KEY=VALUE (e.g. --set data.synthetic.stays=400)")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            raise UserInputError(f"--set {item!r}: the value is not valid YAML ({exc})") from exc
+        node = body
+        for depth, part in enumerate(parts[:-1]):
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise UserInputError(f"--set {item!r}: {'.'.join(parts[:depth + 1])} is not a section of settings")
+        node[parts[-1]] = value
+    return body
+
+
+def experiment_path(value: str | os.PathLike) -> Path:
+    """An experiment file: a path, or the name of a shipped one (`demo`, `mimic_iv_mortality`)."""
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path
+    shipped = CONFIGS / "experiment" / (path.name if path.suffix == ".yaml" else f"{path.name}.yaml")
+    if path.parent == Path(".") and shipped.is_file():
+        return shipped
+    names = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
+    raise UserInputError(f"experiment config {str(value)!r} not found; pass a YAML file or the name of a shipped "
+                         f"experiment: {', '.join(names)}")
+
+
+def load_experiment(value: str | os.PathLike, sets: Sequence[str] = ()) -> ExperimentConfig:
+    """The experiment named or pointed at by `value`, with `sets` (`a.b=value`) applied."""
+    return ExperimentConfig.from_yaml(experiment_path(value), sets)
 
 
 @dataclass(frozen=True)

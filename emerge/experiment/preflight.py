@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emerge.pipeline.experiment_config import ResolvedExperiment
+from emerge.experiment.config import ResolvedExperiment
 from foundation.errors import UserInputError
 
 __all__ = ["check_experiment", "check_splits"]
@@ -80,7 +80,7 @@ def _check_llm(exp: ResolvedExperiment) -> str:
 
 
 def _check_out(exp: ResolvedExperiment, out: str | Path | None) -> str:
-    from emerge.pipeline.experiment import EXPERIMENT_KIND
+    from emerge.experiment.runner import EXPERIMENT_KIND
     from foundation.outputs import read_manifest
 
     folder = Path(out) if out is not None else exp.config.output_dir()
@@ -117,17 +117,15 @@ def check_splits(dataset, tasks: tuple[str, ...], name: str) -> None:
     """Refuse to train when a split lacks a class of a task: its metrics would be undefined (or silently NaN)."""
     import numpy as np
 
-    labels = {"mortality": dataset.mortality, "readmission": dataset.readmission}
     problems = []
     for task in tasks:
-        for t in ("mortality", "readmission") if task == "multitask" else (task,):
-            y = labels[t]
-            for split in ("train", "val", "test"):
-                rows = dataset.split(split)
-                known = y[rows][~np.isnan(y[rows])]
-                pos = int(known.sum())
-                if pos == 0 or pos == known.size:
-                    problems.append(f"{split} split: {known.size} stays, {pos} with {t}")
+        y = dataset.labels(task)
+        for split in ("train", "val", "test"):
+            rows = dataset.split(split)
+            known = y[rows][~np.isnan(y[rows])]
+            pos = int(known.sum())
+            if pos == 0 or pos == known.size:
+                problems.append(f"{split} split: {known.size} stays, {pos} with {task}")
     if problems:
         raise UserInputError(
             f"{name}: a split holds only one class, so its models cannot be trained or evaluated "

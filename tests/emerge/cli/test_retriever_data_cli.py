@@ -1,4 +1,6 @@
-"""`emerge retriever build-stage1 | build-stage2 | build-qa` on tiny notes, a tiny KG and a fake LLM."""
+"""`emerge retriever build-stage1 | build-stage2 | build-qa` on tiny notes, a tiny KG and a fake LLM.
+
+The library under them (drehr.data.notes / drehr.data.files) is tested in tests/drehr/test_data_files.py."""
 
 from __future__ import annotations
 
@@ -12,9 +14,7 @@ from click.testing import CliRunner
 
 from emerge.cli.retriever import group
 from emerge.llm.base import LLMBackend, SamplingConfig
-from emerge.pipeline.retriever_data import read_notes
 from kg.build import build_graph
-from foundation.errors import UserInputError
 
 FILLER = ("the patient was seen on the ward today and the team reviewed the plan with the family "
           "and nursing staff before the evening round ").split()
@@ -85,19 +85,6 @@ def llm_yaml(tmp_path):
 
 def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def test_read_notes_picks_patient_column_and_dedupes(tmp_path, notes_csv_gz):
-    frame = read_notes(notes_csv_gz)
-    assert frame.columns == ["note_id", "patient_id", "text"]
-    assert frame["patient_id"].to_list() == ["1", "2", "2"]  # subject_id before hadm_id
-    doubled = tmp_path / "notes.parquet"
-    pl.concat([pl.DataFrame(NOTES)] * 2).rename({"subject_id": "patient_id"}).write_parquet(doubled)
-    assert read_notes(doubled)["note_id"].to_list() == ["n1", "n2", "n3"]
-    assert read_notes(doubled, patient_column="hadm_id")["patient_id"].to_list() == ["11", "22", "22"]
-    with pytest.raises(UserInputError, match="lacks column"):
-        pl.DataFrame({"note_id": ["a"], "text": ["b"]}).write_parquet(tmp_path / "bad.parquet")
-        read_notes(tmp_path / "bad.parquet")
 
 
 def test_build_stage1_writes_kg_positives_and_resumes(tmp_path, notes_csv_gz, kg_dir):

@@ -1,10 +1,12 @@
+"""The synthetic CliniQ-style benchmark (benchmarks.stage1_synthetic): typed qrels, held-out split."""
+
 import gzip
 import json
 
 import polars as pl
 import pytest
 
-from emerge.pipeline.synthetic_cliniq import build_synthetic_cliniq, heldout_subjects
+from benchmarks.stage1_synthetic.synthetic_cliniq import build_synthetic_cliniq, heldout_subjects
 from foundation.errors import UserInputError
 
 FILLER = " ".join(f"filler{i}" for i in range(95))
@@ -51,7 +53,7 @@ def test_benchmark_chunks_qrels_and_types(tmp_path):
     assert [q["hypertension"], "11_0", "abbreviation"] in qrels
     assert [q["heart failure"], "11_0", "abbreviation"] in qrels
     assert [q["hypertension"], "11_1", "string"] in qrels
-    assert [q["heart failure"], "11_2", "string"] in qrels  # mention at the end lands in the last chunk  # mention at the end lands in the last chunk
+    assert [q["heart failure"], "11_2", "string"] in qrels  # mention at the end lands in the last chunk
     assert stats["judgments"] == len(qrels) and stats["admissions"] == 1
 
 

@@ -7,13 +7,13 @@ import json
 import polars as pl
 import pytest
 
-from drehr.model.testing import build_tiny_bert
-from emerge.pipeline.retriever_experiment import (
+from benchmarks.stage1_synthetic.experiment import (
     ExperimentConfig,
     results_table,
     run_experiment,
     split_subjects,
 )
+from drehr.model.testing import build_tiny_bert
 from kg.build import build_graph
 
 
@@ -71,21 +71,22 @@ def test_tiny_experiment_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
         raise AssertionError("a finished step ran again")
 
     monkeypatch.setattr("emerge.data.synth.generate", boom)
-    monkeypatch.setattr("emerge.pipeline.retriever_data.build_stage1_file", boom)
-    monkeypatch.setattr("emerge.pipeline.synthetic_cliniq.build_synthetic_cliniq", boom)
+    monkeypatch.setattr("drehr.data.files.build_stage1_file", boom)
+    monkeypatch.setattr("benchmarks.stage1_synthetic.synthetic_cliniq.build_synthetic_cliniq", boom)
     monkeypatch.setattr("drehr.evaluation.suite.run_retrieval_eval", boom)
     again = run_experiment(work, cfg, kg=_tiny_kg())
     assert again["models"] == result["models"]
 
 
 def test_drop_frequent_positives(tmp_path):
+    from benchmarks.stage1_synthetic.experiment import _drop_frequent_positives
     from drehr.data import ExampleWriter, TrainingExample, read_examples
-    from emerge.pipeline.retriever_experiment import _drop_frequent_positives
 
     path = tmp_path / "s1.jsonl"
     with ExampleWriter(path) as w:  # "acute" in 3 of 4 examples (75 %), "Sepsis"/"sepsis" in 2 (50 %)
-        w.write([TrainingExample("a", "x", ("acute", "Sepsis"), (1, 2)), TrainingExample("b", "y", ("Acute", "sepsis"), (1, 2)),
-                 TrainingExample("c", "z", ("acute",), (1,)), TrainingExample("d", "w", ("CKD",), (3,))])
+        w.write([TrainingExample("x", ("acute", "Sepsis"), (1, 2), id="a"),
+                 TrainingExample("y", ("Acute", "sepsis"), (1, 2), id="b"),
+                 TrainingExample("z", ("acute",), (1,), id="c"), TrainingExample("w", ("CKD",), (3,), id="d")])
     out, info = _drop_frequent_positives(path, 0.6)
     rows = list(read_examples(out))
     assert [(r.id, r.positives, r.labels) for r in rows] == [("a", ("Sepsis",), (2,)), ("b", ("sepsis",), (2,)),

@@ -1,0 +1,152 @@
+"""The stages of one experiment, one small function each. The runner (`emerge.experiment.runner`)
+calls them in order with the same `Run`, and each writes its own part of the output folder OUT:
+
+    data_stage       OUT/synthetic/ (synthetic data) and OUT/dataset/           cached steps
+    kg_stage         the knowledge graph (the starter KG cached under $EMERGE_CACHE)
+    rag_stage        OUT/rag/ (entities, links, summaries, LLM answer cache)    cached steps
+    text_stage       OUT/cache/embeddings/ (note and summary chunk embeddings)  checksummed shards
+    model_stage      OUT/runs/<task>/<model>/                                   resumable runs
+    report_stage     OUT/metrics.json, OUT/metrics.md
+
+A rerun repeats nothing whose inputs and settings are unchanged and whose outputs are whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emerge.experiment.config import ResolvedExperiment, reads
+from foundation.errors import UserInputError
+
+__all__ = ["Run", "data_stage", "kg_stage", "rag_stage", "text_stage", "model_stage", "report_stage",
+           "synthetic_cohort"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Run:
+    """One run of an experiment: its resolved config, output folder, MIMIC root and shared objects.
+
+    `llm_backend` replaces the config's LLM (tests pass a fake one). Sentence encoders are loaded once
+    per run and shared by the stages that use the same one (`encoder(name)`).
+    """
+
+    exp: ResolvedExperiment
+    out: Path
+    root: str | Path | None = None
+    llm_backend: Any = None
+    _encoders: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config(self):
+        return self.exp.config
+
+    def encoder(self, name: str):
+        """The sentence encoder `name` ("default" or a folder), loaded on first use."""
+        if name not in self._encoders:
+            from drehr.model import load_sentence_encoder
+
+            self._encoders[name] = load_sentence_encoder(name, what="encoder")
+        return self._encoders[name]
+
+    def tasks(self) -> tuple[str, ...]:
+        """Every task whose labels the models train on (a "multitask" entry stands for its tasks)."""
+        from emerge.tasks import resolve_tasks
+
+        return tuple(dict.fromkeys(t.name for entry in self.config.tasks for t in resolve_tasks(entry)))
+
+
+def synthetic_cohort(out: Path, stays: int, seed: int) -> Path:
+    """Generate the synthetic cohort under OUT/synthetic unless the same one is already there (whole)."""
+    from emerge.data.synth import generate
+
+    folder = out / "synthetic"
+    generate(folder, stays=stays, seed=seed, overwrite=True)  # only ever replaces a cohort emerge wrote
+    return folder
+
+
+def data_stage(run: Run):
+    """The built EHR dataset (`EHRDataset`); refuses a split without both classes of a task."""
+    from emerge.data.build import build_dataset
+    from emerge.data.dataset import EHRDataset
+    from emerge.experiment.preflight import check_splits
+
+    data = run.config.data
+    if data.source == "synthetic":
+        source = synthetic_cohort(run.out, data.synthetic.stays, data.synthetic.seed)
+    else:
+        source = run.root or data.root
+        if not source:
+            raise UserInputError(f"experiment {run.config.name!r} reads MIMIC-{data.build.version.upper()} but no "
+                                 "folder was given; pass --root /path/to/mimic (or set data.root in the config)")
+    dataset = EHRDataset(build_dataset(source, run.out / "dataset", data.build))
+    check_splits(dataset, run.tasks(), run.config.name)
+    return dataset
+
+
+def kg_stage(run: Run):
+    """The experiment's knowledge graph (`kg.loading.load_graph`)."""
+    from kg.loading import load_graph
+
+    return load_graph(run.config.kg.source, run.config.kg.path)
+
+
+def rag_stage(run: Run, dataset, kg) -> dict[int, str]:
+    """stay_id -> RAG summary (entities, links, knowledge, local LLM), cached under OUT/rag/."""
+    from emerge.rag.session import run_rag
+
+    rag = run.config.rag
+    return run_rag(dataset, run.out / "rag", kg, run.exp.llm, rag.settings, run.encoder(rag.linker_encoder),
+                   backend=run.llm_backend)
+
+
+def text_stage(run: Run, dataset, summaries: dict[int, str] | None):
+    """The model's input (`ModelReadyData`): the dataset's tensors, labels of every task, and the
+    chunk embeddings of the notes (if a model reads them) and of the summaries (if given)."""
+    from emerge.text.embed import embed_stay_texts
+
+    text = run.config.text
+    if not run.exp.needs_notes and summaries is None:  # no model reads text: no encoder to load
+        return dataset.model_ready(run.tasks())
+    encoder = run.encoder(text.encoder)
+    cache = run.out / "cache" / "embeddings"
+
+    def embed(texts: dict[int, list[str]], name: str):
+        return embed_stay_texts(dataset.stay_id, texts, encoder, cache / name, max_chunks=text.max_chunks,
+                                chunk_words=100, overlap=10, shard_size=512, batch_size=64)
+
+    notes = embed(dataset.notes_by_stay(), "notes") if run.exp.needs_notes else None
+    summary = None
+    if summaries is not None:
+        summary = embed({k: [v] for k, v in summaries.items()}, f"summary-{run.config.rag.settings.task}")
+    return dataset.model_ready(run.tasks(), notes, summary, text_encoder=encoder.fingerprint)
+
+
+def model_stage(run: Run, data) -> list[dict[str, Any]]:
+    """Train (or reuse) every model for every task entry; their metrics (metrics.json shape)."""
+    from emerge.training.run import train_and_evaluate
+
+    reports = []
+    for task in run.config.tasks:
+        for name, model_config in run.exp.models.items():
+            text = reads(model_config, "notes") or reads(model_config, "summary")
+            result = train_and_evaluate(data, model_config, run.exp.trainer, run.out / "runs" / task / name,
+                                        task=task, expected_text_encoder=data.text_encoder if text else None)
+            reports.append(result.metrics)
+    return reports
+
+
+def report_stage(run: Run, reports: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """OUT/metrics.json and OUT/metrics.md; returns (metrics, the markdown table)."""
+    from emerge.metrics.report import markdown_table, merge_metrics, save_metrics_json
+    from foundation.artifacts import atomic_write_text
+
+    metrics = merge_metrics(*reports)
+    save_metrics_json(metrics, run.out / "metrics.json")
+    table = markdown_table(metrics)
+    atomic_write_text(run.out / "metrics.md", table)
+    return metrics, table
