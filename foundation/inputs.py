@@ -106,11 +106,14 @@ def reading(path: str | os.PathLike, what: str = "file", fix: str | None = None,
         raise error(f"{what} {path} is truncated or not a valid gzip file ({_first_line(exc)}); "
                     f"{fix or 'download or extract it again'}") from exc
     except OSError as exc:
-        if exc.filename is None:
-            exc.filename = str(path)
         if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
+            if exc.filename is None:
+                exc.filename = str(path)
             raise UserInputError(describe_os_error(exc, what)) from exc
-        raise error(f"{what} {path} cannot be read ({_first_line(exc)}); {remedy}") from exc
+        detail = exc.strerror or _first_line(exc)
+        if exc.errno is None:  # a library's read error (e.g. polars on a damaged or truncated file)
+            raise error(f"{what} {path} is truncated or damaged ({detail}); {remedy}") from exc
+        raise error(f"{what} {path} cannot be read ({detail}); {remedy}") from exc
     except damaged_file_errors() as exc:
         raise error(f"{what} {path} is damaged or not in the expected format ({_first_line(exc)}); {remedy}") from exc
     except RuntimeError as exc:  # faiss and torch report unreadable files as RuntimeError

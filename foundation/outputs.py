@@ -238,6 +238,9 @@ def ensure_replaceable(folder: str | os.PathLike, kind: str | Iterable[str], wha
                              f"exist yet (it will be created)")
     names = scan_names(folder)
     manifest = read_manifest(folder)
+    if not os.access(folder, os.W_OK) or not os.access(folder.parent, os.W_OK):
+        raise UserInputError(f"{what} {folder} (or the folder holding it) is not writable; give this user write "
+                             "access, or pass another folder")
     if manifest is None:
         if not names and not any(folder.iterdir()):
             return
@@ -309,6 +312,8 @@ def claim_folder(folder: str | os.PathLike, kind: str, key: str | None = None,
     if not folder.exists():
         _check_creatable(folder, what)
     manifest = read_manifest(folder) if folder.is_dir() else None
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        raise UserInputError(f"{what} {folder} is not writable; give this user write access, or pass another folder")
     if manifest is not None:
         if manifest.kind != kind:
             raise UserInputError(

@@ -23,6 +23,7 @@ from foundation.artifacts import read_config, write_config
 from foundation.errors import UserInputError
 from foundation.inputs import reading
 from foundation.outputs import cached_step, check_whole
+from foundation.terms import normalize_term
 from kg.schema import HYPERNYM_RELATIONS, NODE_COLUMNS
 
 __all__ = ["KnowledgeGraph", "Relation"]
@@ -135,7 +136,7 @@ class KnowledgeGraph:
             lookup: dict[str, list[int]] = {}
             for i, (name, syns) in enumerate(zip(self._names, self.nodes["synonyms"].to_list(), strict=True)):
                 for term in [name, *(syns or [])]:
-                    key = " ".join(str(term).lower().split())
+                    key = normalize_term(str(term))
                     if key:
                         bucket = lookup.setdefault(key, [])
                         if not bucket or bucket[-1] != i:
@@ -145,8 +146,7 @@ class KnowledgeGraph:
 
     def find(self, name: str) -> list[str]:
         """Ids of the nodes whose name or a synonym equals `name` (case and spacing ignored)."""
-        key = " ".join(name.lower().split())
-        return [self._ids[i] for i in self._surface_index().get(key, [])]
+        return [self._ids[i] for i in self._surface_index().get(normalize_term(name), [])]
 
     def definition_document(self, node_id: str) -> str:
         """EMERGE's node document: "[name] ... [definition] ... [description] ..." (absent parts left out)."""

@@ -16,10 +16,6 @@ from drehr.training.lora import apply_lora, default_lora_targets
 from drehr.training.module import BiEncoderModule, build_loss
 from drehr.training.train import train_retriever
 
-TrainExample = TrainingExample
-"""The old name of `drehr.data.TrainingExample` (the same class), kept only until the tests that still
-import it (tests/drehr/test_train_run.py) say `TrainingExample`; not in `__all__`."""
-
 __all__ = ["TrainConfig", "MultiSimilaritySettings", "InfoNCESettings", "LoraSettings", "load_train_config",
            "TrainingExample", "concept_labels", "PositiveSamplingDataset", "Collator",
            "RetrieverDataModule", "gather_with_grad", "apply_lora", "default_lora_targets", "BiEncoderModule",

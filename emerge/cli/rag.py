@@ -38,7 +38,7 @@ def _settings(**kw):
     try:
         return RagSettings(**{k: v for k, v in kw.items() if v is not None})
     except ValidationError as exc:
-        raise UserInputError(validation_message(exc, "the options", "RAG setting")) from exc
+        raise UserInputError(validation_message(exc, "emerge rag's options", "set of RAG settings")) from exc
 
 
 def _llm_config(llm_config: str | None):

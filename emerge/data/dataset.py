@@ -40,9 +40,10 @@ class EHRDataset:
         self.path = Path(path)
         check_whole(self.path, DATASET_KIND, "dataset", f"build it again with `emerge data build --out {self.path}`")
         self.info = read_config(self.path, DATASET_KIND, DATASET_VERSION, name=DATASET_FILE)
-        with reading(self.path / "cohort.parquet", "dataset table"):
+        rebuild = f"build it again with `emerge data build --out {self.path}`"
+        with reading(self.path / "cohort.parquet", "dataset table", rebuild, ours=True):
             self.cohort = pl.read_parquet(self.path / "cohort.parquet")
-        with reading(self.path / "features.safetensors", "dataset features"):
+        with reading(self.path / "features.safetensors", "dataset features", rebuild, ours=True):
             tensors = load_file(str(self.path / "features.safetensors"))
         self.x, self.x_mask, self.stay_id = tensors["x"], tensors["mask"], tensors["stay_id"]
         if not np.array_equal(self.stay_id, self.cohort["stay_id"].to_numpy()):
@@ -111,7 +112,7 @@ class EHRDataset:
     def notes(self) -> pl.DataFrame:
         """All notes (stay_id, note_id, note_type, charttime, hours_from_intime, text, ...), loaded once."""
         if self._notes is None:
-            with reading(self.path / "notes.parquet", "dataset notes"):
+            with reading(self.path / "notes.parquet", "dataset notes", "build the dataset again", ours=True):
                 self._notes = pl.read_parquet(self.path / "notes.parquet")
         return self._notes
 

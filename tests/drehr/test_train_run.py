@@ -15,7 +15,7 @@ from drehr.model.testing import build_tiny_bert
 from drehr.training import (
     LoraSettings,
     TrainConfig,
-    TrainExample,
+    TrainingExample,
     apply_lora,
     concept_labels,
     train_retriever,
@@ -23,14 +23,14 @@ from drehr.training import (
 from foundation.errors import ArtifactError
 
 EXAMPLES = [
-    TrainExample("patient has heart failure and chest pain", ("heart failure", "chest pain", "cardiac")),
-    TrainExample("acute kidney disease renal", ("kidney disease", "renal")),
-    TrainExample("fever and cough with pneumonia", ("pneumonia", "lung infection", "fever")),
-    TrainExample("diabetes with high glucose was given insulin", ("diabetes", "insulin", "glucose")),
-    TrainExample("history of copd and asthma", ("copd", "asthma")),
-    TrainExample("stroke with high blood pressure", ("stroke", "blood pressure")),
-    TrainExample("anemia in chronic liver disease", ("anemia", "liver disease")),
-    TrainExample("sepsis from infection", ("sepsis", "infection")),
+    TrainingExample("patient has heart failure and chest pain", ("heart failure", "chest pain", "cardiac")),
+    TrainingExample("acute kidney disease renal", ("kidney disease", "renal")),
+    TrainingExample("fever and cough with pneumonia", ("pneumonia", "lung infection", "fever")),
+    TrainingExample("diabetes with high glucose was given insulin", ("diabetes", "insulin", "glucose")),
+    TrainingExample("history of copd and asthma", ("copd", "asthma")),
+    TrainingExample("stroke with high blood pressure", ("stroke", "blood pressure")),
+    TrainingExample("anemia in chronic liver disease", ("anemia", "liver disease")),
+    TrainingExample("sepsis from infection", ("sepsis", "infection")),
 ]
 
 

@@ -1,1 +1,0 @@
-"""Orchestration: the stages wired together (demo, experiments, derived benchmarks)."""
