@@ -4,7 +4,9 @@ Output folder layout:
   checkpoints/last.ckpt   Lightning checkpoint every `checkpoint_every_n_steps` steps (resume point)
   logs/                   CSV logs (train/loss per step)
   model/                  the trained BiEncoder (LoRA merged), loadable by BiEncoder and SentenceTransformer
-  done.json               settings and data identity of the finished run; a rerun with the same ones skips
+  done.json               settings, steps and final loss of the finished run
+  emerge_manifest.json    ownership, the run's key (settings + data), and, once finished, every file with its
+                          sha256: a rerun with the same key into a whole finished folder is skipped
 
 The folder must be new, empty or a training run folder emerge wrote (`foundation.outputs.claim_folder`);
 Ctrl-C stops with "interrupted" and `--resume` continues from the last checkpoint.
@@ -18,13 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drehr.data.examples import TrainingExample, read_examples
-from drehr.model.config import CONFIG_KIND
 from drehr.training.config import TrainConfig
 from foundation.artifacts import atomic_write_text, file_fingerprint, stable_hash
 from foundation.checkpoints import verified_checkpoint_io
-from foundation.errors import ArtifactError, UserInputError
+from foundation.errors import UserInputError
 from foundation.interrupts import lightning_interrupts
-from foundation.outputs import check_whole, claim_folder
+from foundation.outputs import claim_folder, verify, write_manifest
 
 __all__ = ["train_retriever"]
 
@@ -39,13 +40,6 @@ def _run_key(config: TrainConfig, data: str | Path | Sequence[TrainingExample]) 
     else:
         identity = [(e.anchor, e.positives, e.labels) for e in data]
     return stable_hash(config.model_dump(mode="json"), identity)
-
-
-def _done_key(done_file: Path) -> str | None:
-    try:
-        return json.loads(done_file.read_text(encoding="utf-8")).get("run_key")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainingExample], out_dir: str | Path,
@@ -75,17 +69,17 @@ def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainingExa
     else:
         examples = list(data)
     key = _run_key(config, data)
-    claim_folder(out, RUN_KIND, what="--out")
-    if _done_key(done_file) == key:
-        try:
-            if check_whole(model_dir, CONFIG_KIND, "trained model folder") is not None:
-                logger.info("%s already holds this finished run (%s); skipping", out, key)
-                return model_dir
-        except ArtifactError as exc:
-            logger.warning("%s; training it again", exc)
+    manifest = claim_folder(out, RUN_KIND, key=key, what="--out")
+    if not manifest.growing and manifest.key == key:
+        problems = verify(out, manifest)
+        if not problems:
+            logger.info("%s already holds this finished run (%s); skipping", out, key)
+            return model_dir
+        logger.warning("%s was damaged after the run finished (%s); training it again", out, "; ".join(problems[:3]))
     if (ckpt_dir / "last.ckpt").exists() and not resume:
         raise UserInputError(f"{ckpt_dir} already holds a checkpoint; pass --resume to continue that run, "
                              f"or choose a new --out folder.")
+    write_manifest(out, RUN_KIND, 1, key, growing=True)  # open for this run until it finishes
     L.seed_everything(config.seed, workers=True)
     model = BiEncoder.from_pretrained(config.base_model, pooling=config.pooling,
                                       query_instruction=config.query_instruction)
@@ -125,5 +119,6 @@ def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainingExa
             "final_loss": None if final is None else float(final), "fingerprint": model.fingerprint,
             "truncated": collator.truncated, "config": config.model_dump(mode="json"),
         }, indent=2) + "\n")
+        write_manifest(out, RUN_KIND, 1, key)  # finished: every file listed with its checksum
     logger.info("trained %d steps; model saved to %s", trainer.global_step, model_dir)
     return model_dir

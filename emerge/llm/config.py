@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from emerge.llm.base import SamplingConfig
 from foundation.artifacts import cache_root
+from foundation.config_io import load_yaml_mapping, validation_message
 from foundation.errors import UserInputError
 
 __all__ = [
@@ -151,18 +151,11 @@ def parse_llm_config(data: dict, source: str = "<dict>") -> TransformersConfig |
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
-        raise UserInputError(f"{source}: invalid LLM config:\n{exc}") from exc
+        raise UserInputError(validation_message(exc, source, "LLM config")) from exc
 
 
 def load_llm_config(path: str | os.PathLike) -> TransformersConfig | VLLMConfig | OpenAIConfig:
     """Read a YAML backend config (see configs/llm/). Relative model paths stay relative to the cwd."""
     path = Path(path)
-    if not path.is_file():
-        raise UserInputError(
-            f"LLM config {path} not found; pass a YAML file such as configs/llm/smollm2.yaml"
-        )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserInputError(f"{path} is not valid YAML: {exc}") from exc
+    data = load_yaml_mapping(path, "LLM config", "pass a YAML file such as configs/llm/smollm2.yaml")
     return parse_llm_config(data, source=str(path))

@@ -88,9 +88,6 @@ class EmergeDataModule(L.LightningDataModule):
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", shuffle=False)
 
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
-
     def predict_dataloader(self) -> DataLoader:
         """The test split, in order: what `Trainer.predict` scores for the report."""
         return self._loader("test", shuffle=False)

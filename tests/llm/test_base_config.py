@@ -104,8 +104,8 @@ def test_shipped_configs_load_into_the_right_types():
         ("backend: transformers\nbatch_sise: 4\n", "batch_sise"),
         ("backend: vllm\ntensor_parallel_size: 0\n", "tensor_parallel_size"),
         ("backend: openai\n", "model"),
-        ("- a list\n", "expected a mapping"),
-        ("backend: [unclosed\n", "not valid YAML"),
+        ("- a list\n", "must hold a mapping of settings"),
+        ("backend: [unclosed\n", "line 2, column 1 .*YAML syntax error"),
     ],
 )
 def test_bad_configs_name_the_problem(tmp_path, text, match):
