@@ -20,8 +20,9 @@ import pytest
 import yaml
 
 from emerge.cli import main
+from tests.helpers.kg import ward_kg
+from tests.helpers.paths import CONFIGS
 
-CONFIGS = Path(__file__).parents[1] / "configs"
 USER_FILES = {"src/train.py": "print('mine')\n", "results.csv": "auroc\n0.8\n"}
 
 
@@ -43,18 +44,12 @@ def ws(tmp_path_factory) -> Path:
     from emerge.data.build import build_dataset
     from emerge.data.config import BuildConfig
     from emerge.data.synth import generate
-    from kg.build import build_graph
 
     ws = tmp_path_factory.mktemp("bad_input")
     generate(ws / "synth", stays=120, seed=3)
     build_dataset(ws / "synth", ws / "dataset", BuildConfig())
     # a tiny KG the RAG commands can use without building the starter KG
-    nodes = pl.DataFrame({"key": ["I10", "A41.9"], "id": ["I10", "A41.9"], "type": ["disease", "disease"],
-                          "name": ["Hypertension", "Sepsis"], "source": ["ICD10CM"] * 2,
-                          "synonyms": [["HTN"], ["septicemia"]], "definition": [None, None], "description": [None, None]})
-    edges = pl.DataFrame({"head": ["A41.9"], "tail": ["I10"], "relation": ["related_to"],
-                          "display_relation": ["related to"]})
-    build_graph(nodes, edges, name="tiny").save(ws / "kg")
+    ward_kg().save(ws / "kg")
     (ws / "kg_damaged").mkdir()
     for f in (ws / "kg").iterdir():
         (ws / "kg_damaged" / f.name).write_bytes(f.read_bytes())

@@ -119,7 +119,31 @@ class BiEncoder(torch.nn.Module):
 
     # ------------------------------------------------------------------ tokenization and forward
     def max_length(self, side: Side) -> int:
-        return self.config.query_max_length if side == "query" else self.config.passage_max_length
+        """Tokens kept per text of `side`: the configured length, but never more positions than the
+        backbone has (a 128-position model asked for 160 would fail inside its embedding layer)."""
+        wanted = self.config.query_max_length if side == "query" else self.config.passage_max_length
+        limit = self.position_limit
+        if limit is not None and wanted > limit:
+            if not getattr(self, "_warned_length", False):
+                logger.warning("%s max length %d exceeds the model's %d positions; texts are cut at %d tokens",
+                               side, wanted, limit, limit)
+                self._warned_length = True
+            return limit
+        return wanted
+
+    @property
+    def position_limit(self) -> int | None:
+        """How many token positions the backbone can embed (None: no fixed limit, e.g. rotary)."""
+        from drehr.model.loading import is_decoder_config
+
+        config = self.backbone.config
+        if getattr(config, "position_embedding_type", "absolute") != "absolute" or is_decoder_config(config):
+            return None
+        positions = getattr(config, "max_position_embeddings", None)
+        if positions is None:
+            return None
+        offset = 2 if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") else 0
+        return int(positions) - offset
 
     def prepare(self, texts: Sequence[str], side: Side) -> list[str]:
         """Checked texts, with the query instruction prepended on the query side."""

@@ -13,31 +13,14 @@ from benchmarks.stage1_synthetic.experiment import (
     run_experiment,
     split_subjects,
 )
-from drehr.model.testing import build_tiny_bert
-from kg.build import build_graph
+from tests.helpers.kg import stage1_kg
 
 
-def _tiny_kg():
-    """Conditions the synthetic notes write about, with synonyms/abbreviations and one hypernym edge."""
-    nodes = pl.DataFrame({
-        "key": ["D64.9", "I10", "I50.9", "J96.0", "A41.9"], "id": ["D64.9", "I10", "I50.9", "J96.0", "A41.9"],
-        "type": ["disease"] * 5,
-        "name": ["Anemia", "Hypertension", "Heart failure", "Acute respiratory failure", "Sepsis"],
-        "source": ["ICD10CM"] * 5,
-        "synonyms": [["anaemia", "low hemoglobin"], ["HTN", "high blood pressure"], ["CHF"], ["hypoxemic respiratory failure"],
-                     ["septicemia"]],
-    })
-    edges = pl.DataFrame([("J96.0", "I50.9", "disease_disease", "associated with"), ("A41.9", "J96.0", "is_a", "is a")],
-                         schema=["head", "tail", "relation", "display_relation"], orient="row")
-    return build_graph(nodes, edges, name="tiny")
-
-
-def test_tiny_experiment_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
-    base = build_tiny_bert(tmp_path / "tiny_bert")
-    cfg = ExperimentConfig(stays=40, seed=3, base_model=str(base), max_steps=3, positives_per_anchor=4,
+def test_tiny_experiment_runs_end_to_end_and_resumes(tmp_path, monkeypatch, tiny_bert_dir):
+    cfg = ExperimentConfig(stays=40, seed=3, base_model=str(tiny_bert_dir), max_steps=3, positives_per_anchor=4,
                            anchors_per_batch=4, icd10_limit=15, eval_batch_size=16)
     work = tmp_path / "work"
-    result = run_experiment(work, cfg, kg=_tiny_kg())
+    result = run_experiment(work, cfg, kg=stage1_kg())
 
     assert result["training"]["global_step"] == 3
     assert set(result["models"]) == {"base", "stage1"}
@@ -74,7 +57,7 @@ def test_tiny_experiment_runs_end_to_end_and_resumes(tmp_path, monkeypatch):
     monkeypatch.setattr("drehr.data.files.build_stage1_file", boom)
     monkeypatch.setattr("benchmarks.stage1_synthetic.synthetic_cliniq.build_synthetic_cliniq", boom)
     monkeypatch.setattr("drehr.evaluation.suite.run_retrieval_eval", boom)
-    again = run_experiment(work, cfg, kg=_tiny_kg())
+    again = run_experiment(work, cfg, kg=stage1_kg())
     assert again["models"] == result["models"]
 
 

@@ -1,10 +1,9 @@
-"""drehr.data.notes and drehr.data.files: notes tables in, resumable JSONL out, no emerge involved
-(the LLM is a plain function). The `emerge retriever build-*` commands over them are tested in
-tests/emerge/cli/test_retriever_data_cli.py."""
+"""drehr.data.notes and drehr.data.files: notes tables in, resumable JSONL out, no application layer
+involved (the LLM is a plain function). The `retriever build-*` commands over them are tested with the
+other command-line tests (test_retriever_data_cli.py)."""
 
 from __future__ import annotations
 
-import gzip
 import json
 
 import polars as pl
@@ -12,43 +11,18 @@ import pytest
 
 from drehr.data import build_qa_file, build_stage1_file, build_stage2_file, note_chunks, read_notes
 from foundation.errors import UserInputError
-from kg.build import build_graph
-
-FILLER = ("the patient was seen on the ward today and the team reviewed the plan with the family "
-          "and nursing staff before the evening round ").split()
-
-
-def _note(words: list[str], n: int = 120) -> str:
-    return " ".join((words + FILLER * 20)[:n])
-
-
-NOTES = [
-    {"note_id": "n1", "subject_id": 1, "hadm_id": 11, "text": _note("History: HTN and hypokalemia noted .".split())},
-    {"note_id": "n2", "subject_id": 2, "hadm_id": 22, "text": _note("Known chronic kidney disease stage 3 .".split())},
-    {"note_id": "n3", "subject_id": 2, "hadm_id": 22, "text": "too short to chunk"},
-]
+from tests.helpers.kg import notes_kg
+from tests.helpers.notes import NOTES, write_notes_csv_gz
 
 
 @pytest.fixture
 def notes_csv_gz(tmp_path):
-    path = tmp_path / "discharge.csv.gz"
-    with gzip.open(path, "wb") as fh:
-        pl.DataFrame(NOTES).write_csv(fh)
-    return path
+    return write_notes_csv_gz(tmp_path / "discharge.csv.gz")
 
 
 @pytest.fixture
-def tiny_kg():
-    nodes = pl.DataFrame({
-        "key": ["I10", "E87.6", "N18.9"], "id": ["I10", "E87.6", "N18.9"],
-        "type": ["disease", "disease", "disease"],
-        "name": ["Essential hypertension", "Hypokalemia", "Chronic kidney disease"],
-        "source": ["ICD10CM"] * 3,
-        "synonyms": [["High blood pressure", "HTN"], ["low potassium"], ["CKD"]],
-    })
-    edges = pl.DataFrame([("E87.6", "N18.9", "is_a", "is a")],
-                         schema=["head", "tail", "relation", "display_relation"], orient="row")
-    return build_graph(nodes, edges, name="tiny")
+def graph():
+    return notes_kg()
 
 
 def _ids(path) -> list[str]:
@@ -82,23 +56,23 @@ def test_note_chunks_skip_short_notes(notes_csv_gz):
     assert {c.patient_id for c in chunks} == {"1", "2"}
 
 
-def test_build_stage1_file_writes_labelled_examples_and_resumes(tmp_path, notes_csv_gz, tiny_kg):
+def test_build_stage1_file_writes_labelled_examples_and_resumes(tmp_path, notes_csv_gz, graph):
     notes, out = read_notes(notes_csv_gz), tmp_path / "stage1.jsonl"
-    counts = build_stage1_file(notes, tiny_kg, out, limit=1)
+    counts = build_stage1_file(notes, graph, out, limit=1)
     assert (counts["chunks"], counts["written"]) == (1, 1) and _ids(out) == ["n1_0"]
-    counts = build_stage1_file(notes, tiny_kg, out)
+    counts = build_stage1_file(notes, graph, out)
     assert (counts["chunks"], counts["skipped"], counts["processed"]) == (4, 1, 3)
     assert _ids(out) == ["n1_0", "n2_0"]  # n1_1 and n2_1 name no KG term
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert all(len(r["labels"]) == len(r["positives"]) for r in rows)
     with pytest.raises(UserInputError, match="--min-words"):
-        build_stage1_file(notes, tiny_kg, tmp_path / "none.jsonl", min_words=1000)
+        build_stage1_file(notes, graph, tmp_path / "none.jsonl", min_words=1000)
 
 
 def test_stage2_and_qa_files_take_any_text_function(tmp_path, notes_csv_gz):
     prompts_seen: list[str] = []
 
-    def generate(prompts: list[str]) -> list[str]:  # a plain callable: no emerge, no model
+    def generate(prompts: list[str]) -> list[str]:  # a plain callable: no LLM package, no model
         prompts_seen.extend(prompts)
         return ["- Hypokalemia\n- NA" for _ in prompts]
 

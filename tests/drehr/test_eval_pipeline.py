@@ -1,8 +1,9 @@
-"""Readers (BEIR, CliniQ), the evaluation runner on hand-computed rankings, ICD-10, and the CLI."""
+"""Readers (BEIR, CliniQ), the evaluation runner on hand-computed rankings, and ICD-10. The `retriever
+eval | index | search` commands are tested with the other command-line tests
+(test_retriever_eval_cli.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import math
@@ -20,12 +21,9 @@ from drehr.evaluation.icd10 import (
     run_icd10_benchmark,
 )
 from foundation.errors import UserInputError
+from tests.helpers.toy_encoder import ToyEncoder
 
 FIXTURES = Path(__file__).parent / "fixtures"
-_spec = importlib.util.spec_from_file_location("drehr_toy_encoder", FIXTURES / "toy_encoder.py")
-_mod = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_mod)
-ToyEncoder = _mod.ToyEncoder
 L = math.log2
 
 
@@ -132,80 +130,3 @@ def test_bad_icd_code_is_a_user_error(tmp_path):
     (tmp_path / "r.jsonl").write_text('{"code": "XYZ.9", "rephrasings": ["a"]}\n')
     with pytest.raises(UserInputError, match="XYZ.9"):
         load_rephrasings(tmp_path / "r.jsonl")
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    from emerge.cli import main, retriever_eval
-
-    monkeypatch.setattr(retriever_eval, "load_encoder", lambda model: ToyEncoder(256))
-    return main
-
-
-def test_cli_eval_prints_dense_and_baselines(cli, capsys):
-    cli(["retriever", "eval", "--model", "toy", "--data", str(FIXTURES / "cliniq")])
-    out = json.loads(capsys.readouterr().out)
-    assert out["format"] == "cliniq" and {"dense", "bm25", "bm25+dense_rrf"} <= set(out)
-    # phytonadione / folic acid occur verbatim in one chunk each: BM25 ranks them first
-    assert out["bm25"]["cliniq"]["multi_patient"]["drug"]["mrr"] == 1.0
-    assert out["dense"]["n_queries"] == 6
-
-
-def test_cli_index_then_search(cli, capsys, tmp_path, monkeypatch):
-    import polars as pl
-
-    from drehr import BiEncoder
-    from drehr.index import ChunkIndex
-    from drehr.model.testing import build_tiny_bert
-    from emerge.cli import retriever_eval
-
-    encoder = BiEncoder.from_pretrained(build_tiny_bert(tmp_path / "tiny"))  # a retriever saves its encoder
-    monkeypatch.setattr(retriever_eval, "load_encoder", lambda model: encoder)
-    chunks = tmp_path / "chunks.parquet"
-    pl.DataFrame({"chunk_id": ["1_0", "1_1", "2_0"], "patient_id": ["1", "1", "2"],
-                  "text": ["heart failure", "knee pain", "phenytoin"]}).write_parquet(chunks)
-    cli(["retriever", "index", "--model", "tiny", "--chunks", str(chunks), "--out", str(tmp_path / "idx")])
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["chunks"] == 3 and summary["structure"] == "flat"
-    index = ChunkIndex.load(tmp_path / "idx" / "index")  # the low-level index inside the retriever folder
-    expected = index.search(["heart failure"], k=2, encoder=encoder, patients=["1"]).chunk_ids[0]
-    cli(["retriever", "search", "--retriever", str(tmp_path / "idx"), "--query", "heart failure", "--patient", "1"])
-    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [h["chunk_id"] for h in hits] == expected and {h["patient_id"] for h in hits} == {"1"}
-
-
-def test_cli_errors_are_one_line_exit_2(cli, capsys, tmp_path):
-    bad = tmp_path / "chunks.jsonl"
-    bad.write_text('{"chunk_id": "1_0", "text": "x"}\n')
-    with pytest.raises(SystemExit) as exc:
-        cli(["retriever", "index", "--model", "toy", "--chunks", str(bad), "--out", str(tmp_path / "o")])
-    assert exc.value.code == 2
-    assert "patient_id" in capsys.readouterr().err
-    good = tmp_path / "good.jsonl"
-    good.write_text('{"chunk_id": "1_0", "patient_id": "1", "text": "x"}\n')
-    with pytest.raises(SystemExit) as exc:  # refused before encoding: the toy encoder cannot be saved
-        cli(["retriever", "index", "--model", "toy", "--chunks", str(good), "--out", str(tmp_path / "o")])
-    assert exc.value.code == 2 and "save_pretrained" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists() and not (tmp_path / ".o.work").exists()
-    with pytest.raises(SystemExit) as exc:
-        cli(["retriever", "search", "--retriever", str(tmp_path), "--query", "x"])
-    assert exc.value.code == 2 and "drehr_retriever" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exc:
-        cli(["retriever", "eval", "--model", "toy", "--data", str(tmp_path)])
-    assert exc.value.code == 2
-
-
-@pytest.mark.slow
-def test_real_biencoder_follows_the_encoder_protocol(tmp_path):
-    """The bundled MiniLM through drehr.model.BiEncoder: index, search, and the CLI's loader."""
-    from drehr.index import ChunkIndex, Encoder
-    from emerge.cli.retriever_eval import load_encoder
-
-    encoder = load_encoder("default")
-    assert isinstance(encoder, Encoder)
-    index = ChunkIndex.for_encoder(encoder)
-    index.add(["1_0", "1_1", "2_0"], ["1", "1", "2"],
-              encoder.encode(["congestive heart failure", "fractured knee", "seizure on phenytoin"]))
-    assert index.search_patient("1", "cardiac failure", encoder=encoder).chunk_ids[0][0] == "1_0"
-    index.save(tmp_path / "idx")
-    assert ChunkIndex.load(tmp_path / "idx").search(["anticonvulsant"], k=1, encoder=encoder).chunk_ids == [["2_0"]]

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 import pytest
 
 from drehr.index import ChunkIndex, EncoderMismatchError, IndexConfig, count_chunks, encode_chunks, top_k
 from foundation.errors import ArtifactError, UserInputError
-
-_spec = importlib.util.spec_from_file_location("drehr_toy_encoder", Path(__file__).parent / "fixtures" / "toy_encoder.py")
-_mod = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_mod)
-ToyEncoder = _mod.ToyEncoder
+from tests.helpers.toy_encoder import ToyEncoder
 
 
 def _unit(rng, n, d):

@@ -1,4 +1,4 @@
-"""BiEncoder on a tiny BERT (built here) and once on the bundled MiniLM."""
+"""BiEncoder on the session's tiny BERT and once on the bundled MiniLM."""
 
 from __future__ import annotations
 
@@ -16,14 +16,9 @@ TEXTS = ["heart failure", "chronic kidney disease with anemia and high blood pre
          "patient has a history of copd and asthma", "sepsis"]
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "bert")
-
-
 @pytest.fixture()
-def tiny(tiny_dir):
-    return BiEncoder.from_pretrained(tiny_dir, pooling="mean", passage_max_length=64, query_max_length=8)
+def tiny(tiny_bert_dir):
+    return BiEncoder.from_pretrained(tiny_bert_dir, pooling="mean", passage_max_length=64, query_max_length=8)
 
 
 def test_encode_shape_norm_and_order(tiny):
@@ -42,8 +37,9 @@ def test_forward_has_gradients(tiny):
     assert tiny.backbone.embeddings.word_embeddings.weight.grad is not None
 
 
-def test_query_instruction_and_query_length(tiny_dir):
-    model = BiEncoder.from_pretrained(tiny_dir, pooling="cls", query_instruction="patient has ", query_max_length=8)
+def test_query_instruction_and_query_length(tiny_bert_dir):
+    model = BiEncoder.from_pretrained(tiny_bert_dir, pooling="cls", query_instruction="patient has ",
+                                      query_max_length=8)
     np.testing.assert_allclose(model.encode_queries(["fever"]), model.encode(["patient has fever"]), atol=1e-6)
     # 8 tokens: [CLS] + 6 words + [SEP]; the query side cuts what the passage side keeps
     long = "heart failure chest pain kidney liver disease acute chronic fever"
@@ -84,10 +80,10 @@ def test_save_load_roundtrip_and_sentence_transformers(tiny, tmp_path):
     np.testing.assert_allclose(st.encode(TEXTS), expected, atol=1e-5)
 
 
-def test_fingerprint_tracks_config_and_weights(tiny_dir, tmp_path):
-    a = BiEncoder.from_pretrained(tiny_dir, pooling="mean")
-    assert a.fingerprint == BiEncoder.from_pretrained(tiny_dir, pooling="mean").fingerprint
-    assert a.fingerprint != BiEncoder.from_pretrained(tiny_dir, pooling="cls").fingerprint
+def test_fingerprint_tracks_config_and_weights(tiny_bert_dir, tmp_path):
+    a = BiEncoder.from_pretrained(tiny_bert_dir, pooling="mean")
+    assert a.fingerprint == BiEncoder.from_pretrained(tiny_bert_dir, pooling="mean").fingerprint
+    assert a.fingerprint != BiEncoder.from_pretrained(tiny_bert_dir, pooling="cls").fingerprint
     other = BiEncoder.from_pretrained(build_tiny_bert(tmp_path / "other", seed=1), pooling="mean")
     assert other.fingerprint != a.fingerprint
 
@@ -104,7 +100,7 @@ def test_save_refuses_foreign_folder(tiny, tmp_path):
         tiny.save_pretrained(tmp_path / "m")
 
 
-def test_decoder_last_token_pooling_is_padding_side_aware(tiny_dir, tmp_path):
+def test_decoder_last_token_pooling_is_padding_side_aware(tiny_bert_dir, tmp_path):
     from transformers import AutoTokenizer, LlamaConfig, LlamaModel
 
     torch.manual_seed(0)
@@ -112,7 +108,7 @@ def test_decoder_last_token_pooling_is_padding_side_aware(tiny_dir, tmp_path):
                          num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128)
     folder = tmp_path / "llama"
     LlamaModel(config).save_pretrained(folder)
-    tok = AutoTokenizer.from_pretrained(tiny_dir)
+    tok = AutoTokenizer.from_pretrained(tiny_bert_dir)
     tok.eos_token = "[SEP]"
     tok.save_pretrained(folder)
     model = BiEncoder.from_pretrained(folder)
@@ -129,3 +125,11 @@ def test_default_minilm_matches_sentence_transformers(minilm_path):
     assert model.dimension == 384 and model.config.pooling == "mean"
     st = SentenceTransformer(str(minilm_path), device="cpu")
     np.testing.assert_allclose(model.encode(TEXTS), st.encode(TEXTS), atol=1e-5)
+
+
+def test_max_length_never_exceeds_the_models_positions(tiny_bert_dir):
+    model = BiEncoder.from_pretrained(tiny_bert_dir, pooling="mean", passage_max_length=400)
+    limit = model.backbone.config.max_position_embeddings
+    assert model.position_limit == limit and model.max_length("passage") == limit
+    long_text = " ".join(["word"] * (3 * limit))
+    assert model.encode([long_text, "short"]).shape[0] == 2  # cut at the model's positions, no crash

@@ -1,48 +1,30 @@
 """drehr.Retriever: build, search (corpus, some patients, one patient), save/load as one folder, the
-folder's ownership and damage checks, and `emerge retriever index` / `search`."""
+folder's ownership and damage checks. The `retriever index` / `search` commands over it are tested with
+the other command-line tests (test_retriever_eval_cli.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from click.testing import CliRunner
 
 from drehr import Retriever
 from drehr.index import EncoderMismatchError, IndexConfig
 from drehr.retriever import HIT_COLUMNS
 from foundation.errors import ArtifactError, UserInputError
-
-_spec = importlib.util.spec_from_file_location("drehr_toy_encoder", Path(__file__).parent / "fixtures" / "toy_encoder.py")
-_mod = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_mod)
-ToyEncoder = _mod.ToyEncoder
-
-CHUNKS = pl.DataFrame({
-    "chunk_id": ["a_0", "a_1", "a_2", "b_0", "b_1", "c_0", "c_1"],
-    "patient_id": ["a", "a", "a", "b", "b", "c", "c"],
-    "text": ["heart failure with reduced ejection", "knee pain after a fall", "chronic kidney disease",
-             "atrial fibrillation on warfarin", "acute heart failure exacerbation", "sepsis from pneumonia", "  "],
-})
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    """Folder of a tiny random BERT (a real BiEncoder that saves and loads in a second)."""
-    from drehr.model.testing import build_tiny_bert
-
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "model")
+from tests.helpers.retrieval import CHUNKS
+from tests.helpers.toy_encoder import ToyEncoder
 
 
 @pytest.fixture
-def tiny_encoder(tiny_model):
+def tiny_encoder(tiny_bert_dir):
+    """A real BiEncoder on the session's tiny random BERT: saves and loads in a second."""
     from drehr import BiEncoder
 
-    return BiEncoder.from_pretrained(tiny_model)
+    return BiEncoder.from_pretrained(tiny_bert_dir)
 
 
 def test_build_and_search_corpus_some_patients_one_patient():
@@ -166,47 +148,3 @@ def test_load_checks_the_index_was_built_by_the_saved_encoder(tmp_path, tiny_enc
     index_config.write_text(json.dumps({**body, "encoder_fingerprint": "someone-else"}))
     with pytest.raises(ArtifactError, match="not built by the encoder"):
         Retriever.load(tmp_path / "r")
-
-
-# ------------------------------------------------------------------ CLI
-def _run(args):
-    from emerge.cli import cli
-
-    return CliRunner().invoke(cli, args)
-
-
-def test_cli_index_then_search(tmp_path, tiny_model):
-    chunks = tmp_path / "chunks.parquet"
-    CHUNKS.write_parquet(chunks)
-    out = tmp_path / "retriever"
-    args = ["retriever", "index", "--model", str(tiny_model), "--chunks", str(chunks), "--out", str(out)]
-    result = _run(args)
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
-    assert summary["chunks"] == 6 and summary["patients"] == 3 and summary["structure"] == "flat"
-    assert (tmp_path / ".retriever.work").is_dir()  # encoded shards, reused by a rerun
-    assert _run(args).exit_code == 0  # our own folder is replaced
-
-    search = ["retriever", "search", "--retriever", str(out), "--query", "heart failure"]
-    hits = [json.loads(line) for line in _run(search + ["--patient", "a"]).stdout.splitlines()]
-    assert [h["patient_id"] for h in hits] == ["a", "a", "a"] and [h["rank"] for h in hits] == [1, 2, 3]
-    assert {"chunk_id", "patient_id", "score", "text"} <= set(hits[0])
-    assert hits == Retriever.load(out).search("heart failure", patients="a").select(
-        "query", "rank", "chunk_id", "patient_id", "score", "text").to_dicts()
-    some = [json.loads(line) for line in _run(search + ["--patient", "b", "--patient", "c", "-k", "2"]).stdout.splitlines()]
-    assert len(some) == 2 and {h["patient_id"] for h in some} <= {"b", "c"}
-    everyone = [json.loads(line) for line in _run(search + ["-k", "4"]).stdout.splitlines()]
-    assert len(everyone) == 4
-
-
-def test_cli_index_refuses_a_users_folder_before_encoding(tmp_path, tiny_model):
-    chunks = tmp_path / "chunks.parquet"
-    CHUNKS.write_parquet(chunks)
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    (mine / "keep.txt").write_text("x")
-    result = _run(["retriever", "index", "--model", str(tiny_model), "--chunks", str(chunks), "--out", str(mine)])
-    assert result.exit_code != 0 and isinstance(result.exception, UserInputError)
-    assert "--out" in str(result.exception) and not (tmp_path / ".mine.work").exists()
-    result = _run(["retriever", "search", "--retriever", str(tmp_path), "--query", "x"])
-    assert isinstance(result.exception, ArtifactError)

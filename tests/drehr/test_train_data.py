@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from drehr.data import ExampleWriter, TrainingExample, read_examples
 from drehr.training import PositiveSamplingDataset, concept_labels, load_train_config
 from drehr.training.strategy import build_strategy
 from foundation.errors import UserInputError
+from tests.helpers import paths
 
-CONFIGS = sorted((Path(__file__).parents[2] / "configs" / "retriever").glob("*.yaml"))
+CONFIGS = sorted((paths.CONFIGS / "retriever").glob("*.yaml"))
 
 
 def test_concept_labels_merge_same_string_and_same_label():
@@ -85,12 +84,11 @@ def test_concept_ids_are_what_they_were_before_one_reader(tmp_path):
     assert ids == [[0, 0, 1], [0, 0, 2], [1, 1]]
 
 
-def test_collate_builds_owner_and_labels(tmp_path):
+def test_collate_builds_owner_and_labels(tiny_bert_dir):
     from drehr.model import BiEncoder
-    from drehr.model.testing import build_tiny_bert
     from drehr.training import Collator
 
-    model = BiEncoder.from_pretrained(build_tiny_bert(tmp_path / "m"), pooling="cls")
+    model = BiEncoder.from_pretrained(tiny_bert_dir, pooling="cls")
     collate = Collator(model, "passage", anchor_max_length=6, positive_max_length=4)
     batch = collate([("heart failure with fever and cough", ["fever", "cough"], [3, 4]), ("sepsis", ["sepsis", "a b c"], [5, 5])])
     assert batch["owner"].tolist() == [0, 0, 1, 1] and batch["labels"].tolist() == [3, 4, 5, 5]

@@ -1,4 +1,5 @@
-"""End-to-end training runs on a tiny BERT: the loss goes down, runs resume, LoRA merges at save."""
+"""End-to-end training runs on a tiny BERT: the loss goes down, runs resume, LoRA merges at save. The
+`retriever train` command is tested with the other command-line tests (test_retriever_train_cli.py)."""
 
 from __future__ import annotations
 
@@ -7,40 +8,22 @@ import json
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
 
 from drehr.losses import multi_similarity_loss_from_embeddings
 from drehr.model import BiEncoder
-from drehr.model.testing import build_tiny_bert
 from drehr.training import (
     LoraSettings,
     TrainConfig,
-    TrainingExample,
     apply_lora,
     concept_labels,
     train_retriever,
 )
 from foundation.errors import ArtifactError
-
-EXAMPLES = [
-    TrainingExample("patient has heart failure and chest pain", ("heart failure", "chest pain", "cardiac")),
-    TrainingExample("acute kidney disease renal", ("kidney disease", "renal")),
-    TrainingExample("fever and cough with pneumonia", ("pneumonia", "lung infection", "fever")),
-    TrainingExample("diabetes with high glucose was given insulin", ("diabetes", "insulin", "glucose")),
-    TrainingExample("history of copd and asthma", ("copd", "asthma")),
-    TrainingExample("stroke with high blood pressure", ("stroke", "blood pressure")),
-    TrainingExample("anemia in chronic liver disease", ("anemia", "liver disease")),
-    TrainingExample("sepsis from infection", ("sepsis", "infection")),
-]
+from tests.helpers.retrieval import EXAMPLES
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "bert")
-
-
-def _config(tiny_dir, **kw) -> TrainConfig:
-    base = dict(base_model=str(tiny_dir), pooling="mean", anchors_per_batch=4, positives_per_anchor=3, epochs=1,
+def _config(base_dir, **kw) -> TrainConfig:
+    base = dict(base_model=str(base_dir), pooling="mean", anchors_per_batch=4, positives_per_anchor=3, epochs=1,
                 lr=5e-3, warmup_ratio=0.1, accelerator="cpu", devices=1, checkpoint_every_n_steps=4,
                 log_every_n_steps=1, passage_max_length=16, query_max_length=6)
     return TrainConfig(**{**base, **kw})
@@ -55,20 +38,21 @@ def _full_data_loss(model: BiEncoder) -> float:
     return multi_similarity_loss_from_embeddings(anchors, cands, owner, torch.tensor(sum(labels, []))).item()
 
 
-def test_training_lowers_loss_and_resumes(tiny_dir, tmp_path):
-    before = _full_data_loss(BiEncoder.from_pretrained(tiny_dir, pooling="mean"))  # CLS of a random BERT is ~constant
+def test_training_lowers_loss_and_resumes(tiny_bert_dir, tmp_path):
+    # mean pooling: the CLS vector of a random BERT is ~constant
+    before = _full_data_loss(BiEncoder.from_pretrained(tiny_bert_dir, pooling="mean"))
     out = tmp_path / "run"
-    train_retriever(_config(tiny_dir, epochs=2), EXAMPLES, out)
+    train_retriever(_config(tiny_bert_dir, epochs=2), EXAMPLES, out)
     with pytest.raises(Exception, match="--resume"):
-        train_retriever(_config(tiny_dir, epochs=3), EXAMPLES, out)
-    model_dir = train_retriever(_config(tiny_dir, epochs=8), EXAMPLES, out, resume=True)
+        train_retriever(_config(tiny_bert_dir, epochs=3), EXAMPLES, out)
+    model_dir = train_retriever(_config(tiny_bert_dir, epochs=8), EXAMPLES, out, resume=True)
     done = json.loads((out / "done.json").read_text())
     assert done["global_step"] == 8 * 2  # 8 anchors / 4 per batch, steps continued from epoch 2
     after = _full_data_loss(BiEncoder.from_pretrained(model_dir))
     assert after < 0.9 * before, (before, after)
     # a finished run with the same settings is skipped
     mtime = (model_dir / "model.safetensors").stat().st_mtime_ns
-    train_retriever(_config(tiny_dir, epochs=8), EXAMPLES, out, resume=True)
+    train_retriever(_config(tiny_bert_dir, epochs=8), EXAMPLES, out, resume=True)
     assert (model_dir / "model.safetensors").stat().st_mtime_ns == mtime
     # a checkpoint damaged after it was written is refused, not resumed from
     last = out / "checkpoints" / "last.ckpt"
@@ -77,11 +61,11 @@ def test_training_lowers_loss_and_resumes(tiny_dir, tmp_path):
     data[mid : mid + 64] = bytes(b ^ 0xFF for b in data[mid : mid + 64])
     last.write_bytes(bytes(data))
     with pytest.raises(ArtifactError, match="last.ckpt cannot be resumed from: its content changed"):
-        train_retriever(_config(tiny_dir, epochs=9), EXAMPLES, out, resume=True)
+        train_retriever(_config(tiny_bert_dir, epochs=9), EXAMPLES, out, resume=True)
 
 
-def test_lora_trains_adapters_only_and_merges_at_save(tiny_dir, tmp_path):
-    model = BiEncoder.from_pretrained(tiny_dir, pooling="cls")
+def test_lora_trains_adapters_only_and_merges_at_save(tiny_bert_dir, tmp_path):
+    model = BiEncoder.from_pretrained(tiny_bert_dir, pooling="cls")
     apply_lora(model, LoraSettings())
     names = [n for n, p in model.named_parameters() if p.requires_grad]
     assert names and all("lora_" in n for n in names)
@@ -92,7 +76,8 @@ def test_lora_trains_adapters_only_and_merges_at_save(tiny_dir, tmp_path):
                 p.normal_(0, 0.5)
     texts = [e.anchor for e in EXAMPLES]
     expected = model.encode(texts)
-    assert not np.allclose(expected, BiEncoder.from_pretrained(tiny_dir, pooling="cls").encode(texts), atol=1e-3)
+    unadapted = BiEncoder.from_pretrained(tiny_bert_dir, pooling="cls").encode(texts)
+    assert not np.allclose(expected, unadapted, atol=1e-3)
     model.save_pretrained(tmp_path / "merged")
     reloaded = BiEncoder.from_pretrained(tmp_path / "merged")
     assert not any("lora" in n for n, _ in reloaded.named_parameters())
@@ -100,32 +85,19 @@ def test_lora_trains_adapters_only_and_merges_at_save(tiny_dir, tmp_path):
     np.testing.assert_allclose(model.encode(texts), expected, atol=1e-6)  # adapter un-merged after save
 
 
-def test_cli_train(tiny_dir, tmp_path):
-    from emerge.cli import cli
-
-    data = tmp_path / "d.jsonl"
-    data.write_text("".join(json.dumps({"anchor": e.anchor, "positives": list(e.positives)}) + "\n" for e in EXAMPLES))
-    config = tmp_path / "c.yaml"
-    config.write_text(f"base_model: {tiny_dir}\npooling: cls\nanchors_per_batch: 4\npositives_per_anchor: 2\n"
-                      "epochs: 1\naccelerator: cpu\ndevices: 1\n")
-    result = CliRunner().invoke(cli, ["retriever", "train", "--config", str(config), "--data", str(data),
-                                      "--out", str(tmp_path / "run")])
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "run" / "model" / "drehr_config.json").is_file()
-
-
 @pytest.mark.gpu
-def test_deepspeed_bf16_lora_on_gpu(tiny_dir, tmp_path):
+def test_deepspeed_bf16_lora_on_gpu(tiny_bert_dir, tmp_path):
     pytest.importorskip("deepspeed")
-    config = _config(tiny_dir, accelerator="gpu", devices=1, strategy="deepspeed_stage_2_offload",
+    config = _config(tiny_bert_dir, accelerator="gpu", devices=1, strategy="deepspeed_stage_2_offload",
                      precision="bf16-mixed", lora=LoraSettings(), epochs=2)
     model_dir = train_retriever(config, EXAMPLES, tmp_path / "run")
     assert BiEncoder.from_pretrained(model_dir).encode(["fever"]).shape == (1, 32)
 
 
-def test_bf16_mixed_lora_on_cpu(tiny_dir, tmp_path):
+def test_bf16_mixed_lora_on_cpu(tiny_bert_dir, tmp_path):
     """The 7B recipe's precision and LoRA on the CPU (bf16 autocast): trains, merges, saves float32 weights."""
-    config = _config(tiny_dir, accelerator="cpu", devices=1, precision="bf16-mixed", lora=LoraSettings(), epochs=2)
+    config = _config(tiny_bert_dir, accelerator="cpu", devices=1, precision="bf16-mixed", lora=LoraSettings(),
+                     epochs=2)
     model_dir = train_retriever(config, EXAMPLES, tmp_path / "run")
     encoder = BiEncoder.from_pretrained(model_dir)
     emb = encoder.encode(["fever", "sepsis from infection"])

@@ -6,8 +6,8 @@ import networkx as nx
 import polars as pl
 import pytest
 
-from kg.build import build_graph
 from foundation.errors import ArtifactError, UserInputError
+from kg.build import build_graph
 from kg.graph import KnowledgeGraph
 
 

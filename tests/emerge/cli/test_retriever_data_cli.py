@@ -4,54 +4,26 @@ The library under them (drehr.data.notes / drehr.data.files) is tested in tests/
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
-import polars as pl
 import pytest
 from click.testing import CliRunner
 
 from emerge.cli.retriever import group
 from emerge.llm.base import LLMBackend, SamplingConfig
-from kg.build import build_graph
-
-FILLER = ("the patient was seen on the ward today and the team reviewed the plan with the family "
-          "and nursing staff before the evening round ").split()
-
-
-def _note(words: list[str], n: int = 120) -> str:
-    body = (words + FILLER * 20)[:n]
-    return " ".join(body)
-
-
-NOTES = [
-    {"note_id": "n1", "subject_id": 1, "hadm_id": 11, "text": _note("History: HTN and hypokalemia noted .".split())},
-    {"note_id": "n2", "subject_id": 2, "hadm_id": 22, "text": _note("Known chronic kidney disease stage 3 .".split())},
-    {"note_id": "n3", "subject_id": 2, "hadm_id": 22, "text": "too short to chunk"},
-]
+from tests.helpers.kg import notes_kg
+from tests.helpers.notes import FILLER, write_notes_csv_gz
 
 
 @pytest.fixture
 def kg_dir(tmp_path):
-    nodes = pl.DataFrame({
-        "key": ["I10", "E87.6", "N18.9"], "id": ["I10", "E87.6", "N18.9"],
-        "type": ["disease", "disease", "disease"],
-        "name": ["Essential hypertension", "Hypokalemia", "Chronic kidney disease"],
-        "source": ["ICD10CM"] * 3,
-        "synonyms": [["High blood pressure", "HTN"], ["low potassium"], ["CKD"]],
-    })
-    edges = pl.DataFrame([("E87.6", "N18.9", "is_a", "is a"), ("I10", "N18.9", "disease_disease", "associated with")],
-                         schema=["head", "tail", "relation", "display_relation"], orient="row")
-    return build_graph(nodes, edges, name="tiny").save(tmp_path / "kg")
+    return notes_kg().save(tmp_path / "kg")
 
 
 @pytest.fixture
 def notes_csv_gz(tmp_path):
-    path = tmp_path / "discharge.csv.gz"
-    with gzip.open(path, "wb") as fh:
-        pl.DataFrame(NOTES).write_csv(fh)
-    return path
+    return write_notes_csv_gz(tmp_path / "discharge.csv.gz")
 
 
 class EchoBackend(LLMBackend):

@@ -1,8 +1,4 @@
-"""The RAG stage end to end on a small synthetic dataset, a hand-made KG and a fake LLM."""
-
-import json
-import sys
-from pathlib import Path
+"""The RAG stage end to end on a small synthetic dataset, a hand-made KG (`ward_kg`) and a fake LLM."""
 
 import numpy as np
 import polars as pl
@@ -16,10 +12,8 @@ from emerge.llm.base import SamplingConfig
 from emerge.llm.cache import LLMCache
 from emerge.rag.stage import RagSettings, run_entities, run_linking, run_summaries
 from foundation.outputs import read_manifest
-from kg.build import build_graph
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
-from llm_fakes import FakeBackend  # noqa: E402
+from tests.helpers.fakes import FakeBackend
+from tests.helpers.kg import ward_kg
 
 
 @pytest.fixture(scope="module")
@@ -31,23 +25,7 @@ def dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def graph():
-    names = {"HP:0001649": ("Tachycardia", ["fast heart rate"]), "HP:0002615": ("Hypotension", ["low blood pressure"]),
-             "A41.9": ("Sepsis", ["septicemia"]), "I10": ("Hypertension", ["HTN", "high blood pressure"]),
-             "I50.9": ("Heart failure", ["CHF", "congestive heart failure"]), "HP:0001945": ("Fever", [])}
-    nodes = pl.DataFrame({
-        "key": list(names), "id": list(names),
-        "type": ["effect/phenotype", "effect/phenotype", "disease", "disease", "disease", "effect/phenotype"],
-        "name": [v[0] for v in names.values()], "source": ["HPO", "HPO", "ICD10CM", "ICD10CM", "ICD10CM", "HPO"],
-        "synonyms": [v[1] for v in names.values()],
-        "definition": ["A heart rate above normal.", "Low blood pressure.", "Life-threatening organ dysfunction "
-                       "caused by a dysregulated host response to infection.", None, None, None],
-        "description": [None] * 6,
-    })
-    edges = pl.DataFrame([("A41.9", "HP:0002615", "disease_phenotype_positive", "phenotype present"),
-                          ("A41.9", "HP:0001945", "disease_phenotype_positive", "phenotype present"),
-                          ("I50.9", "I10", "disease_disease", "associated with")],
-                         schema=["head", "tail", "relation", "display_relation"], orient="row")
-    return build_graph(nodes, edges, name="rag-test")
+    return ward_kg()
 
 
 def _reply(text, sampling):

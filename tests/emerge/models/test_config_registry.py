@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from pydantic import ValidationError
@@ -18,8 +16,9 @@ from emerge.models import (
     register_model,
 )
 from foundation.errors import UserInputError
+from tests.helpers.paths import CONFIGS
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "model"
+CONFIG_DIR = CONFIGS / "model"
 
 
 def test_every_variant_is_registered():

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pydantic
 import pytest
-from llm_fakes import FakeBackend
 
 from emerge.llm import (
     OpenAIConfig,
@@ -18,8 +15,10 @@ from emerge.llm import (
 )
 from emerge.llm.base import check_prompts, truncate_at_stop
 from foundation.errors import UserInputError
+from tests.helpers import paths
+from tests.helpers.fakes import FakeBackend
 
-CONFIGS = Path(__file__).parents[2] / "configs" / "llm"
+CONFIGS = paths.CONFIGS / "llm"
 
 
 def test_sampling_config_is_frozen_and_validated():

@@ -1,8 +1,6 @@
 """Experiment configs (every shipped one loads and instantiates) and `run_experiment` end to end."""
 
 import json
-import sys
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -10,17 +8,16 @@ import yaml
 from click.testing import CliRunner
 
 from emerge.cli import cli
-from emerge.models.build import build_model
-from emerge.models.config import InputDims
 from emerge.experiment.config import CONFIGS, ExperimentConfig, apply_overrides, load_experiment, reads
 from emerge.experiment.demo import demo_config
 from emerge.experiment.runner import run_experiment
 from emerge.experiment.stages import Run, data_stage
-from kg.build import build_graph
+from emerge.models.build import build_model
+from emerge.models.config import InputDims
 from foundation.errors import UserInputError
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
-from llm_fakes import FakeBackend  # noqa: E402
+from tests.helpers.fakes import FakeBackend
+from tests.helpers.kg import ward_kg
+from tests.helpers.paths import MIMIC_IV_DEMO
 
 EXPERIMENTS = sorted((CONFIGS / "experiment").glob("*.yaml"))
 
@@ -70,7 +67,7 @@ def test_config_errors_name_the_problem(tmp_path):
 
 
 def test_mimic_experiment_builds_its_dataset_from_root(tmp_path):
-    fixture = Path(__file__).parents[1] / "fixtures" / "mimic_iv_demo"
+    fixture = MIMIC_IV_DEMO
     mimic = ExperimentConfig.from_yaml(CONFIGS / "experiment" / "mimic_iv_mortality.yaml").resolve()
     # the 100-patient demo leaves no death in the validation split: refused before any training
     with pytest.raises(UserInputError, match=r"val split: \d+ stays, 0 with mortality"):
@@ -115,7 +112,7 @@ def test_run_check_validates_without_running(tmp_path):
 
 
 def test_run_check_reports_every_missing_input_at_once(tmp_path):
-    fixture = Path(__file__).parents[1] / "fixtures" / "mimic_iv_demo"  # has no note module
+    fixture = MIMIC_IV_DEMO  # has no note module
     config = str(CONFIGS / "experiment" / "mimic_iv_mortality.yaml")
     result = CliRunner().invoke(cli, ["run", "--config", config, "--check"])  # no --root, placeholder vLLM model
     message = str(result.exception)
@@ -126,30 +123,12 @@ def test_run_check_reports_every_missing_input_at_once(tmp_path):
     assert "read notes but" in str(result.exception) and "note/discharge" in str(result.exception)
 
 
-def _tiny_kg(folder: Path) -> Path:
-    names = {"A41.9": ("Sepsis", ["septicemia"]), "I10": ("Hypertension", ["HTN", "high blood pressure"]),
-             "I50.9": ("Heart failure", ["CHF", "congestive heart failure"]),
-             "J18.9": ("Pneumonia", ["pneumonia"]), "HP:0001649": ("Tachycardia", ["heart rate too high"])}
-    nodes = pl.DataFrame({
-        "key": list(names), "id": list(names), "type": ["disease"] * 4 + ["effect/phenotype"],
-        "name": [v[0] for v in names.values()], "source": ["ICD10CM"] * 4 + ["HPO"],
-        "synonyms": [v[1] for v in names.values()],
-        "definition": ["Organ dysfunction caused by a dysregulated host response to infection.", None, None,
-                       "Infection of the lung.", "A heart rate above normal."],
-        "description": [None] * 5,
-    })
-    edges = pl.DataFrame([("I50.9", "I10", "disease_disease", "associated with")],
-                         schema=["head", "tail", "relation", "display_relation"], orient="row")
-    build_graph(nodes, edges, name="experiment-test").save(folder)
-    return folder
-
-
 def test_run_experiment_end_to_end_then_reuses_every_stage(tmp_path):
     trainer = tmp_path / "trainer.yaml"
     trainer.write_text(yaml.safe_dump({"max_epochs": 2, "batch_size": 32, "patience": 2, "accelerator": "cpu",
                                        "loggers": ["csv"], "n_bootstrap": 20, "log_every_n_steps": 1}))
     body = yaml.safe_load((CONFIGS / "experiment" / "demo.yaml").read_text())
-    body.update(name="tiny", out=str(tmp_path / "run"), kg={"source": "folder", "path": str(_tiny_kg(tmp_path / "kg"))},
+    body.update(name="tiny", out=str(tmp_path / "run"), kg={"source": "folder", "path": str(ward_kg().save(tmp_path / "kg"))},
                 trainer=str(trainer), tasks=["mortality"], models=["model/ts_only.yaml", "model/emerge_full.yaml"])
     body["data"]["synthetic"] = {"stays": 80, "seed": 1}
     body["text"]["max_chunks"] = 4

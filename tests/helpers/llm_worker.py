@@ -1,6 +1,7 @@
 """Subprocess for the kill-and-resume and two-process tests: runs one cached batch with a slow fake.
 
-usage: python llm_worker.py CACHE RESULT DONE_LOG START_LOG FIRST LAST BATCH_SIZE DELAY_S [SLOW_FROM]
+usage, from the repository root (so that `tests` imports as a package):
+    python -m tests.helpers.llm_worker CACHE RESULT DONE_LOG START_LOG FIRST LAST BATCH_SIZE DELAY_S [SLOW_FROM]
 Items are ("item-<i>", "prompt <i>") for i in FIRST..LAST-1; the results go to RESULT as JSON.
 """
 
@@ -10,12 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from llm_fakes import FakeBackend  # noqa: E402
-
-from emerge.llm import LLMCache, SamplingConfig, run_batch  # noqa: E402
-from foundation.artifacts import atomic_write_text  # noqa: E402
+from emerge.llm import LLMCache, SamplingConfig, run_batch
+from foundation.artifacts import atomic_write_text
+from tests.helpers.fakes import FakeBackend
 
 
 def main(argv: list[str]) -> None:

@@ -7,10 +7,10 @@ import logging
 
 import polars as pl
 import pytest
-from mimic_tables import iii_root
 
 from emerge.data.build import build_dataset
 from emerge.data.config import BuildConfig
+from tests.helpers.mimic import iii_root
 
 
 @pytest.fixture(scope="module")

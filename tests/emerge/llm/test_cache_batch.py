@@ -12,12 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from llm_fakes import FakeBackend
 
 from emerge.llm import LLMCache, SamplingConfig, as_text_fn, cache_key, run_batch
 from foundation.errors import ArtifactError, UserInputError
+from tests.helpers.fakes import FakeBackend
+from tests.helpers.paths import REPO
 
-WORKER = Path(__file__).parent / "llm_worker.py"
+WORKER = "tests.helpers.llm_worker"  # run with `-m` from the repository root
 S = SamplingConfig(max_new_tokens=8)
 
 
@@ -105,7 +106,8 @@ def _worker(
 ) -> list[str]:
     return [
         sys.executable,
-        str(WORKER),
+        "-m",
+        WORKER,
         str(cache),
         str(tmp / f"result_{tag}.json"),
         str(tmp / "done.log"),
@@ -128,7 +130,7 @@ def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
     cache = tmp_path / "c.sqlite"
     n, batch = 20, 3
     # Batches 0 and 1 run at once; from batch 2 on each takes 60 s, so the kill lands inside batch 2.
-    proc = subprocess.Popen(_worker(tmp_path, "1", 0, n, batch, 60.0, cache, slow_from=2))
+    proc = subprocess.Popen(_worker(tmp_path, "1", 0, n, batch, 60.0, cache, slow_from=2), cwd=REPO)
     deadline = time.time() + 60
     while len(_lines(tmp_path / "start_1.log")) < 3:  # batches 0 and 1 done and committed, 2 in flight
         assert proc.poll() is None and time.time() < deadline, "worker ended before it could be killed"
@@ -142,7 +144,7 @@ def test_kill_and_resume_loses_and_repeats_nothing(tmp_path):
     with LLMCache(cache) as store:
         assert len(store) == 2 * batch  # committed batches survived the kill
 
-    subprocess.run(_worker(tmp_path, "2", 0, n, batch, 0.0, cache), check=True)
+    subprocess.run(_worker(tmp_path, "2", 0, n, batch, 0.0, cache), check=True, cwd=REPO)
     done = _lines(tmp_path / "done.log")
     assert sorted(done) == sorted(f"prompt {i}" for i in range(n))  # each exactly once, none lost
     result = json.loads((tmp_path / "result_2.json").read_text())
@@ -155,8 +157,8 @@ def test_two_processes_share_one_cache(tmp_path):
     cache = tmp_path / "c.sqlite"
     LLMCache(cache).close()
     procs = [
-        subprocess.Popen(_worker(tmp_path, "a", 0, 30, 2, 0.01, cache)),
-        subprocess.Popen(_worker(tmp_path, "b", 15, 45, 2, 0.01, cache)),
+        subprocess.Popen(_worker(tmp_path, "a", 0, 30, 2, 0.01, cache), cwd=REPO),
+        subprocess.Popen(_worker(tmp_path, "b", 15, 45, 2, 0.01, cache), cwd=REPO),
     ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     a = json.loads((tmp_path / "result_a.json").read_text())

@@ -1,4 +1,5 @@
-"""Deterministic fake backends for the cache, batch and structured-output tests (no model needed)."""
+"""Deterministic fake LLM backends for the cache, batch, structured-output, RAG and experiment tests
+(no model needed)."""
 
 from __future__ import annotations
 

@@ -8,11 +8,12 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-CONFIG = Path(__file__).resolve().parents[2] / "configs" / "trainer" / "ddp_cpu.yaml"
+from tests.helpers.paths import CONFIGS
+
+CONFIG = CONFIGS / "trainer" / "ddp_cpu.yaml"
 
 SCRIPT = textwrap.dedent("""
     import sys, torch

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -13,6 +12,7 @@ import yaml
 from emerge.rag.prompts import build_summary_prompt
 from emerge.tasks import MULTITASK, Task, get_task, register_task, resolve_tasks, task_names
 from foundation.errors import UserInputError
+from tests.helpers.fakes import FakeBackend
 
 
 def test_builtin_tasks_read_the_cohort_columns_the_build_computed():
@@ -45,7 +45,7 @@ def test_the_registry_refuses_duplicates_and_names_the_known_tasks():
 
 
 def test_the_summary_prompt_serves_the_task():
-    from long_stay import LONG_STAY  # noqa: F401  (registers the task)
+    from tests.emerge.tasks.long_stay import LONG_STAY  # noqa: F401  (registers the task)
 
     prompt = build_summary_prompt("long_icu_stay", ["heart rate too high"], [], []).text
     assert "informative for predicting whether the ICU stay will last longer than five days" in prompt
@@ -53,15 +53,10 @@ def test_the_summary_prompt_serves_the_task():
 
 
 def test_a_new_task_runs_end_to_end(tmp_path):
-    """One small file defines the task (tests/tasks/long_stay.py); the experiment names it, nothing else."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parents[1] / "llm"))
-    from llm_fakes import FakeBackend
-
+    """One small file defines the task (tests/emerge/tasks/long_stay.py); the experiment names it, nothing else."""
     from emerge.experiment.config import CONFIGS, ExperimentConfig
     from emerge.experiment.runner import run_experiment
-    from long_stay import LONG_STAY  # noqa: F401
+    from tests.emerge.tasks.long_stay import LONG_STAY  # noqa: F401
 
     trainer = tmp_path / "trainer.yaml"
     trainer.write_text(yaml.safe_dump({"max_epochs": 2, "batch_size": 32, "patience": 2, "accelerator": "cpu",

@@ -13,7 +13,16 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from mimic_tables import (
+
+import emerge.data.build as build_module
+import emerge.data.sources as sources_module
+from emerge.cli import cli, main
+from emerge.data.build import build_dataset
+from emerge.data.cohort import load_tables
+from emerge.data.config import BuildConfig, CohortRules
+from emerge.data.sources import Sources
+from foundation.errors import UserInputError
+from tests.helpers.mimic import (
     ADMISSIONS_IV,
     CHARTEVENTS_IV,
     DISCHARGE_IV,
@@ -26,15 +35,6 @@ from mimic_tables import (
     iv_root_with_bad_chartevent,
     write_table,
 )
-
-import emerge.data.build as build_module
-import emerge.data.sources as sources_module
-from emerge.cli import cli, main
-from emerge.data.build import build_dataset
-from emerge.data.cohort import load_tables
-from emerge.data.config import BuildConfig, CohortRules
-from emerge.data.sources import Sources
-from foundation.errors import UserInputError
 
 
 def _build(root, tmp_path, **kwargs):

@@ -8,11 +8,11 @@ import logging
 import numpy as np
 import polars as pl
 import pytest
-from mimic_tables import FIXTURE_DEMO
 
 from emerge.data.build import build_dataset
 from emerge.data.config import BuildConfig, CohortRules
 from emerge.data.dataset import EHRDataset
+from tests.helpers.paths import MIMIC_IV_DEMO as FIXTURE_DEMO
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,10 @@ import pytest
 
 from emerge.llm import OpenAIConfig, TransformersConfig, VLLMConfig, check_backend_ready
 from foundation.errors import UserInputError
+from tests.helpers import paths
+from tests.helpers.paths import REPO
 
-CONFIGS = Path(__file__).parents[2] / "configs" / "llm"
-REPO = Path(__file__).parents[2]
+CONFIGS = paths.CONFIGS / "llm"
 
 
 def hf_folder(root: Path, *files: str) -> Path:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
 from emerge.training import TrainerConfig, build_trainer, monitor_key
 from foundation.errors import UserInputError
+from tests.helpers.paths import CONFIGS
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "trainer"
+CONFIG_DIR = CONFIGS / "trainer"
 
 
 def test_expected_trainer_configs_exist():

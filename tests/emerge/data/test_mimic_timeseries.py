@@ -8,12 +8,12 @@ import logging
 import numpy as np
 import polars as pl
 import pytest
-from mimic_tables import iv_root
 from safetensors.numpy import load_file
 
 from emerge.data.build import build_dataset
 from emerge.data.config import BuildConfig
 from emerge.data.normalize import feature_names
+from tests.helpers.mimic import iv_root
 
 
 @pytest.fixture(scope="module")

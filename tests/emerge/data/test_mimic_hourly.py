@@ -7,7 +7,6 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 import pytest
-from mimic_tables import iv_root, iv_root_with_bad_chartevent
 
 from emerge.data import timeseries
 from emerge.data.build import build_dataset
@@ -18,6 +17,7 @@ from emerge.data.sources import Sources
 from emerge.data.timeseries import EVENT_SCHEMA, extract_events
 from emerge.data.variables import CATEGORICAL_VARIABLES, NUMERIC_VARIABLES, VARIABLES
 from foundation.errors import UserInputError
+from tests.helpers.mimic import iv_root, iv_root_with_bad_chartevent
 
 STAYS = pl.DataFrame({"stay_id": [7, 5], "intime": [datetime(2150, 1, 1, 10), datetime(2150, 1, 2, 0)]})
 

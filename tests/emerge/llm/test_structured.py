@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from llm_fakes import FakeBackend
 
 from emerge.llm import LLMCache, SamplingConfig, StructuredOutputError, generate_entities, parse_entities
 from emerge.llm.structured import RETRY_REMINDER, retry_sampling
+from tests.helpers.fakes import FakeBackend
 
 S = SamplingConfig(max_new_tokens=20)
 

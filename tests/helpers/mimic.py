@@ -12,8 +12,6 @@ from pathlib import Path
 
 import polars as pl
 
-FIXTURE_DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "mimic_iv_demo"
-
 
 def write_table(path: Path, rows: list[dict] | pl.DataFrame, columns: list[str] | None = None) -> Path:
     """Write rows as CSV (gzipped when the name ends in .gz); `columns` fixes the header for empty tables."""
