@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 export TOKENIZERS_PARALLELISM=false
 
-.PHONY: demo test test-all install lint clean
+.PHONY: demo test test-all install lint format clean
 
 demo: $(STAMP)
 	$(VENV)/bin/emerge demo --out $(OUT)
@@ -22,8 +22,15 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q
 
+LINTED := foundation kg drehr emerge tests benchmarks scripts
+
 lint: $(STAMP)
-	$(PY) -m ruff check kg drehr emerge tests benchmarks
+	$(PY) -m ruff format --check $(LINTED)
+	$(PY) -m ruff check $(LINTED)
+
+format: $(STAMP)
+	$(PY) -m ruff format $(LINTED)
+	$(PY) -m ruff check --fix $(LINTED)
 
 install: $(STAMP)
 

@@ -22,8 +22,10 @@ GPU paths (vLLM, FAISS GPU, DeepSpeed, bf16 training) are unmeasured.
 
 
 def main() -> None:
-    files = sorted((HERE / "results").glob("*.md"), key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER
-                                                                    else len(ORDER), p.stem))
+    files = sorted(
+        (HERE / "results").glob("*.md"),
+        key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else len(ORDER), p.stem),
+    )
     sections = []
     for p in files:
         text = p.read_text(encoding="utf-8").strip()

@@ -16,11 +16,13 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-WORDS = ("patient admitted with acute chronic heart failure exacerbation shortness of breath chest pain "
-         "hypertension diabetes mellitus insulin creatinine elevated kidney injury given furosemide lasix "
-         "metoprolol aspirin echo showed reduced ejection fraction pneumonia antibiotics ceftriaxone "
-         "vancomycin cough fever sepsis lactate blood cultures negative discharged home follow up cardiology "
-         "copd exacerbation nebulizer prednisone oxygen saturation afib anticoagulation warfarin inr").split()
+WORDS = (
+    "patient admitted with acute chronic heart failure exacerbation shortness of breath chest pain "
+    "hypertension diabetes mellitus insulin creatinine elevated kidney injury given furosemide lasix "
+    "metoprolol aspirin echo showed reduced ejection fraction pneumonia antibiotics ceftriaxone "
+    "vancomycin cough fever sepsis lactate blood cultures negative discharged home follow up cardiology "
+    "copd exacerbation nebulizer prednisone oxygen saturation afib anticoagulation warfarin inr"
+).split()
 
 
 def make_texts(n: int, seed: int = 0) -> list[str]:
@@ -62,9 +64,10 @@ def main() -> None:
     lines = [
         "# Encode throughput: drehr BiEncoder.encode vs sentence-transformers encode",
         "",
-        f"Encode throughput, all-MiniLM-L6-v2 (max length {ours.config.passage_max_length}), {args.n} texts of "
-        f"60-120 words, batch {args.batch_size}, best of {args.repeats}; {platform.processor() or platform.machine()}, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads.",
+        f"Encode throughput, all-MiniLM-L6-v2 (max length {ours.config.passage_max_length}), "
+        f"{args.n} texts of 60-120 words, batch {args.batch_size}, best of {args.repeats}; "
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads.",
         "",
         "| encoder | seconds | texts/s | ratio vs sentence-transformers |",
         "| --- | ---: | ---: | ---: |",
@@ -73,7 +76,8 @@ def main() -> None:
         "",
         f"Max absolute difference between the two embeddings (first 200 texts): {diff:.2e}.",
         "",
-        f"Command: `python benchmarks/encode.py --n {args.n} --batch-size {args.batch_size} --repeats {args.repeats}`",
+        f"Command: `python benchmarks/encode.py --n {args.n} --batch-size {args.batch_size} "
+        f"--repeats {args.repeats}`",
     ]
     table = "\n".join(lines) + "\n"
     print(table)

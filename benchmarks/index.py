@@ -25,8 +25,10 @@ def clustered(rng: np.random.Generator, n: int, d: int, centers: np.ndarray, noi
     out = np.empty((n, d), np.float32)
     for start in range(0, n, 100_000):
         m = min(100_000, n - start)
-        block = centers[rng.integers(0, len(centers), m)] + noise * rng.standard_normal((m, d), dtype=np.float32)
-        out[start:start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        block = centers[rng.integers(0, len(centers), m)] + noise * rng.standard_normal(
+            (m, d), dtype=np.float32
+        )
+        out[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
     return out
 
 
@@ -41,7 +43,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--nlist", type=int, default=2048)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--noise", type=float, default=0.6, help="per-dimension noise around the cluster centers")
+    parser.add_argument(
+        "--noise", type=float, default=0.6, help="per-dimension noise around the cluster centers"
+    )
     parser.add_argument("--out", default="benchmarks/results/index.md")
     args = parser.parse_args()
     faiss.omp_set_num_threads(args.threads)
@@ -50,10 +54,17 @@ def main() -> None:
     centers = rng.standard_normal((4096, args.d), dtype=np.float32)
     xb = clustered(rng, args.n, args.d, centers, noise=args.noise)
     xq = clustered(rng, args.queries, args.d, centers, noise=args.noise)
-    patients = rng.permutation(np.repeat(np.arange(args.n // 200), 200)[: args.n])  # 200 chunks each, scattered
-    lines = [f"# Index benchmark: {args.n:,} x {args.d} clustered unit vectors, {args.queries} queries, "
-             f"{args.threads} threads, noise {args.noise} (faiss {faiss.__version__})", "",
-             f"Data generated in {time.perf_counter() - t0:.1f} s. Command: `.venv/bin/python benchmarks/index.py`.", ""]
+    patients = rng.permutation(
+        np.repeat(np.arange(args.n // 200), 200)[: args.n]
+    )  # 200 chunks each, scattered
+    lines = [
+        f"# Index benchmark: {args.n:,} x {args.d} clustered unit vectors, {args.queries} queries, "
+        f"{args.threads} threads, noise {args.noise} (faiss {faiss.__version__})",
+        "",
+        f"Data generated in {time.perf_counter() - t0:.1f} s. "
+        "Command: `.venv/bin/python benchmarks/index.py`.",
+        "",
+    ]
 
     flat = faiss.IndexFlatIP(args.d)
     flat.add(xb)
@@ -63,18 +74,25 @@ def main() -> None:
     del flat
 
     t = time.perf_counter()
-    index = ChunkIndex(args.d, "synthetic", IndexConfig(kind="ivf", nlist=args.nlist, train_size=40 * args.nlist))
+    index = ChunkIndex(
+        args.d, "synthetic", IndexConfig(kind="ivf", nlist=args.nlist, train_size=40 * args.nlist)
+    )
     ids = np.char.add("c", np.arange(args.n).astype(str)).tolist()
     pids = patients.astype(str).tolist()
     for start in range(0, args.n, 100_000):
-        index.add(ids[start:start + 100_000], pids[start:start + 100_000], xb[start:start + 100_000])
+        index.add(ids[start : start + 100_000], pids[start : start + 100_000], xb[start : start + 100_000])
     index.finalize()
     build_s = time.perf_counter() - t
 
-    lines += ["## Multi-patient top-10: IVF (ChunkIndex) vs exact (IndexFlatIP)", "",
-              f"IVFFlat, nlist={args.nlist}, trained on {40 * args.nlist:,} vectors; built in {build_s:.0f} s.", "",
-              "| search | nprobe | recall@10 vs exact | queries/s |", "|---|---|---|---|",
-              f"| exact IndexFlatIP (baseline) | - | 1.000 | {flat_qps:,.0f} |"]
+    lines += [
+        "## Multi-patient top-10: IVF (ChunkIndex) vs exact (IndexFlatIP)",
+        "",
+        f"IVFFlat, nlist={args.nlist}, trained on {40 * args.nlist:,} vectors; built in {build_s:.0f} s.",
+        "",
+        "| search | nprobe | recall@10 vs exact | queries/s |",
+        "|---|---|---|---|",
+        f"| exact IndexFlatIP (baseline) | - | 1.000 | {flat_qps:,.0f} |",
+    ]
     for nprobe in (4, 8, 16, 32, 64, 128):
         index.set_nprobe(nprobe)
         index.search(xq[:50], k=10)  # warm-up
@@ -83,8 +101,13 @@ def main() -> None:
         qps = args.queries / (time.perf_counter() - t)
         lines.append(f"| ChunkIndex IVF | {nprobe} | {recall_at(hits.rows, truth, 10):.3f} | {qps:,.0f} |")
 
-    lines += ["", "## Single-patient search (a patient with 200 chunks), one query at a time", "",
-              "| method | median latency (ms) | p95 (ms) | same ranking |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Single-patient search (a patient with 200 chunks), one query at a time",
+        "",
+        "| method | median latency (ms) | p95 (ms) | same ranking |",
+        "|---|---|---|---|",
+    ]
     chosen = [str(p) for p in rng.choice(args.n // 200, 100, replace=False)]
     ours, base, same = [], [], True
     for i, pid in enumerate(chosen):
@@ -99,8 +122,10 @@ def main() -> None:
         ranked = rows[np.argsort(-scores[rows], kind="stable")]
         base.append(time.perf_counter() - t)
         same &= hit.rows[0].tolist() == ranked.tolist()
-    for name, times in (("ChunkIndex.search_patient (per-patient rows)", ours),
-                        ("full-corpus scan + filter (baseline)", base)):
+    for name, times in (
+        ("ChunkIndex.search_patient (per-patient rows)", ours),
+        ("full-corpus scan + filter (baseline)", base),
+    ):
         ms = np.array(times) * 1000
         lines.append(f"| {name} | {np.median(ms):.3f} | {np.percentile(ms, 95):.3f} | {same} |")
     lines += ["", f"Total benchmark time {time.perf_counter() - t0:.0f} s."]

@@ -16,7 +16,8 @@ alternating ours / pandas `--repeat` times (the machine is shared: the load aver
 Both must produce the same number of observed (stay, hour, numeric variable) values. Prints a
 markdown table.
 
-    python benchmarks/ingest.py --rows 10000000 --stays 50000 --repeat 2 --gzip --out benchmarks/results/ingest.md
+    python benchmarks/ingest.py --rows 10000000 --stays 50000 --repeat 2 --gzip \
+        --out benchmarks/results/ingest.md
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ OTHER_ITEMIDS = np.arange(225000, 225400)  # itemids of no variable (ventilator 
 
 def _our_itemids() -> np.ndarray:
     from emerge.data.variables import VARIABLES
-    return np.array(sorted({i for v in VARIABLES if v.kind == "numeric" for i in v.chart_itemids if i > 200000}))
+
+    return np.array(
+        sorted({i for v in VARIABLES if v.kind == "numeric" for i in v.chart_itemids if i > 200000})
+    )
 
 
 def generate(root: Path, rows: int, stays: int, seed: int = 0) -> Path:
@@ -62,15 +66,38 @@ def generate(root: Path, rows: int, stays: int, seed: int = 0) -> Path:
     los_h = rng.uniform(12, 240, stays)
     outtime = intime + (los_h * 3600).astype("timedelta64[s]")
     fmt = "%Y-%m-%d %H:%M:%S"
-    pl.DataFrame({"subject_id": subject, "gender": rng.choice(["M", "F"], stays), "anchor_age": rng.integers(18, 90, stays),
-                  "anchor_year": 2150, "anchor_year_group": "2011 - 2013", "dod": None}).write_csv(root / "hosp/patients.csv")
-    pl.DataFrame({"subject_id": subject, "hadm_id": hadm, "admittime": intime - np.timedelta64(3600, "s"),
-                  "dischtime": outtime + np.timedelta64(86400, "s"), "deathtime": None,
-                  "hospital_expire_flag": (rng.random(stays) < 0.12).astype(int)}).with_columns(
-        pl.col("admittime", "dischtime").dt.strftime(fmt)).write_csv(root / "hosp/admissions.csv")
-    pl.DataFrame({"subject_id": subject, "hadm_id": hadm, "stay_id": stay_ids, "first_careunit": "MICU",
-                  "last_careunit": "MICU", "intime": intime, "outtime": outtime, "los": los_h / 24}).with_columns(
-        pl.col("intime", "outtime").dt.strftime(fmt)).write_csv(root / "icu/icustays.csv")
+    pl.DataFrame(
+        {
+            "subject_id": subject,
+            "gender": rng.choice(["M", "F"], stays),
+            "anchor_age": rng.integers(18, 90, stays),
+            "anchor_year": 2150,
+            "anchor_year_group": "2011 - 2013",
+            "dod": None,
+        }
+    ).write_csv(root / "hosp/patients.csv")
+    pl.DataFrame(
+        {
+            "subject_id": subject,
+            "hadm_id": hadm,
+            "admittime": intime - np.timedelta64(3600, "s"),
+            "dischtime": outtime + np.timedelta64(86400, "s"),
+            "deathtime": None,
+            "hospital_expire_flag": (rng.random(stays) < 0.12).astype(int),
+        }
+    ).with_columns(pl.col("admittime", "dischtime").dt.strftime(fmt)).write_csv(root / "hosp/admissions.csv")
+    pl.DataFrame(
+        {
+            "subject_id": subject,
+            "hadm_id": hadm,
+            "stay_id": stay_ids,
+            "first_careunit": "MICU",
+            "last_careunit": "MICU",
+            "intime": intime,
+            "outtime": outtime,
+            "los": los_h / 24,
+        }
+    ).with_columns(pl.col("intime", "outtime").dt.strftime(fmt)).write_csv(root / "icu/icustays.csv")
     ours = _our_itemids()
     path = root / "icu/chartevents.csv"
     chunk = 2_000_000
@@ -81,11 +108,21 @@ def generate(root: Path, rows: int, stays: int, seed: int = 0) -> Path:
             item = np.where(rng.random(n) < 0.4, rng.choice(ours, n), rng.choice(OTHER_ITEMIDS, n))
             offset = (rng.uniform(0, 120, n) * 3600).astype("timedelta64[s]")
             value = np.round(rng.normal(80, 20, n), 1)
-            frame = pl.DataFrame({
-                "subject_id": subject[which], "hadm_id": hadm[which], "stay_id": stay_ids[which], "caregiver_id": 1,
-                "charttime": (intime[which] + offset), "storetime": None, "itemid": item,
-                "value": value.astype(str), "valuenum": value, "valueuom": "bpm", "warning": 0,
-            }).with_columns(pl.col("charttime").dt.strftime(fmt))
+            frame = pl.DataFrame(
+                {
+                    "subject_id": subject[which],
+                    "hadm_id": hadm[which],
+                    "stay_id": stay_ids[which],
+                    "caregiver_id": 1,
+                    "charttime": (intime[which] + offset),
+                    "storetime": None,
+                    "itemid": item,
+                    "value": value.astype(str),
+                    "valuenum": value,
+                    "valueuom": "bpm",
+                    "warning": 0,
+                }
+            ).with_columns(pl.col("charttime").dt.strftime(fmt))
             fh.write(frame.write_csv(include_header=start == 0).encode())
     (root / "DONE").write_text("ok")
     return root
@@ -98,7 +135,10 @@ def gzip_copy(root: Path) -> Path:
         return gz_root
     shutil.rmtree(gz_root, ignore_errors=True)
     shutil.copytree(root, gz_root, ignore=shutil.ignore_patterns("chartevents.csv", "DONE"))
-    with open(root / "icu/chartevents.csv", "rb") as src, gzip.open(gz_root / "icu/chartevents.csv.gz", "wb", 1) as dst:
+    with (
+        open(root / "icu/chartevents.csv", "rb") as src,
+        gzip.open(gz_root / "icu/chartevents.csv.gz", "wb", 1) as dst,
+    ):
         shutil.copyfileobj(src, dst, 16 << 20)
     (gz_root / "DONE").write_text("ok")
     return gz_root
@@ -120,8 +160,11 @@ def run_ours(root: Path) -> dict:
     events, counts = extract_events(sources, cohort, config, streaming=True)
     mask = hourly_series(events, cohort, config).mask
     numeric = [j for j, v in enumerate(VARIABLES) if v.kind == "numeric"]
-    return {"stays": cohort.height, "observed": int(mask[:, :, numeric].sum()),
-            "ignored_itemid_rows": counts["ignored_itemid_rows"]}
+    return {
+        "stays": cohort.height,
+        "observed": int(mask[:, :, numeric].sum()),
+        "ignored_itemid_rows": counts["ignored_itemid_rows"],
+    }
 
 
 def run_pandas(root: Path) -> dict:
@@ -135,18 +178,34 @@ def run_pandas(root: Path) -> dict:
     stays = stays.merge(patients[["subject_id", "anchor_age"]], on="subject_id")
     per_adm = stays.groupby("hadm_id")["stay_id"].transform("count")
     hours = (stays["outtime"] - stays["intime"]).dt.total_seconds() / 3600
-    cohort = stays[(stays["anchor_age"] >= 18) & (per_adm == 1) & (stays["first_careunit"] == stays["last_careunit"])
-                   & (hours >= 48)]
+    cohort = stays[
+        (stays["anchor_age"] >= 18)
+        & (per_adm == 1)
+        & (stays["first_careunit"] == stays["last_careunit"])
+        & (hours >= 48)
+    ]
     item_var, conv, rng_lo, rng_hi = {}, {}, {}, {}
     for v in NUMERIC_VARIABLES:
         for i in v.chart_itemids:
             item_var[i] = v.name
-            conv[i] = ("f" if i in v.fahrenheit_itemids else "lb" if i in v.pound_itemids else
-                       "in" if i in v.inch_itemids else "pct" if v.name == "fio2" else "")
+            conv[i] = (
+                "f"
+                if i in v.fahrenheit_itemids
+                else "lb"
+                if i in v.pound_itemids
+                else "in"
+                if i in v.inch_itemids
+                else "pct"
+                if v.name == "fio2"
+                else ""
+            )
             rng_lo[i], rng_hi[i] = v.valid_range
     path = next(root.glob("icu/chartevents.csv*"))  # pandas decompresses .gz itself (one thread)
-    ce = pd.read_csv(path, usecols=["stay_id", "itemid", "charttime", "value", "valuenum"],
-                     dtype={"stay_id": "int64", "itemid": "int64", "valuenum": "float64"})
+    ce = pd.read_csv(
+        path,
+        usecols=["stay_id", "itemid", "charttime", "value", "valuenum"],
+        dtype={"stay_id": "int64", "itemid": "int64", "valuenum": "float64"},
+    )
     ce = ce[ce["itemid"].isin(list(item_var)) & ce["stay_id"].isin(cohort["stay_id"])]
     ce = ce.merge(cohort[["stay_id", "intime"]], on="stay_id")
     ce["charttime"] = pd.to_datetime(ce["charttime"], format="%Y-%m-%d %H:%M:%S")
@@ -154,7 +213,9 @@ def run_pandas(root: Path) -> dict:
     ce = ce[(ce["hour"] >= 0) & (ce["hour"] < 48)].copy()
     num = ce["valuenum"].fillna(pd.to_numeric(ce["value"], errors="coerce"))
     c = ce["itemid"].map(conv)
-    num = num.where(c != "f", (num - 32) * 5 / 9).where(c != "lb", num * 0.453592).where(c != "in", num * 2.54)
+    num = (
+        num.where(c != "f", (num - 32) * 5 / 9).where(c != "lb", num * 0.453592).where(c != "in", num * 2.54)
+    )
     num = num.where(~((c == "pct") & (num > 1)), num / 100)
     ce["num"] = num
     ce = ce[(num >= ce["itemid"].map(rng_lo)) & (num <= ce["itemid"].map(rng_hi))]
@@ -195,6 +256,7 @@ def child(impl: str, root: Path) -> None:
 
     import emerge.data.hourly  # noqa: F401
     import emerge.data.timeseries  # noqa: F401
+
     sampler = _AnonPeak()
     sampler.start()
     start, cpu = time.perf_counter(), os.times()
@@ -210,12 +272,21 @@ def child(impl: str, root: Path) -> None:
 
 
 def measure(impl: str, root: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", impl, "--root", str(root)], capture_output=True,
-                         text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", impl, "--root", str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
-    result = json.loads(line[len("RESULT "):])
-    print(f"  {impl:6s} {root.name}: {result['seconds']:.1f} s wall, {result['cpu_seconds']:.1f} s CPU, "
-          f"{result['peak_rss_mb']:,.0f} MB peak RSS, {result['peak_anon_mb']:,.0f} MB peak anon (load {os.getloadavg()[0]:.1f})", file=sys.stderr)
+    result = json.loads(line[len("RESULT ") :])
+    print(
+        f"  {impl:6s} {root.name}: {result['seconds']:.1f} s wall, {result['cpu_seconds']:.1f} s CPU, "
+        f"{result['peak_rss_mb']:,.0f} MB peak RSS, {result['peak_anon_mb']:,.0f} MB peak anon "
+        f"(load {os.getloadavg()[0]:.1f})",
+        file=sys.stderr,
+    )
     return result
 
 
@@ -228,8 +299,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--stays", type=int, default=50_000)
-    parser.add_argument("--repeat", type=int, default=2, help="ours and pandas alternate this many times; "
-                        "the table keeps each one's fastest run (the least disturbed on a shared machine)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="ours and pandas alternate this many times; "
+        "the table keeps each one's fastest run (the least disturbed on a shared machine)",
+    )
     parser.add_argument("--cache", type=Path, default=Path("runs/bench_ingest"))
     parser.add_argument("--out", type=Path, default=None, help="also write the markdown here")
     parser.add_argument("--gzip", action="store_true", help="also time both on chartevents.csv.gz")
@@ -242,8 +318,11 @@ def main() -> None:
     t = time.perf_counter()
     root = generate(args.cache / f"rows{args.rows}_stays{args.stays}", args.rows, args.stays)
     size_mb = (root / "icu/chartevents.csv").stat().st_size / 1e6
-    print(f"data: {args.rows:,} chartevents rows ({size_mb:,.0f} MB CSV) for {args.stays:,} stays, "
-          f"ready in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    print(
+        f"data: {args.rows:,} chartevents rows ({size_mb:,.0f} MB CSV) for {args.stays:,} stays, "
+        f"ready in {time.perf_counter() - t:.0f} s",
+        file=sys.stderr,
+    )
     roots = [(".csv", root)] + ([(".csv.gz", gzip_copy(root))] if args.gzip else [])
     load_before = _load()
     best: dict[tuple[str, str], dict] = {}
@@ -258,31 +337,40 @@ def main() -> None:
     if len(set(observed.values())) != 1:
         raise SystemExit(f"implementations disagree on the number of observed values: {observed}")
     ours = best["ours", ".csv"]
-    lines = [f"## Ingest: 48 h hourly table from {args.rows:,} chartevents rows ({size_mb:,.0f} MB), "
-             f"{ours['stays']:,} cohort stays of {args.stays:,}", "",
-             f"Machine: {os.cpu_count()} CPU cores, shared; load average (1 / 5 / 15 min) {load_before} before, "
-             f"{load_after} after. Each implementation runs in its own subprocess, alternating, "
-             f"{args.repeat}x; the fastest run of each is shown. Both produce {ours['observed']:,} observed "
-             f"(stay, hour, numeric variable) values; ours also counts {ours['ignored_itemid_rows']:,} rows of "
-             f"other itemids (the build's skip count) in the same pass. "
-             f"Command: `python benchmarks/ingest.py --rows {args.rows} --stays {args.stays} "
-             f"--repeat {args.repeat}{' --gzip' if args.gzip else ''}`.", "",
-             "| implementation | input | wall s | CPU s | rows/s | peak RSS (MB) | peak anon RSS (MB) "
-             "| est. MIMIC-IV 313M rows |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"## Ingest: 48 h hourly table from {args.rows:,} chartevents rows ({size_mb:,.0f} MB), "
+        f"{ours['stays']:,} cohort stays of {args.stays:,}",
+        "",
+        f"Machine: {os.cpu_count()} CPU cores, shared; load average (1 / 5 / 15 min) {load_before} before, "
+        f"{load_after} after. Each implementation runs in its own subprocess, alternating, "
+        f"{args.repeat}x; the fastest run of each is shown. Both produce {ours['observed']:,} observed "
+        f"(stay, hour, numeric variable) values; ours also counts {ours['ignored_itemid_rows']:,} rows of "
+        f"other itemids (the build's skip count) in the same pass. "
+        f"Command: `python benchmarks/ingest.py --rows {args.rows} --stays {args.stays} "
+        f"--repeat {args.repeat}{' --gzip' if args.gzip else ''}`.",
+        "",
+        "| implementation | input | wall s | CPU s | rows/s | peak RSS (MB) | peak anon RSS (MB) "
+        "| est. MIMIC-IV 313M rows |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     names = {"ours": "ours (polars, one streaming pass + numpy grid)", "pandas": "pandas read_csv"}
     for suffix, _ in roots:
         for impl in ("ours", "pandas"):
             r = best[impl, suffix]
             rate = args.rows / r["seconds"]
-            lines.append(f"| {names[impl]} | {suffix} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {rate:,.0f} | "
-                         f"{r['peak_rss_mb']:,.0f} | {r['peak_anon_mb']:,.0f} | {MIMIC_IV_CHARTEVENTS_ROWS / rate / 60:.1f} min |")
+            lines.append(
+                f"| {names[impl]} | {suffix} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {rate:,.0f} | "
+                f"{r['peak_rss_mb']:,.0f} | {r['peak_anon_mb']:,.0f} | "
+                f"{MIMIC_IV_CHARTEVENTS_ROWS / rate / 60:.1f} min |"
+            )
     lines.append("")
     for suffix, _ in roots:
         o, p = best["ours", suffix], best["pandas", suffix]
-        lines.append(f"- {suffix}: ours is **{p['seconds'] / o['seconds']:.1f}x** faster than pandas in wall time "
-                     f"({p['cpu_seconds'] / o['cpu_seconds']:.1f}x less CPU time), with "
-                     f"{p['peak_anon_mb'] / o['peak_anon_mb']:.1f}x less peak heap (anon) memory.")
+        lines.append(
+            f"- {suffix}: ours is **{p['seconds'] / o['seconds']:.1f}x** faster than pandas in wall time "
+            f"({p['cpu_seconds'] / o['cpu_seconds']:.1f}x less CPU time), with "
+            f"{p['peak_anon_mb'] / o['peak_anon_mb']:.1f}x less peak heap (anon) memory."
+        )
     text = "\n".join(lines + [""])
     print(text)
     if args.out:

@@ -71,17 +71,30 @@ def main() -> None:
     hits = [process.extractOne(m.lower(), choices, scorer=WRatio) for m in fuzzy_mentions]
     rf_s = time.perf_counter() - t
     rf_names = [choices[h[2]] for h in hits]
-    rf_nodes = [linker.node_names[linker.surface_nodes[linker.surfaces.index(s)][0]].lower() for s in rf_names]
+    rf_nodes = [
+        linker.node_names[linker.surface_nodes[linker.surfaces.index(s)][0]].lower() for s in rf_names
+    ]
     rf_acc = np.mean([n == graph.name_of(g).lower() for n, g in zip(rf_nodes, gold, strict=True)])
 
-    print(f"Starter KG piece: {len(graph):,} nodes, {len(linker):,} surface forms (names + synonyms); "
-          f"MiniLM-L6 on CPU, 2 shared cores.\n")
-    print(f"Index build (embed all surface forms): {build_s:.1f} s = {len(linker) / build_s:,.0f} surface forms/s.\n")
+    print(
+        f"Starter KG piece: {len(graph):,} nodes, {len(linker):,} surface forms (names + synonyms); "
+        f"MiniLM-L6 on CPU, 2 shared cores.\n"
+    )
+    print(
+        f"Index build (embed all surface forms): {build_s:.1f} s = "
+        f"{len(linker) / build_s:,.0f} surface forms/s.\n"
+    )
     print("| linker | mentions | mentions/s | top-1 accuracy (same name as source node) |")
     print("|---|---|---|---|")
     print(f"| kg.EntityLinker, exact names | {len(exact_mentions):,} | {exact_rate:,.0f} | {exact_acc:.3f} |")
-    print(f"| kg.EntityLinker, perturbed names (dense) | {len(fuzzy_mentions):,} | {dense_rate:,.0f} | {dense_acc:.3f} |")
-    print(f"| rapidfuzz extractOne (WRatio), perturbed names | {len(fuzzy_mentions):,} | {len(fuzzy_mentions) / rf_s:,.0f} | {rf_acc:.3f} |")
+    print(
+        f"| kg.EntityLinker, perturbed names (dense) | {len(fuzzy_mentions):,} | "
+        f"{dense_rate:,.0f} | {dense_acc:.3f} |"
+    )
+    print(
+        f"| rapidfuzz extractOne (WRatio), perturbed names | {len(fuzzy_mentions):,} | "
+        f"{len(fuzzy_mentions) / rf_s:,.0f} | {rf_acc:.3f} |"
+    )
 
 
 if __name__ == "__main__":

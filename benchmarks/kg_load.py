@@ -51,13 +51,22 @@ def generate(path: Path, seed: int = 0) -> None:
     r = rng.integers(0, len(rels), N_EDGES)
     xi, yi = np.concatenate([x, y]), np.concatenate([y, x])
     rr = np.concatenate([r, r])
-    df = pl.DataFrame({
-        "relation": rels[rr], "display_relation": rels[rr],
-        "x_index": xi, "x_id": ids[xi], "x_type": types[xi], "x_name": names[xi],
-        "x_source": np.vectorize(src_of.get)(types)[xi],
-        "y_index": yi, "y_id": ids[yi], "y_type": types[yi], "y_name": names[yi],
-        "y_source": np.vectorize(src_of.get)(types)[yi],
-    }).select(PRIMEKG_COLUMNS)
+    df = pl.DataFrame(
+        {
+            "relation": rels[rr],
+            "display_relation": rels[rr],
+            "x_index": xi,
+            "x_id": ids[xi],
+            "x_type": types[xi],
+            "x_name": names[xi],
+            "x_source": np.vectorize(src_of.get)(types)[xi],
+            "y_index": yi,
+            "y_id": ids[yi],
+            "y_type": types[yi],
+            "y_name": names[yi],
+            "y_source": np.vectorize(src_of.get)(types)[yi],
+        }
+    ).select(PRIMEKG_COLUMNS)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     df.write_csv(tmp)
@@ -80,8 +89,15 @@ def run_ours(csv: Path, queries: int) -> dict:
     t = time.perf_counter()
     total = sum(len(g.neighbors(n)) for n in picks)
     q_s = time.perf_counter() - t
-    return {"rows": 2 * N_EDGES, "edges": g.num_edges, "nodes": len(g), "load_s": load_s, "rss_gb": peak_rss_gb(),
-            "qps": queries / q_s, "mean_degree": total / queries}
+    return {
+        "rows": 2 * N_EDGES,
+        "edges": g.num_edges,
+        "nodes": len(g),
+        "load_s": load_s,
+        "rss_gb": peak_rss_gb(),
+        "qps": queries / q_s,
+        "mean_degree": total / queries,
+    }
 
 
 def run_baseline(csv: Path, rows: int, queries: int) -> dict:
@@ -102,13 +118,28 @@ def run_baseline(csv: Path, rows: int, queries: int) -> dict:
     t = time.perf_counter()
     total = sum(len(list(g.successors(n))) for n in picks)
     q_s = time.perf_counter() - t
-    return {"rows": len(df), "edges": g.number_of_edges(), "nodes": g.number_of_nodes(), "load_s": load_s, "rss_gb": peak_rss_gb(),
-            "qps": queries / q_s, "mean_degree": total / queries}
+    return {
+        "rows": len(df),
+        "edges": g.number_of_edges(),
+        "nodes": g.number_of_nodes(),
+        "load_s": load_s,
+        "rss_gb": peak_rss_gb(),
+        "qps": queries / q_s,
+        "mean_degree": total / queries,
+    }
 
 
 def child(part: str, args: argparse.Namespace) -> dict:
-    cmd = [sys.executable, __file__, "--part", part, "--baseline-rows", str(args.baseline_rows),
-           "--queries", str(args.queries)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--part",
+        part,
+        "--baseline-rows",
+        str(args.baseline_rows),
+        "--queries",
+        str(args.queries),
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -129,18 +160,31 @@ def main() -> None:
     if not csv.is_file():
         t = time.perf_counter()
         generate(csv)
-        print(f"generated {csv} ({csv.stat().st_size / 1e9:.2f} GB) in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        print(
+            f"generated {csv} ({csv.stat().st_size / 1e9:.2f} GB) in {time.perf_counter() - t:.0f} s",
+            file=sys.stderr,
+        )
     ours = child("ours", args)
     base = child("baseline", args)
     scale = ours["rows"] / base["rows"]
-    print(f"Synthetic PrimeKG-sized kg.csv: {ours['rows']:,} rows, {ours['nodes']:,} nodes; 2 shared CPU cores.\n")
-    print("| loader | rows loaded | edges kept | load time (s) | peak RSS (GB) | neighbour queries/s | mean degree | neighbours returned/s |")
+    print(
+        f"Synthetic PrimeKG-sized kg.csv: {ours['rows']:,} rows, {ours['nodes']:,} nodes; "
+        "2 shared CPU cores.\n"
+    )
+    print(
+        "| loader | rows loaded | edges kept | load time (s) | peak RSS (GB) | neighbour queries/s "
+        "| mean degree | neighbours returned/s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for label, r in (("kg.read_primekg (polars + CSR)", ours), ("pandas + networkx MultiDiGraph", base)):
-        print(f"| {label} | {r['rows']:,} | {r['edges']:,} | {r['load_s']:.1f} | {r['rss_gb']:.2f} | {r['qps']:,.0f} | "
-              f"{r['mean_degree']:.1f} | {r['qps'] * r['mean_degree']:,.0f} |")
-    print(f"| pandas + networkx, extrapolated x{scale:.1f} to all rows | {ours['rows']:,} | - | ~{base['load_s'] * scale:.0f} "
-          f"| ~{base['rss_gb'] * scale:.1f} (linear; not run) | - | - | - |")
+        print(
+            f"| {label} | {r['rows']:,} | {r['edges']:,} | {r['load_s']:.1f} | {r['rss_gb']:.2f} | "
+            f"{r['qps']:,.0f} | {r['mean_degree']:.1f} | {r['qps'] * r['mean_degree']:,.0f} |"
+        )
+    print(
+        f"| pandas + networkx, extrapolated x{scale:.1f} to all rows | {ours['rows']:,} | - | "
+        f"~{base['load_s'] * scale:.0f} | ~{base['rss_gb'] * scale:.1f} (linear; not run) | - | - | - |"
+    )
 
 
 if __name__ == "__main__":

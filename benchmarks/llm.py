@@ -49,22 +49,33 @@ RELATIONS = ["associated with", "may cause", "risk factor for", "phenotype prese
 
 
 def summary_prompt(rng: random.Random) -> str:
-    """One EMERGE summary prompt (emerge.rag.prompts, the RAG stage's own) with random features and knowledge."""
+    """One EMERGE summary prompt (emerge.rag.prompts, the RAG stage's own) with random features and
+    knowledge."""
     from emerge.rag.prompts import DiseaseKnowledge, build_summary_prompt
 
     feats = [f"{f} too {rng.choice(['high', 'low'])}" for f in rng.sample(FEATURES, rng.randint(2, 6))]
     diseases = rng.sample(sorted(DISEASES), rng.randint(1, 4))
-    knowledge = [DiseaseKnowledge(d, f"{d}: {DISEASES[d]}.",
-                                  tuple(f"{d} -- {rng.choice(RELATIONS)} -- {rng.choice(sorted(DISEASES))}"
-                                        for _ in range(2))) for d in diseases]
+    knowledge = [
+        DiseaseKnowledge(
+            d,
+            f"{d}: {DISEASES[d]}.",
+            tuple(f"{d} -- {rng.choice(RELATIONS)} -- {rng.choice(sorted(DISEASES))}" for _ in range(2)),
+        )
+        for d in diseases
+    ]
     return build_summary_prompt(rng.choice(["mortality", "readmission"]), feats, diseases, knowledge).text
 
 
 SETTINGS = (
-    ("float32, batch 8, no prefix cache (the previous default; baseline)",
-     {"dtype": "float32", "batch_size": 8, "prefix_cache": False}),
+    (
+        "float32, batch 8, no prefix cache (the previous default; baseline)",
+        {"dtype": "float32", "batch_size": 8, "prefix_cache": False},
+    ),
     ("float32, batch 32, prefix cache", {"dtype": "float32", "batch_size": 32, "prefix_cache": True}),
-    ("dtype auto, batch 32, prefix cache (the default)", {"dtype": "auto", "batch_size": 32, "prefix_cache": True}),
+    (
+        "dtype auto, batch 32, prefix cache (the default)",
+        {"dtype": "auto", "batch_size": 32, "prefix_cache": True},
+    ),
 )
 
 
@@ -102,8 +113,12 @@ def main(argv: list[str] | None = None) -> None:
 
     runs = []
     for label, update in SETTINGS:
-        backend = TransformersBackend(TransformersConfig(device="cpu", cpu_threads=args.cpu_threads, **update))
-        backend.generate([p for _, p in items[:2]], sampling.model_copy(update={"max_new_tokens": 2}))  # warm-up
+        backend = TransformersBackend(
+            TransformersConfig(device="cpu", cpu_threads=args.cpu_threads, **update)
+        )
+        backend.generate(
+            [p for _, p in items[:2]], sampling.model_copy(update={"max_new_tokens": 2})
+        )  # warm-up
         start = time.perf_counter()
         outputs = run_batch(items, backend, sampling, cache=None, desc=label[:24])
         runs.append((label, backend, time.perf_counter() - start, outputs))
@@ -123,11 +138,12 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         "# LLM backend: generation settings side by side, and the rerun from the cache",
         "",
-        f"Model: SmolLM2-135M-Instruct (bundled Q4_1 GGUF, de-quantized and cached as safetensors), transformers "
-        f"backend on CPU, {torch.get_num_threads() if args.cpu_threads is None else args.cpu_threads} torch "
+        f"Model: SmolLM2-135M-Instruct (bundled Q4_1 GGUF, de-quantized and cached as safetensors), "
+        f"transformers backend on CPU, "
+        f"{torch.get_num_threads() if args.cpu_threads is None else args.cpu_threads} torch "
         f"thread(s), greedy, max_new_tokens {args.max_new_tokens}. {n} EMERGE summary prompts built by "
-        f"emerge.rag.prompts from random features and knowledge (mean {prompt_tokens:.0f} tokens before the chat "
-        f"template); {new_tokens} new tokens in all with the default settings.",
+        f"emerge.rag.prompts from random features and knowledge (mean {prompt_tokens:.0f} tokens "
+        f"before the chat template); {new_tokens} new tokens in all with the default settings.",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (idle otherwise), native bfloat16: "
         f"{'yes' if backend.model.dtype == torch.bfloat16 else 'no'}, torch {torch.__version__}, "
         f"Python {sys.version.split()[0]}.",
@@ -139,16 +155,19 @@ def main(argv: list[str] | None = None) -> None:
         "| --- | ---: | ---: | ---: |",
         *[f"| {label} | {s:.1f} | {s / n:.3f} | {base_s / s:.2f}x |" for label, _, s, _ in runs],
         "",
-        f"The float32 runs with and without the prefix cache gave the same greedy text for {same} of {n} prompts "
-        "(the prefix cache changes no input token; batch 8 vs 32 and length-sorted batches change the padding). "
-        "bfloat16 rounds differently, so its text can differ from float32 after the first tokens.",
+        f"The float32 runs with and without the prefix cache gave the same greedy text for {same} of {n} "
+        "prompts (the prefix cache changes no input token; batch 8 vs 32 and length-sorted batches "
+        "change the padding). bfloat16 rounds differently, so its text can differ from float32 after "
+        "the first tokens.",
         "",
         "| run (default settings) | prompts | seconds | seconds / prompt | speed-up vs cold |",
         "| --- | ---: | ---: | ---: | ---: |",
-        f"| cold: every prompt generated, written to the SQLite cache | {n} | {fill_s:.2f} | {fill_s / n:.3f} | 1x |",
+        f"| cold: every prompt generated, written to the SQLite cache | {n} | {fill_s:.2f} | "
+        f"{fill_s / n:.3f} | 1x |",
         f"| rerun from the SQLite cache | {n} | {warm_s:.4f} | {warm_s / n:.5f} | {fill_s / warm_s:,.0f}x |",
         "",
-        f"Cold throughput with the default settings: {new_tokens / cold_s:.1f} new tokens/s, {n / cold_s:.2f} prompts/s.",
+        f"Cold throughput with the default settings: {new_tokens / cold_s:.1f} new tokens/s, "
+        f"{n / cold_s:.2f} prompts/s.",
         "",
         "| model load | seconds |",
         "| --- | ---: |",

@@ -66,8 +66,14 @@ def main() -> None:
         remove_step(out, step, args.task)
 
     t = time.perf_counter()
-    cached_linker(kg, encoder.encode, work / "linker", encoder.fingerprint, settings.link_threshold,
-                  list(settings.link_types))._ensure_index()
+    cached_linker(
+        kg,
+        encoder.encode,
+        work / "linker",
+        encoder.fingerprint,
+        settings.link_threshold,
+        list(settings.link_types),
+    )._ensure_index()
     index_s = time.perf_counter() - t
 
     def steps(cache: LLMCache) -> dict[str, float]:
@@ -111,13 +117,24 @@ def main() -> None:
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for k in rows:
-        lines.append(f"| {k} | {cold[k]:.1f} | {cold[k] / n:.3f} | {warm[k]:.2f} | {cold[k] / max(warm[k], 1e-9):,.0f}x |")
-    lines.append(f"| **all** | **{total_cold:.1f}** | **{total_cold / n:.3f}** | **{total_warm:.2f}** | "
-                 f"**{total_cold / max(total_warm, 1e-9):,.0f}x** |")
-    lines += ["", f"Stays with a recorded gap (no abnormal value, no entity, nothing linked, ...): {cold['_gaps']} of {n}."]
+        lines.append(
+            f"| {k} | {cold[k]:.1f} | {cold[k] / n:.3f} | {warm[k]:.2f} | "
+            f"{cold[k] / max(warm[k], 1e-9):,.0f}x |"
+        )
+    lines.append(
+        f"| **all** | **{total_cold:.1f}** | **{total_cold / n:.3f}** | **{total_warm:.2f}** | "
+        f"**{total_cold / max(total_warm, 1e-9):,.0f}x** |"
+    )
+    lines += [
+        "",
+        "Stays with a recorded gap (no abnormal value, no entity, nothing linked, ...): "
+        f"{cold['_gaps']} of {n}.",
+    ]
     lines.append(f"Distinct prompts generated in the cold run (NER pieces, retries, summaries): {n_prompts}.")
-    lines.append("The rerun rebuilds every prompt and looks it up; a rerun whose step outputs exist skips the steps "
-                 "altogether (milliseconds).")
+    lines.append(
+        "The rerun rebuilds every prompt and looks it up; a rerun whose step outputs exist skips the steps "
+        "altogether (milliseconds)."
+    )
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)

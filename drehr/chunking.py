@@ -60,18 +60,32 @@ class Chunk:
     text: str
 
 
-def chunk_note(note_id: str, patient_id: str, text: str, size: int = 100, overlap: int = 10,
-               min_words: int = 50, clean: bool = True) -> list[Chunk]:
+def chunk_note(
+    note_id: str,
+    patient_id: str,
+    text: str,
+    size: int = 100,
+    overlap: int = 10,
+    min_words: int = 50,
+    clean: bool = True,
+) -> list[Chunk]:
     """Clean one note and cut it into chunks; an empty list when it has fewer than `min_words` words."""
     body = clean_note(text) if clean else text
     if len(body.split()) < min_words:
         return []
-    return [Chunk(f"{note_id}_{i}", str(note_id), str(patient_id), i, piece)
-            for i, piece in enumerate(split_words(body, size, overlap))]
+    return [
+        Chunk(f"{note_id}_{i}", str(note_id), str(patient_id), i, piece)
+        for i, piece in enumerate(split_words(body, size, overlap))
+    ]
 
 
-def chunk_notes(notes: Iterable[tuple[str, str, str]], size: int = 100, overlap: int = 10,
-                min_words: int = 50, clean: bool = True) -> Iterator[Chunk]:
+def chunk_notes(
+    notes: Iterable[tuple[str, str, str]],
+    size: int = 100,
+    overlap: int = 10,
+    min_words: int = 50,
+    clean: bool = True,
+) -> Iterator[Chunk]:
     """Chunk `(note_id, patient_id, text)` triples lazily, so millions of notes stream in bounded memory."""
     for note_id, patient_id, text in notes:
         yield from chunk_note(note_id, patient_id, text, size, overlap, min_words, clean)

@@ -11,7 +11,8 @@ and the index can never be queried by a model that did not build it.
 A saved retriever is one folder, written atomically and owned by emerge (a folder of the user's is
 refused, a damaged one is named when loaded):
 
-    encoder/          BiEncoder.save_pretrained (loads on its own with sentence_transformers.SentenceTransformer)
+    encoder/          BiEncoder.save_pretrained (loads on its own with
+                      sentence_transformers.SentenceTransformer)
     index/            ChunkIndex files (index.faiss, chunks.parquet with chunk_id/patient_id, config.json)
     chunks.parquet    chunk_id, patient_id, text in index row order
     config.json       kind "drehr_retriever", format_version, encoder fingerprint, counts
@@ -51,9 +52,10 @@ def require_saveable(encoder: Encoder) -> None:
     """Raise unless `encoder` can save itself (`save_pretrained`), as a saved retriever needs."""
     if not callable(getattr(encoder, "save_pretrained", None)):
         raise UserInputError(
-            f"the encoder ({type(encoder).__name__}, fingerprint {getattr(encoder, 'fingerprint', '?')!r}) has no "
-            f"save_pretrained, so a retriever built on it can be searched but not saved; build it with a "
-            f"drehr.BiEncoder (BiEncoder.from_pretrained(...)) to save it.")
+            f"the encoder ({type(encoder).__name__}, fingerprint {getattr(encoder, 'fingerprint', '?')!r}) "
+            f"has no save_pretrained, so a retriever built on it can be searched but not saved; build it "
+            f"with a drehr.BiEncoder (BiEncoder.from_pretrained(...)) to save it."
+        )
 
 
 class Retriever:
@@ -67,12 +69,16 @@ class Retriever:
         index.check_encoder(encoder)  # EncoderMismatchError names both fingerprints
         missing = [c for c in CHUNK_COLUMNS if c not in chunks.columns]
         if missing:
-            raise UserInputError(f"the chunk table lacks column(s) {missing} (found: {chunks.columns}); "
-                                 f"it needs {list(CHUNK_COLUMNS)}.")
+            raise UserInputError(
+                f"the chunk table lacks column(s) {missing} (found: {chunks.columns}); "
+                f"it needs {list(CHUNK_COLUMNS)}."
+            )
         chunks = chunks.select(pl.col(c).cast(pl.String) for c in CHUNK_COLUMNS)
         if chunks["chunk_id"].to_list() != index.chunk_ids:
-            raise UserInputError(f"the chunk table ({chunks.height} rows) does not list the index's {len(index)} "
-                                 f"chunks in its row order; pass the chunks the index was built from, in order.")
+            raise UserInputError(
+                f"the chunk table ({chunks.height} rows) does not list the index's {len(index)} "
+                f"chunks in its row order; pass the chunks the index was built from, in order."
+            )
         self.encoder = encoder
         self.index = index
         self.chunks = chunks
@@ -81,13 +87,22 @@ class Retriever:
         return len(self.index)
 
     def __repr__(self) -> str:
-        return (f"Retriever({len(self)} chunks of {len(self.index.patients())} patients, structure "
-                f"{self.index.kind}, encoder {self.index.encoder_fingerprint})")
+        return (
+            f"Retriever({len(self)} chunks of {len(self.index.patients())} patients, structure "
+            f"{self.index.kind}, encoder {self.index.encoder_fingerprint})"
+        )
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, encoder: Encoder, chunks: Any, config: IndexConfig | None = None, batch_size: int = 64,
-              work_dir: str | os.PathLike | None = None, shard_size: int = 50_000) -> Retriever:
+    def build(
+        cls,
+        encoder: Encoder,
+        chunks: Any,
+        config: IndexConfig | None = None,
+        batch_size: int = 64,
+        work_dir: str | os.PathLike | None = None,
+        shard_size: int = 50_000,
+    ) -> Retriever:
         """Encode `chunks` and index them.
 
         chunks: a polars DataFrame / LazyFrame (read `shard_size` rows at a time) or an iterable of
@@ -97,18 +112,23 @@ class Retriever:
         """
         index = ChunkIndex.for_encoder(encoder, config, expected_size=count_chunks(chunks))
         parts: list[pl.DataFrame] = []
-        for shard in encode_chunks(encoder, chunks, batch_size=batch_size, work_dir=work_dir, shard_size=shard_size):
+        for shard in encode_chunks(
+            encoder, chunks, batch_size=batch_size, work_dir=work_dir, shard_size=shard_size
+        ):
             index.add(shard.chunks["chunk_id"].to_list(), shard.chunks["patient_id"].to_list(), shard.vectors)
             parts.append(shard.chunks)
         if len(index) == 0:
-            raise UserInputError("no chunk to index: the chunk table is empty or every text is blank; "
-                                 "pass chunks with chunk_id, patient_id and non-empty text.")
+            raise UserInputError(
+                "no chunk to index: the chunk table is empty or every text is blank; "
+                "pass chunks with chunk_id, patient_id and non-empty text."
+            )
         index.finalize()
         return cls(encoder, index, pl.concat(parts))
 
     # ------------------------------------------------------------------ search
-    def search(self, query: str | Sequence[str], patients: str | Sequence[str] | None = None,
-               k: int = 10) -> pl.DataFrame:
+    def search(
+        self, query: str | Sequence[str], patients: str | Sequence[str] | None = None, k: int = 10
+    ) -> pl.DataFrame:
         """The top-`k` chunks for each query, as a table with columns query, rank (1 = best), chunk_id,
         patient_id, text, score (cosine), ordered by query then rank.
 
@@ -137,11 +157,15 @@ class Retriever:
         valid = hits.rows >= 0  # [q, k]; -1 pads queries with fewer than k hits, at the end
         query_of, rank_of = np.nonzero(valid)  # row-major: by query, then rank
         rows = hits.rows[valid]  # [h] index rows of the hits
-        return (self.chunks.select(pl.all().gather(rows))
-                .with_columns(pl.Series("query", queries, dtype=pl.String).gather(query_of),
-                              pl.Series("rank", rank_of + 1, dtype=pl.Int32),
-                              pl.Series("score", hits.scores[valid], dtype=pl.Float32))
-                .select(HIT_COLUMNS))
+        return (
+            self.chunks.select(pl.all().gather(rows))
+            .with_columns(
+                pl.Series("query", queries, dtype=pl.String).gather(query_of),
+                pl.Series("rank", rank_of + 1, dtype=pl.Int32),
+                pl.Series("score", hits.scores[valid], dtype=pl.Float32),
+            )
+            .select(HIT_COLUMNS)
+        )
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike) -> Path:
@@ -158,27 +182,42 @@ class Retriever:
             self.index.save(tmp / _INDEX)
             self.chunks.write_parquet(tmp / _CHUNKS)
             counts = {"n_chunks": len(self), "n_patients": len(self.index.patients())}
-            write_config(tmp, RETRIEVER_KIND, _FORMAT_VERSION, {
-                "encoder_fingerprint": self.encoder.fingerprint, "dimension": self.index.dimension,
-                "structure": self.index.kind, **counts, "parts": {"encoder": _ENCODER, "index": _INDEX,
-                                                                  "chunks": _CHUNKS}})
+            write_config(
+                tmp,
+                RETRIEVER_KIND,
+                _FORMAT_VERSION,
+                {
+                    "encoder_fingerprint": self.encoder.fingerprint,
+                    "dimension": self.index.dimension,
+                    "structure": self.index.kind,
+                    **counts,
+                    "parts": {"encoder": _ENCODER, "index": _INDEX, "chunks": _CHUNKS},
+                },
+            )
             return {"encoder_fingerprint": self.encoder.fingerprint, **counts}
 
-        path = cached_step(directory, RETRIEVER_KIND, _FORMAT_VERSION, None, write, force=True,
-                           what="retriever folder").path
-        logger.info("saved retriever (%d chunks, encoder %s) to %s", len(self), self.encoder.fingerprint, path)
+        path = cached_step(
+            directory, RETRIEVER_KIND, _FORMAT_VERSION, None, write, force=True, what="retriever folder"
+        ).path
+        logger.info(
+            "saved retriever (%d chunks, encoder %s) to %s", len(self), self.encoder.fingerprint, path
+        )
         return path
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, device: str | None = None, nprobe: int | None = None) -> Retriever:
+    def load(
+        cls, directory: str | os.PathLike, device: str | None = None, nprobe: int | None = None
+    ) -> Retriever:
         """Load a folder written by `save` (or `emerge retriever index`); `device` places the encoder
         (e.g. "cuda"), `nprobe` overrides the saved IVF setting."""
         from drehr.model import BiEncoder
 
         path = Path(directory)
         if not path.is_dir():
-            raise UserInputError(f"retriever folder {path} not found; pass a folder written by Retriever.save "
-                                 f"or `emerge retriever index --out`.")
+            raise UserInputError(
+                f"retriever folder {path} not found; pass a folder written by Retriever.save "
+                f"or `emerge retriever index --out`."
+            )
         fix = "build it again (Retriever.save or `emerge retriever index`)"
         check_whole(path, RETRIEVER_KIND, "retriever folder", fix)
         body = read_config(path, RETRIEVER_KIND, _FORMAT_VERSION)
@@ -189,12 +228,19 @@ class Retriever:
         index = ChunkIndex.load(path / _INDEX, nprobe=nprobe)
         with reading(path / _CHUNKS, "retriever chunk table", fix, ours=True):
             chunks = pl.read_parquet(path / _CHUNKS, columns=list(CHUNK_COLUMNS))
-        recorded = {"config.json": body.get("encoder_fingerprint"), "encoder/": encoder.fingerprint,
-                    "index/": index.encoder_fingerprint}
+        recorded = {
+            "config.json": body.get("encoder_fingerprint"),
+            "encoder/": encoder.fingerprint,
+            "index/": index.encoder_fingerprint,
+        }
         if len(set(recorded.values())) != 1:
-            raise ArtifactError(f"retriever folder {path} is inconsistent: the index was not built by the encoder "
-                                f"saved with it (encoder fingerprints {recorded}); {fix}.")
+            raise ArtifactError(
+                f"retriever folder {path} is inconsistent: the index was not built by the encoder "
+                f"saved with it (encoder fingerprints {recorded}); {fix}."
+            )
         if chunks.height != len(index) or chunks["chunk_id"].to_list() != index.chunk_ids:
-            raise ArtifactError(f"retriever folder {path} is inconsistent: {_CHUNKS} has {chunks.height} rows, "
-                                f"the index {len(index)} chunks in another order; {fix}.")
+            raise ArtifactError(
+                f"retriever folder {path} is inconsistent: {_CHUNKS} has {chunks.height} rows, "
+                f"the index {len(index)} chunks in another order; {fix}."
+            )
         return cls(encoder, index, chunks)

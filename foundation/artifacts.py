@@ -24,8 +24,21 @@ from typing import Any
 
 from foundation.errors import ArtifactError
 
-__all__ = ["atomic_directory", "cache_root", "current_umask", "jsonable", "CONFIG_NAME", "write_config", "read_config", "stable_hash",
-           "atomic_write_text", "file_fingerprint", "content_digest", "iter_json_objects", "FULL_HASH_LIMIT"]
+__all__ = [
+    "atomic_directory",
+    "cache_root",
+    "current_umask",
+    "jsonable",
+    "CONFIG_NAME",
+    "write_config",
+    "read_config",
+    "stable_hash",
+    "atomic_write_text",
+    "file_fingerprint",
+    "content_digest",
+    "iter_json_objects",
+    "FULL_HASH_LIMIT",
+]
 
 CONFIG_NAME = "config.json"
 
@@ -96,8 +109,12 @@ def file_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
     st = p.stat()
     if st.st_size <= FULL_HASH_LIMIT:
         return {"name": p.name, "size": st.st_size, "sha256": content_digest(p)}
-    return {"name": p.name, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-            "sampled_sha256": content_digest(p, sample=True)}
+    return {
+        "name": p.name,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "sampled_sha256": content_digest(p, sample=True),
+    }
 
 
 def current_umask() -> int:
@@ -148,15 +165,22 @@ def atomic_directory(target: str | os.PathLike, *, keep_existing_with: str | Non
             except OSError:
                 if not (target / keep_existing_with).is_file():
                     raise
-                logging.getLogger(__name__).info("another process finished %s first; keeping its copy", target)
+                logging.getLogger(__name__).info(
+                    "another process finished %s first; keeping its copy", target
+                )
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     shutil.rmtree(tmp, ignore_errors=True)  # only left when another process's copy was kept
 
 
-def write_config(directory: str | os.PathLike, kind: str, format_version: int, payload: Mapping[str, Any],
-                 name: str = CONFIG_NAME) -> Path:
+def write_config(
+    directory: str | os.PathLike,
+    kind: str,
+    format_version: int,
+    payload: Mapping[str, Any],
+    name: str = CONFIG_NAME,
+) -> Path:
     """Write `{"kind", "format_version", **payload}` as `directory/name`, atomically."""
     body = {"kind": kind, "format_version": format_version, **jsonable(dict(payload))}
     path = Path(directory) / name
@@ -164,8 +188,9 @@ def write_config(directory: str | os.PathLike, kind: str, format_version: int, p
     return path
 
 
-def read_config(directory: str | os.PathLike, kind: str, format_version: int,
-                name: str = CONFIG_NAME) -> dict[str, Any]:
+def read_config(
+    directory: str | os.PathLike, kind: str, format_version: int, name: str = CONFIG_NAME
+) -> dict[str, Any]:
     """Read and check a config written by `write_config`; raise `ArtifactError` saying what to do."""
     path = Path(directory) / name
     if not path.is_file():
@@ -176,13 +201,16 @@ def read_config(directory: str | os.PathLike, kind: str, format_version: int,
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{path} is not valid JSON ({exc}); delete {directory} and build it again.") from exc
+        raise ArtifactError(
+            f"{path} is not valid JSON ({exc}); delete {directory} and build it again."
+        ) from exc
     if not isinstance(body, dict):
         raise ArtifactError(f"{path} does not hold a JSON object; delete {directory} and build it again.")
     found_kind = body.get("kind")
     if found_kind != kind:
         raise ArtifactError(
-            f"{path} describes a {found_kind!r}, expected a {kind!r}; is the path pointing at the right folder?"
+            f"{path} describes a {found_kind!r}, expected a {kind!r}; "
+            f"is the path pointing at the right folder?"
         )
     found_version = body.get("format_version")
     if found_version != format_version:
@@ -193,7 +221,9 @@ def read_config(directory: str | os.PathLike, kind: str, format_version: int,
     return body
 
 
-def iter_json_objects(path: str | os.PathLike, expected: str, missing_hint: str = "") -> Iterator[tuple[int, dict]]:
+def iter_json_objects(
+    path: str | os.PathLike, expected: str, missing_hint: str = ""
+) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSON-lines file.
 
     `expected` describes a line (e.g. '{"_id": ..., "text": ...}'); a missing file, invalid JSON or a
@@ -204,9 +234,13 @@ def iter_json_objects(path: str | os.PathLike, expected: str, missing_hint: str 
 
     path = Path(path)
     if path.is_dir():
-        raise UserInputError(f"{path} is a folder; expected a JSON-lines file of {expected}. {missing_hint}".strip())
+        raise UserInputError(
+            f"{path} is a folder; expected a JSON-lines file of {expected}. {missing_hint}".strip()
+        )
     if not path.is_file():
-        raise UserInputError(f"{path} not found; expected a JSON-lines file of {expected}. {missing_hint}".strip())
+        raise UserInputError(
+            f"{path} not found; expected a JSON-lines file of {expected}. {missing_hint}".strip()
+        )
     with reading(path, "JSON-lines file"), open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):  # streamed: a file of millions of lines is never held whole
             if not line.strip():
@@ -214,7 +248,9 @@ def iter_json_objects(path: str | os.PathLike, expected: str, missing_hint: str 
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise UserInputError(f"{path}:{number} is not valid JSON ({exc}); expected {expected}") from exc
+                raise UserInputError(
+                    f"{path}:{number} is not valid JSON ({exc}); expected {expected}"
+                ) from exc
             if not isinstance(row, dict):
                 raise UserInputError(f"{path}:{number}: expected {expected}, got {line[:80]!r}")
             yield number, row

@@ -49,8 +49,10 @@ def verified_checkpoint_io():
         def load_checkpoint(self, path, map_location=lambda storage, loc: storage, weights_only=None):
             problem = checkpoint_problem(path)
             if problem is not None:
-                raise ArtifactError(f"checkpoint {path} cannot be resumed from: {problem}; delete it (and "
-                                    f"{_sidecar(path).name}) to train this run from the start")
+                raise ArtifactError(
+                    f"checkpoint {path} cannot be resumed from: {problem}; delete it (and "
+                    f"{_sidecar(path).name}) to train this run from the start"
+                )
             return super().load_checkpoint(path, map_location=map_location, weights_only=weights_only)
 
         def remove_checkpoint(self, path) -> None:

@@ -35,7 +35,9 @@ def load_yaml_mapping(path: str | os.PathLike, what: str = "config file", hint: 
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise UserInputError(f"{what} {path} is not UTF-8 text (byte at position {exc.start}); save it as UTF-8") from exc
+        raise UserInputError(
+            f"{what} {path} is not UTF-8 text (byte at position {exc.start}); save it as UTF-8"
+        ) from exc
     except OSError as exc:
         raise UserInputError(f"{what} {path} cannot be read ({exc.strerror}); check its permissions") from exc
     try:
@@ -46,13 +48,16 @@ def load_yaml_mapping(path: str | os.PathLike, what: str = "config file", hint: 
         if context is not None and mark is not None and context.line != mark.line:
             where += f" (in what starts on line {context.line + 1})"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserInputError(f"{path}{where}: YAML syntax error ({problem}); fix the file (indentation, a "
-                             f"missing ':' or an unclosed quote or bracket are the usual causes)") from exc
+        raise UserInputError(
+            f"{path}{where}: YAML syntax error ({problem}); fix the file (indentation, a "
+            f"missing ':' or an unclosed quote or bracket are the usual causes)"
+        ) from exc
     if body is None:
         return {}
     if not isinstance(body, dict):
-        raise UserInputError(f"{what} {path} must hold a mapping of settings (key: value lines), "
-                             f"found a {type(body).__name__}")
+        raise UserInputError(
+            f"{what} {path} must hold a mapping of settings (key: value lines), found a {type(body).__name__}"
+        )
     return body
 
 
@@ -70,8 +75,14 @@ def validation_message(exc: Exception, source: str, model: str) -> str:
     return f"{source} is not a valid {model}:\n" + "\n".join(lines)
 
 
-def load_config(cls: type[T], path: str | os.PathLike, what: str | None = None, *,
-                overrides: Mapping[str, Any] | None = None, hint: str = "") -> T:
+def load_config(
+    cls: type[T],
+    path: str | os.PathLike,
+    what: str | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    hint: str = "",
+) -> T:
     """Validate the YAML file `path` into `cls` (a pydantic model); `overrides` win over the file."""
     from pydantic import ValidationError
 

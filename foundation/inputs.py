@@ -29,8 +29,13 @@ def damaged_file_errors() -> tuple[type[BaseException], ...]:
     """Exception types that libraries raise for a file whose content is not what its format requires."""
     import sqlite3
 
-    types: list[type[BaseException]] = [json.JSONDecodeError, sqlite3.DatabaseError, zlib.error, EOFError,
-                                        gzip.BadGzipFile]
+    types: list[type[BaseException]] = [
+        json.JSONDecodeError,
+        sqlite3.DatabaseError,
+        zlib.error,
+        EOFError,
+        gzip.BadGzipFile,
+    ]
     try:
         import polars as pl
 
@@ -62,8 +67,10 @@ def describe_os_error(exc: OSError, what: str = "file") -> str:
     """One line for an OS-level failure: the file, what happened, what to do."""
     name = exc.filename if exc.filename is not None else "a file"
     if isinstance(exc, PermissionError):
-        return (f"permission denied for {name}; give this user access to it (chmod / chown), or pass a path "
-                f"you can {'write' if what.startswith('output') else 'read'}")
+        return (
+            f"permission denied for {name}; give this user access to it (chmod / chown), or pass a path "
+            f"you can {'write' if what.startswith('output') else 'read'}"
+        )
     if isinstance(exc, IsADirectoryError):
         return f"{name} is a folder, but a {what} was expected; pass the file's path"
     if isinstance(exc, NotADirectoryError):
@@ -83,8 +90,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def reading(path: str | os.PathLike, what: str = "file", fix: str | None = None, *,
-            ours: bool = False) -> Iterator[None]:
+def reading(
+    path: str | os.PathLike, what: str = "file", fix: str | None = None, *, ours: bool = False
+) -> Iterator[None]:
     """Turn the failures of reading `path` inside the block into an error naming it.
 
     what: what the file is ("MIMIC table", "LLM config"); fix: what to do if it is damaged (default:
@@ -100,11 +108,14 @@ def reading(path: str | os.PathLike, what: str = "file", fix: str | None = None,
         raise
     except UnicodeDecodeError as exc:
         raise UserInputError(
-            f"{what} {path} is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at position "
-            f"{exc.start}); convert it to UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from exc
+            f"{what} {path} is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at position "
+            f"{exc.start}); convert it to UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
+        ) from exc
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise error(f"{what} {path} is truncated or not a valid gzip file ({_first_line(exc)}); "
-                    f"{fix or 'download or extract it again'}") from exc
+        raise error(
+            f"{what} {path} is truncated or not a valid gzip file ({_first_line(exc)}); "
+            f"{fix or 'download or extract it again'}"
+        ) from exc
     except OSError as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
             if exc.filename is None:
@@ -115,11 +126,15 @@ def reading(path: str | os.PathLike, what: str = "file", fix: str | None = None,
             raise error(f"{what} {path} is truncated or damaged ({detail}); {remedy}") from exc
         raise error(f"{what} {path} cannot be read ({detail}); {remedy}") from exc
     except damaged_file_errors() as exc:
-        raise error(f"{what} {path} is damaged or not in the expected format ({_first_line(exc)}); {remedy}") from exc
+        raise error(
+            f"{what} {path} is damaged or not in the expected format ({_first_line(exc)}); {remedy}"
+        ) from exc
     except RuntimeError as exc:  # faiss and torch report unreadable files as RuntimeError
         if not any(w in str(exc).lower() for w in ("read", "open", "file", "format", "magic", "eof", "zip")):
             raise
-        raise error(f"{what} {path} is damaged or not in the expected format ({_first_line(exc)}); {remedy}") from exc
+        raise error(
+            f"{what} {path} is damaged or not in the expected format ({_first_line(exc)}); {remedy}"
+        ) from exc
 
 
 def read_text_file(path: str | os.PathLike, what: str = "text file") -> str:

@@ -40,13 +40,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from foundation.artifacts import jsonable, current_umask, atomic_write_text, content_digest
+from foundation.artifacts import atomic_write_text, content_digest, current_umask, jsonable
 from foundation.errors import ArtifactError, UserInputError
 
 __all__ = [
-    "MANIFEST_NAME", "FileRecord", "Manifest", "StepResult", "read_manifest", "write_manifest", "scan_files",
-    "verify", "check_whole", "foreign_files", "usual_permissions", "ensure_replaceable", "remove_owned", "claim_folder", "clean_leftovers",
-    "building", "publish", "reusable", "cached_step", "check_file_replaceable", "write_owned_text", "record_owned_file",
+    "MANIFEST_NAME",
+    "FileRecord",
+    "Manifest",
+    "StepResult",
+    "read_manifest",
+    "write_manifest",
+    "scan_files",
+    "verify",
+    "check_whole",
+    "foreign_files",
+    "usual_permissions",
+    "ensure_replaceable",
+    "remove_owned",
+    "claim_folder",
+    "clean_leftovers",
+    "building",
+    "publish",
+    "reusable",
+    "cached_step",
+    "check_file_replaceable",
+    "write_owned_text",
+    "record_owned_file",
     "check_output_file",
 ]
 
@@ -113,10 +132,18 @@ def read_manifest(folder: str | os.PathLike) -> Manifest | None:
     if not isinstance(body, dict) or body.get("owner") != _OWNER or not isinstance(body.get("kind"), str):
         return None
     try:
-        files = {str(name): FileRecord(int(r["size"]), str(r["sha256"]), int(r["mtime_ns"]))
-                 for name, r in (body.get("files") or {}).items()}
-        return Manifest(body["kind"], int(body.get("format_version", 0)), body.get("key"), files,
-                        bool(body.get("growing", False)), body.get("info") or {})
+        files = {
+            str(name): FileRecord(int(r["size"]), str(r["sha256"]), int(r["mtime_ns"]))
+            for name, r in (body.get("files") or {}).items()
+        }
+        return Manifest(
+            body["kind"],
+            int(body.get("format_version", 0)),
+            body.get("key"),
+            files,
+            bool(body.get("growing", False)),
+            body.get("info") or {},
+        )
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
@@ -150,17 +177,31 @@ def usual_permissions(folder: str | os.PathLike) -> None:
                 os.chmod(path, (0o777 if os.access(path, os.X_OK) else 0o666) & ~mask)
 
 
-def write_manifest(folder: str | os.PathLike, kind: str, format_version: int, key: str | None,
-                   info: Mapping[str, Any] | None = None, *, growing: bool = False) -> Manifest:
+def write_manifest(
+    folder: str | os.PathLike,
+    kind: str,
+    format_version: int,
+    key: str | None,
+    info: Mapping[str, Any] | None = None,
+    *,
+    growing: bool = False,
+) -> Manifest:
     """Record `folder` as ours; unless `growing`, list every file now in it with its size and sha256
     (after giving them the usual permissions)."""
     if not growing:
         usual_permissions(folder)
     files = {} if growing else scan_files(folder)
     manifest = Manifest(kind, format_version, key, files, growing, dict(info or {}))
-    body = {"owner": _OWNER, "manifest_version": _MANIFEST_VERSION, "kind": kind,
-            "format_version": format_version, "key": key, "growing": growing, "info": jsonable(manifest.info),
-            "files": {n: {"size": r.size, "sha256": r.sha256, "mtime_ns": r.mtime_ns} for n, r in files.items()}}
+    body = {
+        "owner": _OWNER,
+        "manifest_version": _MANIFEST_VERSION,
+        "kind": kind,
+        "format_version": format_version,
+        "key": key,
+        "growing": growing,
+        "info": jsonable(manifest.info),
+        "files": {n: {"size": r.size, "sha256": r.sha256, "mtime_ns": r.mtime_ns} for n, r in files.items()},
+    }
     atomic_write_text(Path(folder) / MANIFEST_NAME, json.dumps(body, indent=2) + "\n")
     return manifest
 
@@ -207,7 +248,9 @@ def scan_names(folder: str | os.PathLike) -> list[str]:
     return sorted(names)
 
 
-def check_whole(folder: str | os.PathLike, kind: str, what: str, fix: str = "build it again") -> Manifest | None:
+def check_whole(
+    folder: str | os.PathLike, kind: str, what: str, fix: str = "build it again"
+) -> Manifest | None:
     """Before reading a `kind` folder we wrote: raise `ArtifactError` naming what was damaged since.
 
     Returns the manifest, or None for a folder without one of ours (read as it is; its own checks apply).
@@ -217,12 +260,16 @@ def check_whole(folder: str | os.PathLike, kind: str, what: str, fix: str = "bui
         return None
     problems = verify(folder, manifest)
     if problems:
-        raise ArtifactError(f"{what} {folder} was damaged after emerge wrote it ({'; '.join(problems[:3])}); {fix}")
+        raise ArtifactError(
+            f"{what} {folder} was damaged after emerge wrote it ({'; '.join(problems[:3])}); {fix}"
+        )
     return manifest
 
 
 # ------------------------------------------------------------------------------------------ ownership
-def ensure_replaceable(folder: str | os.PathLike, kind: str | Iterable[str], what: str = "output folder") -> None:
+def ensure_replaceable(
+    folder: str | os.PathLike, kind: str | Iterable[str], what: str = "output folder"
+) -> None:
     """Raise `UserInputError` unless `folder` may be replaced by a new `kind` folder.
 
     Replaceable: absent; an empty folder; a folder whose manifest is of one of `kind` and that holds
@@ -234,29 +281,37 @@ def ensure_replaceable(folder: str | os.PathLike, kind: str | Iterable[str], wha
         _check_creatable(folder, what)
         return
     if not folder.is_dir() or folder.is_symlink():
-        raise UserInputError(f"{what} {folder} exists and is not a folder; pass a folder path that does not "
-                             f"exist yet (it will be created)")
+        raise UserInputError(
+            f"{what} {folder} exists and is not a folder; pass a folder path that does not "
+            f"exist yet (it will be created)"
+        )
     names = scan_names(folder)
     manifest = read_manifest(folder)
     if not os.access(folder, os.W_OK) or not os.access(folder.parent, os.W_OK):
-        raise UserInputError(f"{what} {folder} (or the folder holding it) is not writable; give this user write "
-                             "access, or pass another folder")
+        raise UserInputError(
+            f"{what} {folder} (or the folder holding it) is not writable; give this user write "
+            "access, or pass another folder"
+        )
     if manifest is None:
         if not names and not any(folder.iterdir()):
             return
         raise UserInputError(
-            f"{what} {folder} is not empty and was not written by emerge (no {MANIFEST_NAME} of ours: it holds "
-            f"{_listing(names or [p.name for p in folder.iterdir()])}); refusing to replace it so that nothing "
-            f"of yours is deleted. Pass a new or empty folder, or move those files away.")
+            f"{what} {folder} is not empty and was not written by emerge (no {MANIFEST_NAME} of ours: "
+            f"it holds {_listing(names or [p.name for p in folder.iterdir()])}); refusing to replace it "
+            f"so that nothing of yours is deleted. Pass a new or empty folder, or move those files away."
+        )
     if manifest.kind not in kinds:
         raise UserInputError(
-            f"{what} {folder} holds a {manifest.kind!r} written by emerge, not a {' or '.join(map(repr, kinds))}; "
-            f"pass another folder (or delete that one yourself if you no longer need it).")
+            f"{what} {folder} holds a {manifest.kind!r} written by emerge, "
+            f"not a {' or '.join(map(repr, kinds))}; pass another folder "
+            f"(or delete that one yourself if you no longer need it)."
+        )
     foreign = [n for n in names if n not in manifest.files] if not manifest.growing else names
     if foreign:
         raise UserInputError(
-            f"{what} {folder} holds files emerge did not write ({_listing(foreign)}); refusing to replace it so "
-            f"that they are not deleted. Move them out of {folder}, or pass another folder.")
+            f"{what} {folder} holds files emerge did not write ({_listing(foreign)}); refusing to replace "
+            f"it so that they are not deleted. Move them out of {folder}, or pass another folder."
+        )
 
 
 def remove_owned(folder: str | os.PathLike, kind: str | Iterable[str], what: str = "output folder") -> None:
@@ -276,8 +331,9 @@ def _delete_listed(folder: Path) -> None:
         (folder / marker).unlink(missing_ok=True)
     _remove_empty_dirs(folder)
     if folder.exists():
-        logger.warning("%s was kept: it holds files emerge did not write (%s)", folder,
-                       _listing(scan_names(folder)))
+        logger.warning(
+            "%s was kept: it holds files emerge did not write (%s)", folder, _listing(scan_names(folder))
+        )
 
 
 def _remove_empty_dirs(folder: Path) -> None:
@@ -295,12 +351,19 @@ def _check_creatable(path: Path, what: str) -> None:
             if not parent.is_dir():
                 raise UserInputError(f"{what} {path}: {parent} is a file, not a folder; pass another path")
             if not os.access(parent, os.W_OK):
-                raise UserInputError(f"{what} {path}: folder {parent} is not writable; pass a path you can write to")
+                raise UserInputError(
+                    f"{what} {path}: folder {parent} is not writable; pass a path you can write to"
+                )
             return
 
 
-def claim_folder(folder: str | os.PathLike, kind: str, key: str | None = None,
-                 info: Mapping[str, Any] | None = None, what: str = "output folder") -> Manifest:
+def claim_folder(
+    folder: str | os.PathLike,
+    kind: str,
+    key: str | None = None,
+    info: Mapping[str, Any] | None = None,
+    what: str = "output folder",
+) -> Manifest:
     """Make `folder` a growing folder of ours (created if absent), or check that it already is one.
 
     Refused: a file; a non-empty folder without our manifest; a folder of ours of another kind.
@@ -313,17 +376,22 @@ def claim_folder(folder: str | os.PathLike, kind: str, key: str | None = None,
         _check_creatable(folder, what)
     manifest = read_manifest(folder) if folder.is_dir() else None
     if folder.is_dir() and not os.access(folder, os.W_OK):
-        raise UserInputError(f"{what} {folder} is not writable; give this user write access, or pass another folder")
+        raise UserInputError(
+            f"{what} {folder} is not writable; give this user write access, or pass another folder"
+        )
     if manifest is not None:
         if manifest.kind != kind:
             raise UserInputError(
-                f"{what} {folder} holds a {manifest.kind!r} written by emerge, not a {kind!r}; pass another folder")
+                f"{what} {folder} holds a {manifest.kind!r} written by emerge, not a {kind!r}; "
+                f"pass another folder"
+            )
         return manifest
     if folder.is_dir() and any(folder.iterdir()):
         raise UserInputError(
-            f"{what} {folder} is not empty and was not written by emerge (no {MANIFEST_NAME} of ours: it holds "
-            f"{_listing([p.name for p in sorted(folder.iterdir())])}); pass a new or empty folder so that nothing "
-            f"of yours is mixed up or overwritten.")
+            f"{what} {folder} is not empty and was not written by emerge (no {MANIFEST_NAME} of ours: "
+            f"it holds {_listing([p.name for p in sorted(folder.iterdir())])}); pass a new or empty "
+            f"folder so that nothing of yours is mixed up or overwritten."
+        )
     folder.mkdir(parents=True, exist_ok=True)
     return write_manifest(folder, kind, 1, key, info, growing=True)
 
@@ -360,8 +428,14 @@ def building(target: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def publish(tmp: str | os.PathLike, target: str | os.PathLike, kind: str | Iterable[str], *,
-            keep_concurrent: bool = False, what: str = "output folder") -> Path:
+def publish(
+    tmp: str | os.PathLike,
+    target: str | os.PathLike,
+    kind: str | Iterable[str],
+    *,
+    keep_concurrent: bool = False,
+    what: str = "output folder",
+) -> Path:
     """Swap the finished folder `tmp` (with its manifest written) in as `target`.
 
     An existing `target` must be replaceable (`ensure_replaceable`); it is moved aside and its listed
@@ -374,7 +448,11 @@ def publish(tmp: str | os.PathLike, target: str | os.PathLike, kind: str | Itera
         raise RuntimeError(f"publish({tmp}): write the manifest before publishing")
     if keep_concurrent:
         there = read_manifest(target) if target.is_dir() else None
-        if there is not None and (there.kind, there.key) == (ours.kind, ours.key) and not verify(target, there):
+        if (
+            there is not None
+            and (there.kind, there.key) == (ours.kind, ours.key)
+            and not verify(target, there)
+        ):
             logger.info("another process finished %s first; keeping its copy", target)
             shutil.rmtree(tmp, ignore_errors=True)
             return target
@@ -404,7 +482,11 @@ def reusable(target: str | os.PathLike, kind: str, format_version: int, key: str
     """
     target = Path(target)
     manifest = read_manifest(target) if target.is_dir() else None
-    if manifest is None or (manifest.kind, manifest.format_version, manifest.key) != (kind, format_version, key):
+    if manifest is None or (manifest.kind, manifest.format_version, manifest.key) != (
+        kind,
+        format_version,
+        key,
+    ):
         return None
     problems = verify(target, manifest)
     if problems:
@@ -413,9 +495,17 @@ def reusable(target: str | os.PathLike, kind: str, format_version: int, key: str
     return manifest
 
 
-def cached_step(target: str | os.PathLike, kind: str, format_version: int, key: str | None,
-                build: Callable[[Path], Mapping[str, Any] | None], *, force: bool = False,
-                keep_concurrent: bool = False, what: str = "output folder") -> StepResult:
+def cached_step(
+    target: str | os.PathLike,
+    kind: str,
+    format_version: int,
+    key: str | None,
+    build: Callable[[Path], Mapping[str, Any] | None],
+    *,
+    force: bool = False,
+    keep_concurrent: bool = False,
+    what: str = "output folder",
+) -> StepResult:
     """Reuse `target` if it is a whole `kind` folder made with `key`; else build it with `build(tmp)`.
 
     `build` writes its files into the empty folder `tmp` and may return a JSON-able mapping stored as
@@ -443,7 +533,9 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(f".{path.name}.emerge.json")
 
 
-def check_file_replaceable(path: str | os.PathLike, what: str = "output file", *, growing: bool = False) -> None:
+def check_file_replaceable(
+    path: str | os.PathLike, what: str = "output file", *, growing: bool = False
+) -> None:
     """Raise unless the file `path` is absent or was written by us (its sidecar records its content).
 
     growing: the file is appended to over time (a resumable JSONL); the sidecar proves ownership but the
@@ -462,8 +554,10 @@ def check_file_replaceable(path: str | os.PathLike, what: str = "output file", *
     if ours and (growing or body.get("growing") or body.get("sha256") == content_digest(path)):
         return
     reason = "was changed since emerge wrote it" if ours else "was not written by emerge"
-    raise UserInputError(f"{what} {path} exists and {reason}; refusing to overwrite it. Pass a new file path, "
-                         f"or move that file away first.")
+    raise UserInputError(
+        f"{what} {path} exists and {reason}; refusing to overwrite it. Pass a new file path, "
+        f"or move that file away first."
+    )
 
 
 def check_output_file(path: str | os.PathLike, what: str = "output file", *, growing: bool = False) -> Path:

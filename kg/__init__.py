@@ -19,16 +19,33 @@ if TYPE_CHECKING:
     from kg.starter import StarterSettings, build_starter_kg, load_starter_kg
 
 __all__ = [
-    "ArtifactError", "UserInputError", "KnowledgeGraph", "TermMatcher", "TermMatch", "EntityLinker",
-    "gather_knowledge", "NodeKnowledge", "read_primekg", "read_bios", "load_starter_kg", "build_starter_kg",
+    "ArtifactError",
+    "UserInputError",
+    "KnowledgeGraph",
+    "TermMatcher",
+    "TermMatch",
+    "EntityLinker",
+    "gather_knowledge",
+    "NodeKnowledge",
+    "read_primekg",
+    "read_bios",
+    "load_starter_kg",
+    "build_starter_kg",
     "StarterSettings",
 ]
 
 _LAZY = {
-    "KnowledgeGraph": "kg.graph", "TermMatcher": "kg.matching", "TermMatch": "kg.matching",
-    "EntityLinker": "kg.linking", "gather_knowledge": "kg.retrieval", "NodeKnowledge": "kg.retrieval",
-    "read_primekg": "kg.readers", "read_bios": "kg.readers", "load_starter_kg": "kg.starter",
-    "build_starter_kg": "kg.starter", "StarterSettings": "kg.starter",
+    "KnowledgeGraph": "kg.graph",
+    "TermMatcher": "kg.matching",
+    "TermMatch": "kg.matching",
+    "EntityLinker": "kg.linking",
+    "gather_knowledge": "kg.retrieval",
+    "NodeKnowledge": "kg.retrieval",
+    "read_primekg": "kg.readers",
+    "read_bios": "kg.readers",
+    "load_starter_kg": "kg.starter",
+    "build_starter_kg": "kg.starter",
+    "StarterSettings": "kg.starter",
 }
 
 

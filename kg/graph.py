@@ -57,13 +57,24 @@ class KnowledgeGraph:
         name: a label for logs and stats.
     """
 
-    def __init__(self, nodes: pl.DataFrame, src: np.ndarray, dst: np.ndarray, rel: np.ndarray,
-                 relations: list[Relation], name: str = "kg") -> None:
+    def __init__(
+        self,
+        nodes: pl.DataFrame,
+        src: np.ndarray,
+        dst: np.ndarray,
+        rel: np.ndarray,
+        relations: list[Relation],
+        name: str = "kg",
+    ) -> None:
         missing = [c for c in NODE_COLUMNS if c not in nodes.columns]
         if missing:
-            raise UserInputError(f"node table lacks columns {missing} (found {nodes.columns}); expected {list(NODE_COLUMNS)}")
+            raise UserInputError(
+                f"node table lacks columns {missing} (found {nodes.columns}); expected {list(NODE_COLUMNS)}"
+            )
         if not (len(src) == len(dst) == len(rel)):
-            raise UserInputError(f"edge arrays differ in length: src {len(src)}, dst {len(dst)}, rel {len(rel)}")
+            raise UserInputError(
+                f"edge arrays differ in length: src {len(src)}, dst {len(dst)}, rel {len(rel)}"
+            )
         self.label = name  # the graph's name ("starter", "primekg", ...)
         self.nodes = nodes.select(NODE_COLUMNS)
         self.relations: list[Relation] = [tuple(r) for r in relations]  # type: ignore[misc]
@@ -71,7 +82,9 @@ class KnowledgeGraph:
         self._index: dict[str, int] = {node_id: i for i, node_id in enumerate(self._ids)}
         if len(self._index) != len(self._ids):
             dup = self.nodes["id"].filter(self.nodes["id"].is_duplicated()).unique().head(5).to_list()
-            raise UserInputError(f"duplicate node ids {dup}; build graphs with kg.build.build_graph, which merges them")
+            raise UserInputError(
+                f"duplicate node ids {dup}; build graphs with kg.build.build_graph, which merges them"
+            )
         self._names: list[str] = self.nodes["name"].to_list()
         n = len(self._ids)
         src = np.asarray(src, dtype=np.int32)
@@ -103,7 +116,9 @@ class KnowledgeGraph:
         try:
             return self._index[node_id]
         except KeyError:
-            raise UserInputError(f"node {node_id!r} is not in knowledge graph {self.label!r}; look ids up with kg.find(name)") from None
+            raise UserInputError(
+                f"node {node_id!r} is not in knowledge graph {self.label!r}; look ids up with kg.find(name)"
+            ) from None
 
     def node(self, node_id: str) -> dict[str, Any]:
         """The node's row as a dict: id, type, name, source, synonyms, definition, description."""
@@ -172,10 +187,14 @@ class KnowledgeGraph:
         codes = [i for i, (r, d) in enumerate(self.relations) if r in wanted or d in wanted]
         if not codes:
             known = sorted({r for r, _ in self.relations})
-            raise UserInputError(f"relation {sorted(wanted)} does not occur in {self.label!r}; relations present: {known}")
+            raise UserInputError(
+                f"relation {sorted(wanted)} does not occur in {self.label!r}; relations present: {known}"
+            )
         return np.asarray(codes, dtype=np.int16)
 
-    def _edges_of(self, i: int, direction: Direction, codes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _edges_of(
+        self, i: int, direction: Direction, codes: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(other node positions, relation codes) of node position i's edges."""
         parts = []
         if direction in ("out", "both"):
@@ -192,13 +211,16 @@ class KnowledgeGraph:
             other, rel = other[keep], rel[keep]
         return other, rel
 
-    def neighbors(self, node_id: str, relation: str | Iterable[str] | None = None,
-                  direction: Direction = "out") -> list[str]:
+    def neighbors(
+        self, node_id: str, relation: str | Iterable[str] | None = None, direction: Direction = "out"
+    ) -> list[str]:
         """Distinct neighbour ids (in edge order), optionally only over `relation` (name or display name)."""
         if relation is None and direction == "out":  # fast path: one CSR slice
             i = self._idx(node_id)
             ids = self._ids
-            return [ids[j] for j in dict.fromkeys(self._dst[self._out_ptr[i]:self._out_ptr[i + 1]].tolist())]
+            return [
+                ids[j] for j in dict.fromkeys(self._dst[self._out_ptr[i] : self._out_ptr[i + 1]].tolist())
+            ]
         other, _ = self._edges_of(self._idx(node_id), direction, self._relation_codes(relation))
         return [self._ids[j] for j in dict.fromkeys(other.tolist())]
 
@@ -218,7 +240,9 @@ class KnowledgeGraph:
     def related(self, node_id: str) -> list[str]:
         """Outgoing neighbours over every relation except the hierarchy (is_a) and same_as links:
         DR.EHR's "related concepts"."""
-        codes = [i for i, (r, _) in enumerate(self.relations) if r not in HYPERNYM_RELATIONS and r != "same_as"]
+        codes = [
+            i for i, (r, _) in enumerate(self.relations) if r not in HYPERNYM_RELATIONS and r != "same_as"
+        ]
         if not codes:
             return []
         other, _ = self._edges_of(self._idx(node_id), "out", np.asarray(codes, dtype=np.int16))
@@ -233,10 +257,12 @@ class KnowledgeGraph:
         i = self._idx(node_id)
         other, rel = self._edges_of(i, "out", None)
         head = self._names[i]
-        texts = list(dict.fromkeys(
-            f"({head}, {self.relations[r][1] or self.relations[r][0]}, {self._names[j]})"
-            for j, r in zip(other.tolist(), rel.tolist(), strict=True)
-        ))
+        texts = list(
+            dict.fromkeys(
+                f"({head}, {self.relations[r][1] or self.relations[r][0]}, {self._names[j]})"
+                for j, r in zip(other.tolist(), rel.tolist(), strict=True)
+            )
+        )
         if k is not None and len(texts) > k:
             from foundation.artifacts import stable_hash
 
@@ -264,8 +290,14 @@ class KnowledgeGraph:
         remap = np.full(len(self), -1, dtype=np.int64)
         remap[keep] = np.arange(len(keep))
         mask = (remap[self._src] >= 0) & (remap[self._dst] >= 0)
-        return KnowledgeGraph(self.nodes[keep.tolist()], remap[self._src[mask]], remap[self._dst[mask]],
-                              self._rel[mask], self.relations, name=f"{self.label}[sub]")
+        return KnowledgeGraph(
+            self.nodes[keep.tolist()],
+            remap[self._src[mask]],
+            remap[self._dst[mask]],
+            self._rel[mask],
+            self.relations,
+            name=f"{self.label}[sub]",
+        )
 
     def to_networkx(self):
         """A networkx MultiDiGraph view (node attributes from the node table; edge keys are relations).
@@ -274,13 +306,21 @@ class KnowledgeGraph:
         import networkx as nx
 
         if self.num_edges > 2_000_000:
-            logger.warning("to_networkx on %d edges allocates several GB; consider kg.subgraph(...) first", self.num_edges)
+            logger.warning(
+                "to_networkx on %d edges allocates several GB; consider kg.subgraph(...) first",
+                self.num_edges,
+            )
         g = nx.MultiDiGraph(name=self.label)
         for row in self.nodes.iter_rows(named=True):
             g.add_node(row["id"], **{c: row[c] for c in NODE_COLUMNS if c != "id"})
         ids = self._ids
         g.add_edges_from(
-            (ids[s], ids[d], self.relations[r][0], {"relation": self.relations[r][0], "display_relation": self.relations[r][1]})
+            (
+                ids[s],
+                ids[d],
+                self.relations[r][0],
+                {"relation": self.relations[r][0], "display_relation": self.relations[r][1]},
+            )
             for s, d, r in zip(self._src.tolist(), self._dst.tolist(), self._rel.tolist(), strict=True)
         )
         return g
@@ -290,10 +330,14 @@ class KnowledgeGraph:
         rel_names = pl.Series([r for r, _ in self.relations], dtype=pl.String)
         rel_disp = pl.Series([d for _, d in self.relations], dtype=pl.String)
         ids = self.nodes["id"]
-        return pl.DataFrame({
-            "head": ids.gather(self._src), "relation": rel_names.gather(self._rel.astype(np.int64)),
-            "display_relation": rel_disp.gather(self._rel.astype(np.int64)), "tail": ids.gather(self._dst),
-        })
+        return pl.DataFrame(
+            {
+                "head": ids.gather(self._src),
+                "relation": rel_names.gather(self._rel.astype(np.int64)),
+                "display_relation": rel_disp.gather(self._rel.astype(np.int64)),
+                "tail": ids.gather(self._dst),
+            }
+        )
 
     def stats(self) -> dict[str, Any]:
         """Counts of nodes, edges, node types, relations, and nodes with a definition or synonyms."""
@@ -316,18 +360,28 @@ class KnowledgeGraph:
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike) -> Path:
         """Save into `directory` (new, empty, or a KG folder emerge wrote; a user's folder is refused)."""
-        return cached_step(directory, KIND, FORMAT_VERSION, None, self.write_into, force=True,
-                           what="KG folder").path
+        return cached_step(
+            directory, KIND, FORMAT_VERSION, None, self.write_into, force=True, what="KG folder"
+        ).path
 
     def write_into(self, directory: str | os.PathLike) -> dict[str, Any]:
         """Write nodes.parquet, edges.parquet (src, dst, rel) and config.json into the folder `directory`."""
         d = Path(directory)
         self.nodes.write_parquet(d / "nodes.parquet")
-        pl.DataFrame({"src": self._src, "dst": self._dst, "rel": self._rel}).write_parquet(d / "edges.parquet")
-        write_config(d, KIND, FORMAT_VERSION, {
-            "name": self.label, "num_nodes": len(self), "num_edges": self.num_edges,
-            "relations": [list(r) for r in self.relations],
-        })
+        pl.DataFrame({"src": self._src, "dst": self._dst, "rel": self._rel}).write_parquet(
+            d / "edges.parquet"
+        )
+        write_config(
+            d,
+            KIND,
+            FORMAT_VERSION,
+            {
+                "name": self.label,
+                "num_nodes": len(self),
+                "num_edges": self.num_edges,
+                "relations": [list(r) for r in self.relations],
+            },
+        )
         return {"num_nodes": len(self), "num_edges": self.num_edges}
 
     @classmethod
@@ -340,9 +394,17 @@ class KnowledgeGraph:
             nodes = pl.read_parquet(d / "nodes.parquet")
         with reading(d / "edges.parquet", "KG edges table", ours=True):
             edges = pl.read_parquet(d / "edges.parquet")
-        graph = cls(nodes, edges["src"].to_numpy(), edges["dst"].to_numpy(), edges["rel"].to_numpy(),
-                    [tuple(r) for r in cfg["relations"]], name=cfg.get("name", d.name))
+        graph = cls(
+            nodes,
+            edges["src"].to_numpy(),
+            edges["dst"].to_numpy(),
+            edges["rel"].to_numpy(),
+            [tuple(r) for r in cfg["relations"]],
+            name=cfg.get("name", d.name),
+        )
         if len(graph) != cfg["num_nodes"] or graph.num_edges != cfg["num_edges"]:
-            raise UserInputError(f"{d} is incomplete ({len(graph)} nodes / {graph.num_edges} edges, config says "
-                                 f"{cfg['num_nodes']} / {cfg['num_edges']}); save the graph again")
+            raise UserInputError(
+                f"{d} is incomplete ({len(graph)} nodes / {graph.num_edges} edges, config says "
+                f"{cfg['num_nodes']} / {cfg['num_edges']}); save the graph again"
+            )
         return graph

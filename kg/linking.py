@@ -23,9 +23,9 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from foundation.artifacts import read_config, write_config
+from foundation.errors import ArtifactError, UserInputError
 from foundation.inputs import reading
 from foundation.outputs import cached_step, check_whole, reusable
-from foundation.errors import ArtifactError, UserInputError
 from foundation.terms import normalize_term
 from kg.graph import KnowledgeGraph
 from kg.schema import normalize_types
@@ -43,14 +43,20 @@ _CACHE_LAYOUT = 2  # cache folders with an emerge manifest (older ones are left 
 def check_embeddings(emb: Any, n: int) -> np.ndarray:
     """Raise unless `emb` is a float32 array of shape (n, d) with unit-norm rows."""
     if not isinstance(emb, np.ndarray) or emb.ndim != 2 or emb.shape[0] != n:
-        raise UserInputError(f"encoder returned {type(emb).__name__} {getattr(emb, 'shape', '')}; expected a numpy array "
-                             f"of shape ({n}, d)")
+        raise UserInputError(
+            f"encoder returned {type(emb).__name__} {getattr(emb, 'shape', '')}; expected a numpy array "
+            f"of shape ({n}, d)"
+        )
     if emb.dtype != np.float32:
-        raise UserInputError(f"encoder returned dtype {emb.dtype}; expected float32 (cast with .astype(np.float32))")
+        raise UserInputError(
+            f"encoder returned dtype {emb.dtype}; expected float32 (cast with .astype(np.float32))"
+        )
     norms = np.linalg.norm(emb, axis=1)
     if n and not np.allclose(norms, 1.0, atol=1e-3):
-        raise UserInputError(f"encoder rows have norms in [{norms.min():.3f}, {norms.max():.3f}]; expected L2-normalized "
-                             "rows (e.g. normalize_embeddings=True)")
+        raise UserInputError(
+            f"encoder rows have norms in [{norms.min():.3f}, {norms.max():.3f}]; expected L2-normalized "
+            "rows (e.g. normalize_embeddings=True)"
+        )
     return np.ascontiguousarray(emb)
 
 
@@ -65,8 +71,10 @@ def graph_fingerprint(kg: KnowledgeGraph) -> str:
 
 def _encode(encoder: Encoder, texts: list[str], batch_size: int, desc: str) -> np.ndarray:
     chunks = []
-    for i in tqdm(range(0, len(texts), batch_size), desc=desc, disable=len(texts) <= batch_size, unit="batch"):
-        batch = texts[i:i + batch_size]
+    for i in tqdm(
+        range(0, len(texts), batch_size), desc=desc, disable=len(texts) <= batch_size, unit="batch"
+    ):
+        batch = texts[i : i + batch_size]
         chunks.append(check_embeddings(encoder(batch), len(batch)))
     return np.concatenate(chunks) if chunks else np.zeros((0, 1), dtype=np.float32)
 
@@ -82,14 +90,28 @@ class EntityLinker:
         top_k: neighbours fetched from the index per mention.
     """
 
-    def __init__(self, kg: KnowledgeGraph | None, encoder: Encoder, threshold: float = 0.7,
-                 types: str | Sequence[str] | None = None, top_k: int = 5, batch_size: int = 256,
-                 _state: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        kg: KnowledgeGraph | None,
+        encoder: Encoder,
+        threshold: float = 0.7,
+        types: str | Sequence[str] | None = None,
+        top_k: int = 5,
+        batch_size: int = 256,
+        _state: dict[str, Any] | None = None,
+    ) -> None:
         if not -1.0 <= threshold <= 1.0:
-            raise UserInputError(f"threshold={threshold}; expected a cosine in [-1, 1] (EMERGE uses 0.6 or 0.7)")
+            raise UserInputError(
+                f"threshold={threshold}; expected a cosine in [-1, 1] (EMERGE uses 0.6 or 0.7)"
+            )
         if top_k < 1:
             raise UserInputError(f"top_k={top_k}; expected >= 1")
-        self.encoder, self.threshold, self.top_k, self.batch_size = encoder, float(threshold), top_k, batch_size
+        self.encoder, self.threshold, self.top_k, self.batch_size = (
+            encoder,
+            float(threshold),
+            top_k,
+            batch_size,
+        )
         if _state is not None:  # from load()
             self.__dict__.update(_state)
             return
@@ -101,13 +123,17 @@ class EntityLinker:
         if self.types is not None:
             nodes = nodes.filter(pl.col("type").is_in(list(self.types)))
         if nodes.height == 0:
-            raise UserInputError(f"no nodes of types {self.types} in {kg.label!r}; present: {kg.stats()['node_types']}")
+            raise UserInputError(
+                f"no nodes of types {self.types} in {kg.label!r}; present: {kg.stats()['node_types']}"
+            )
         self.node_ids: list[str] = nodes["id"].to_list()
         self.node_names: list[str] = nodes["name"].to_list()
         self.node_types: list[str] = nodes["type"].to_list()
         rank = {t: r for r, t in enumerate(self.types or ())}
         entries: dict[str, list[tuple[int, int, int]]] = {}
-        for local, (name, syns, typ) in enumerate(zip(self.node_names, nodes["synonyms"].to_list(), self.node_types, strict=True)):
+        for local, (name, syns, typ) in enumerate(
+            zip(self.node_names, nodes["synonyms"].to_list(), self.node_types, strict=True)
+        ):
             for is_syn, term in [(0, name), *((1, s) for s in (syns or []))]:
                 key = normalize_term(term)
                 if key:
@@ -140,8 +166,12 @@ class EntityLinker:
         if surface_row is None:
             return {"mention": mention, "node_id": None, "node_name": None, "score": round(score, 4)}
         local = self.surface_nodes[surface_row][0]
-        return {"mention": mention, "node_id": self.node_ids[local], "node_name": self.node_names[local],
-                "score": round(score, 4)}
+        return {
+            "mention": mention,
+            "node_id": self.node_ids[local],
+            "node_name": self.node_names[local],
+            "score": round(score, 4),
+        }
 
     def link(self, mentions: Sequence[str]) -> list[dict[str, Any]]:
         """One record {mention, node_id, node_name, score} per mention, in order.
@@ -166,8 +196,10 @@ class EntityLinker:
             queries = list(pending)
             emb = _encode(self.encoder, queries, self.batch_size, "embedding mentions")
             if emb.shape[1] != self.dim:
-                raise UserInputError(f"encoder gives {emb.shape[1]}-d vectors, the index holds {self.dim}-d ones; "
-                                     "use the encoder the index was built with")
+                raise UserInputError(
+                    f"encoder gives {emb.shape[1]}-d vectors, the index holds {self.dim}-d ones; "
+                    "use the encoder the index was built with"
+                )
             scores, rows = self.index.search(emb, min(self.top_k, len(self.surfaces)))
             for q, key in enumerate(queries):
                 best, row = float(scores[q, 0]), int(rows[q, 0])
@@ -187,8 +219,9 @@ class EntityLinker:
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike) -> Path:
         """Save into `directory` (new, empty, or a linker folder emerge wrote; a user's folder is refused)."""
-        return cached_step(directory, KIND, FORMAT_VERSION, None, self.write_into, force=True,
-                           what="linker folder").path
+        return cached_step(
+            directory, KIND, FORMAT_VERSION, None, self.write_into, force=True, what="linker folder"
+        ).path
 
     def write_into(self, directory: str | os.PathLike) -> dict[str, Any]:
         """Write index.faiss, surfaces.parquet, nodes.parquet and config.json into the folder `directory`."""
@@ -197,16 +230,32 @@ class EntityLinker:
         self._ensure_index()
         d = Path(directory)
         faiss.write_index(self.index, str(d / "index.faiss"))
-        pl.DataFrame({"surface": self.surfaces, "nodes": self.surface_nodes},
-                     schema={"surface": pl.String, "nodes": pl.List(pl.Int32)}).write_parquet(d / "surfaces.parquet")
-        pl.DataFrame({"id": self.node_ids, "name": self.node_names, "type": self.node_types}).write_parquet(d / "nodes.parquet")
-        write_config(d, KIND, FORMAT_VERSION, {"dim": self.dim, "threshold": self.threshold, "types": self.types,
-                                               "top_k": self.top_k, "num_surfaces": len(self.surfaces),
-                                               "kg_fingerprint": self.kg_fingerprint})
+        pl.DataFrame(
+            {"surface": self.surfaces, "nodes": self.surface_nodes},
+            schema={"surface": pl.String, "nodes": pl.List(pl.Int32)},
+        ).write_parquet(d / "surfaces.parquet")
+        pl.DataFrame({"id": self.node_ids, "name": self.node_names, "type": self.node_types}).write_parquet(
+            d / "nodes.parquet"
+        )
+        write_config(
+            d,
+            KIND,
+            FORMAT_VERSION,
+            {
+                "dim": self.dim,
+                "threshold": self.threshold,
+                "types": self.types,
+                "top_k": self.top_k,
+                "num_surfaces": len(self.surfaces),
+                "kg_fingerprint": self.kg_fingerprint,
+            },
+        )
         return {"num_surfaces": len(self.surfaces)}
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, encoder: Encoder, threshold: float | None = None) -> EntityLinker:
+    def load(
+        cls, directory: str | os.PathLike, encoder: Encoder, threshold: float | None = None
+    ) -> EntityLinker:
         """Read a saved linker; refuses an encoder whose output dimension differs from the index's."""
         import faiss
 
@@ -215,32 +264,62 @@ class EntityLinker:
         cfg = read_config(d, KIND, FORMAT_VERSION)
         probe = check_embeddings(encoder(["dimension probe"]), 1)
         if probe.shape[1] != cfg["dim"]:
-            raise ArtifactError(f"{d} holds {cfg['dim']}-d vectors but the encoder gives {probe.shape[1]}-d ones; "
-                                "load it with the encoder it was built with, or build a new linker")
+            raise ArtifactError(
+                f"{d} holds {cfg['dim']}-d vectors but the encoder gives {probe.shape[1]}-d ones; "
+                "load it with the encoder it was built with, or build a new linker"
+            )
         with reading(d, "linker index folder", ours=True):
             surf = pl.read_parquet(d / "surfaces.parquet")
             nodes = pl.read_parquet(d / "nodes.parquet")
             index = faiss.read_index(str(d / "index.faiss"))
         if index.ntotal != surf.height or surf.height != cfg["num_surfaces"]:
-            raise ArtifactError(f"{d} is inconsistent (index {index.ntotal} rows, {surf.height} surfaces); build it again")
+            raise ArtifactError(
+                f"{d} is inconsistent (index {index.ntotal} rows, {surf.height} surfaces); build it again"
+            )
         surfaces = surf["surface"].to_list()
-        state = {"types": tuple(cfg["types"]) if cfg["types"] else None, "kg_fingerprint": cfg["kg_fingerprint"],
-                 "node_ids": nodes["id"].to_list(), "node_names": nodes["name"].to_list(),
-                 "node_types": nodes["type"].to_list(), "surfaces": surfaces,
-                 "surface_nodes": surf["nodes"].to_list(), "index": index, "dim": cfg["dim"],
-                 "_exact": {s: i for i, s in enumerate(surfaces)}, "cache_dir": None}
-        return cls(None, encoder, threshold=cfg["threshold"] if threshold is None else threshold,
-                   top_k=cfg["top_k"], _state=state)
+        state = {
+            "types": tuple(cfg["types"]) if cfg["types"] else None,
+            "kg_fingerprint": cfg["kg_fingerprint"],
+            "node_ids": nodes["id"].to_list(),
+            "node_names": nodes["name"].to_list(),
+            "node_types": nodes["type"].to_list(),
+            "surfaces": surfaces,
+            "surface_nodes": surf["nodes"].to_list(),
+            "index": index,
+            "dim": cfg["dim"],
+            "_exact": {s: i for i, s in enumerate(surfaces)},
+            "cache_dir": None,
+        }
+        return cls(
+            None,
+            encoder,
+            threshold=cfg["threshold"] if threshold is None else threshold,
+            top_k=cfg["top_k"],
+            _state=state,
+        )
 
 
 def _save_cached(linker: EntityLinker, target: Path) -> None:
-    cached_step(target, KIND, FORMAT_VERSION, target.name, linker.write_into, keep_concurrent=True,
-                what="linker index cache")
+    cached_step(
+        target,
+        KIND,
+        FORMAT_VERSION,
+        target.name,
+        linker.write_into,
+        keep_concurrent=True,
+        what="linker index cache",
+    )
     logger.info("saved linker index to %s", target)
 
 
-def cached_linker(kg: KnowledgeGraph, encoder: Encoder, cache_root: str | os.PathLike, encoder_name: str,
-                  threshold: float = 0.7, types: str | Sequence[str] | None = None) -> EntityLinker:
+def cached_linker(
+    kg: KnowledgeGraph,
+    encoder: Encoder,
+    cache_root: str | os.PathLike,
+    encoder_name: str,
+    threshold: float = 0.7,
+    types: str | Sequence[str] | None = None,
+) -> EntityLinker:
     """The linker for (graph, encoder_name, types), its dense index cached under `cache_root`.
 
     The folder name hashes the graph's fingerprint, the encoder's name and the types, so another

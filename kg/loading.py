@@ -25,8 +25,11 @@ KGSource = Literal["starter", "folder", "primekg", "bios"]
 KG_SOURCES: tuple[str, ...] = ("starter", "folder", "primekg", "bios")
 
 
-def load_graph(source: KGSource = "starter", path: str | os.PathLike | None = None,
-               features: str | os.PathLike | None = None) -> KnowledgeGraph:
+def load_graph(
+    source: KGSource = "starter",
+    path: str | os.PathLike | None = None,
+    features: str | os.PathLike | None = None,
+) -> KnowledgeGraph:
     """The graph of `source`; `path` is the folder or file it is read from (not for "starter").
 
     features: for PrimeKG, the folder holding disease_features.tab / drug_features.tab (optional).
@@ -38,12 +41,16 @@ def load_graph(source: KGSource = "starter", path: str | os.PathLike | None = No
 
         return load_starter_kg()
     if path is None:
-        raise UserInputError(f"KG source {source!r} needs a path (the "
-                             f"{'kg.csv file' if source == 'primekg' else 'folder'} to read)")
+        raise UserInputError(
+            f"KG source {source!r} needs a path (the "
+            f"{'kg.csv file' if source == 'primekg' else 'folder'} to read)"
+        )
     path = Path(path)
     if not path.exists():
-        raise UserInputError(f"KG path {path} does not exist; point it at the {source} "
-                             f"{'kg.csv file' if source == 'primekg' else 'folder'}")
+        raise UserInputError(
+            f"KG path {path} does not exist; point it at the {source} "
+            f"{'kg.csv file' if source == 'primekg' else 'folder'}"
+        )
     if source == "primekg":
         from kg.readers.primekg import read_primekg
 
@@ -71,5 +78,6 @@ def open_graph_spec(spec: str | os.PathLike) -> KnowledgeGraph:
     if not path.is_dir() or not (path / "config.json").is_file():
         raise UserInputError(
             f"--kg {spec} is neither 'starter' nor a saved knowledge graph folder (one holding config.json, "
-            f"written by `emerge kg build-starter --out DIR` or `KnowledgeGraph.save`)")
+            f"written by `emerge kg build-starter --out DIR` or `KnowledgeGraph.save`)"
+        )
     return load_graph("folder", path)

@@ -49,7 +49,9 @@ class TermMatcher:
     def __init__(self, source: KnowledgeGraph | Mapping[str, Iterable[str]], min_length: int = 1) -> None:
         forms = source.surface_forms() if hasattr(source, "surface_forms") else source
         if not isinstance(forms, Mapping):
-            raise UserInputError(f"TermMatcher needs a KnowledgeGraph or a dict term -> node ids, got {type(source).__name__}")
+            raise UserInputError(
+                f"TermMatcher needs a KnowledgeGraph or a dict term -> node ids, got {type(source).__name__}"
+            )
         self._automaton = ahocorasick.Automaton()
         merged: dict[str, tuple[str, ...]] = {}
         for term, ids in forms.items():

@@ -53,14 +53,21 @@ def count_linked(linked: Mapping[str, int] | Iterable[Any]) -> dict[str, int]:
         if node_id is None:
             continue
         if not isinstance(node_id, str):
-            raise UserInputError(f"linked item {item!r}; expected a node id string or a record with 'node_id'")
+            raise UserInputError(
+                f"linked item {item!r}; expected a node id string or a record with 'node_id'"
+            )
         counts[node_id] = counts.get(node_id, 0) + 1
     return counts
 
 
-def gather_knowledge(kg: KnowledgeGraph, linked: Mapping[str, int] | Iterable[Any], max_nodes: int = 10,
-                     max_triples: int = 5, seed: int = 0,
-                     node_types: str | Iterable[str] | None = ("disease",)) -> list[NodeKnowledge]:
+def gather_knowledge(
+    kg: KnowledgeGraph,
+    linked: Mapping[str, int] | Iterable[Any],
+    max_nodes: int = 10,
+    max_triples: int = 5,
+    seed: int = 0,
+    node_types: str | Iterable[str] | None = ("disease",),
+) -> list[NodeKnowledge]:
     """EMERGE retrieval: up to `max_nodes` nodes by frequency, each with its document and triples.
 
     Args:
@@ -69,20 +76,32 @@ def gather_knowledge(kg: KnowledgeGraph, linked: Mapping[str, int] | Iterable[An
     """
     if max_nodes < 0 or max_triples < 0:
         raise UserInputError(f"max_nodes={max_nodes}, max_triples={max_triples}; expected >= 0")
-    types = normalize_types(list(node_types) if node_types is not None and not isinstance(node_types, str) else node_types,
-                            known=set(kg.nodes["type"].unique().to_list()))
+    types = normalize_types(
+        list(node_types) if node_types is not None and not isinstance(node_types, str) else node_types,
+        known=set(kg.nodes["type"].unique().to_list()),
+    )
     counts = count_linked(linked)
     unknown = [n for n in counts if n not in kg]
     if unknown:
-        raise UserInputError(f"linked node ids {unknown[:5]} are not in {kg.label!r}; link against the same graph")
+        raise UserInputError(
+            f"linked node ids {unknown[:5]} are not in {kg.label!r}; link against the same graph"
+        )
     order = {n: i for i, n in enumerate(counts)}
     kept = []
     for node_id in sorted(counts, key=lambda n: (-counts[n], order[n])):
         node = kg.node(node_id)
         if types is not None and node["type"] not in types:
             continue
-        kept.append(NodeKnowledge(node_id, node["name"], node["type"], counts[node_id], kg.definition_document(node_id),
-                                  tuple(kg.triples(node_id, k=max_triples, seed=seed))))
+        kept.append(
+            NodeKnowledge(
+                node_id,
+                node["name"],
+                node["type"],
+                counts[node_id],
+                kg.definition_document(node_id),
+                tuple(kg.triples(node_id, k=max_triples, seed=seed)),
+            )
+        )
         if len(kept) >= max_nodes:
             break
     return kept

@@ -27,9 +27,18 @@ __all__ = [
 
 # kg.csv, exactly as PrimeKG ships it (Harvard Dataverse doi:10.7910/DVN/IXA7BM).
 PRIMEKG_COLUMNS: tuple[str, ...] = (
-    "relation", "display_relation",
-    "x_index", "x_id", "x_type", "x_name", "x_source",
-    "y_index", "y_id", "y_type", "y_name", "y_source",
+    "relation",
+    "display_relation",
+    "x_index",
+    "x_id",
+    "x_type",
+    "x_name",
+    "x_source",
+    "y_index",
+    "y_id",
+    "y_type",
+    "y_name",
+    "y_source",
 )
 
 # Our node table: one row per node; `synonyms` is a list of strings.
@@ -39,8 +48,16 @@ EDGE_COLUMNS: tuple[str, ...] = ("src", "dst", "relation", "display_relation")
 
 # PrimeKG's ten node types.
 NODE_TYPES: tuple[str, ...] = (
-    "gene/protein", "drug", "effect/phenotype", "disease", "biological_process",
-    "molecular_function", "cellular_component", "exposure", "pathway", "anatomy",
+    "gene/protein",
+    "drug",
+    "effect/phenotype",
+    "disease",
+    "biological_process",
+    "molecular_function",
+    "cellular_component",
+    "exposure",
+    "pathway",
+    "anatomy",
 )
 # Short names users type on the command line.
 TYPE_ALIASES: dict[str, str] = {
@@ -51,41 +68,98 @@ TYPE_ALIASES: dict[str, str] = {
 }
 
 # PrimeKG's 30 relations (the `relation` column).
-PRIMEKG_RELATIONS: frozenset[str] = frozenset({
-    "protein_protein", "drug_protein", "contraindication", "indication", "off-label use", "drug_drug",
-    "phenotype_protein", "phenotype_phenotype", "disease_phenotype_negative",
-    "disease_phenotype_positive", "disease_protein", "disease_disease", "drug_effect",
-    "bioprocess_bioprocess", "molfunc_molfunc", "cellcomp_cellcomp", "molfunc_protein",
-    "cellcomp_protein", "bioprocess_protein", "exposure_protein", "exposure_disease",
-    "exposure_exposure", "exposure_bioprocess", "exposure_molfunc", "exposure_cellcomp",
-    "pathway_pathway", "pathway_protein", "anatomy_anatomy", "anatomy_protein_present",
-    "anatomy_protein_absent",
-})
+PRIMEKG_RELATIONS: frozenset[str] = frozenset(
+    {
+        "protein_protein",
+        "drug_protein",
+        "contraindication",
+        "indication",
+        "off-label use",
+        "drug_drug",
+        "phenotype_protein",
+        "phenotype_phenotype",
+        "disease_phenotype_negative",
+        "disease_phenotype_positive",
+        "disease_protein",
+        "disease_disease",
+        "drug_effect",
+        "bioprocess_bioprocess",
+        "molfunc_molfunc",
+        "cellcomp_cellcomp",
+        "molfunc_protein",
+        "cellcomp_protein",
+        "bioprocess_protein",
+        "exposure_protein",
+        "exposure_disease",
+        "exposure_exposure",
+        "exposure_bioprocess",
+        "exposure_molfunc",
+        "exposure_cellcomp",
+        "pathway_pathway",
+        "pathway_protein",
+        "anatomy_anatomy",
+        "anatomy_protein_present",
+        "anatomy_protein_absent",
+    }
+)
 # Relations added by the starter KG and the BIOS reader (directed where it matters).
-EXTRA_RELATIONS: frozenset[str] = frozenset({
-    "is_a",          # child -> parent (hypernym), one direction only
-    "maps_to",       # ICD-9-CM -> ICD-10-CM (GEM) and back
-    "same_as",       # the same concept in two sources (both directions)
-    "related_to",    # BIOS relations.json (untyped)
-})
+EXTRA_RELATIONS: frozenset[str] = frozenset(
+    {
+        "is_a",  # child -> parent (hypernym), one direction only
+        "maps_to",  # ICD-9-CM -> ICD-10-CM (GEM) and back
+        "same_as",  # the same concept in two sources (both directions)
+        "related_to",  # BIOS relations.json (untyped)
+    }
+)
 KNOWN_RELATIONS: frozenset[str] = PRIMEKG_RELATIONS | EXTRA_RELATIONS
 HYPERNYM_RELATIONS: frozenset[str] = frozenset({"is_a"})
 
 # disease_features / drug_features, as documented by PrimeKG (tab-separated on Dataverse).
 DISEASE_FEATURE_COLUMNS: tuple[str, ...] = (
-    "node_index", "mondo_id", "mondo_name", "group_id_bert", "group_name_bert", "mondo_definition",
-    "umls_description", "orphanet_definition", "orphanet_prevalence", "orphanet_epidemiology",
-    "orphanet_clinical_description", "orphanet_management_and_treatment", "mayo_symptoms",
-    "mayo_causes", "mayo_risk_factors", "mayo_complications", "mayo_prevention", "mayo_see_doc",
+    "node_index",
+    "mondo_id",
+    "mondo_name",
+    "group_id_bert",
+    "group_name_bert",
+    "mondo_definition",
+    "umls_description",
+    "orphanet_definition",
+    "orphanet_prevalence",
+    "orphanet_epidemiology",
+    "orphanet_clinical_description",
+    "orphanet_management_and_treatment",
+    "mayo_symptoms",
+    "mayo_causes",
+    "mayo_risk_factors",
+    "mayo_complications",
+    "mayo_prevention",
+    "mayo_see_doc",
 )
 DRUG_FEATURE_COLUMNS: tuple[str, ...] = (
-    "node_index", "description", "half_life", "indication", "mechanism_of_action", "protein_binding",
-    "pharmacodynamics", "state", "atc_1", "atc_2", "atc_3", "atc_4", "category", "group", "pathway",
-    "molecular_weight", "tpsa", "clogp",
+    "node_index",
+    "description",
+    "half_life",
+    "indication",
+    "mechanism_of_action",
+    "protein_binding",
+    "pharmacodynamics",
+    "state",
+    "atc_1",
+    "atc_2",
+    "atc_3",
+    "atc_4",
+    "category",
+    "group",
+    "pathway",
+    "molecular_weight",
+    "tpsa",
+    "clogp",
 )
 
 
-def normalize_types(types: str | list[str] | tuple[str, ...] | None, known: set[str] | None = None) -> tuple[str, ...] | None:
+def normalize_types(
+    types: str | list[str] | tuple[str, ...] | None, known: set[str] | None = None
+) -> tuple[str, ...] | None:
     """Turn "disease,phenotype" or ["disease", "phenotype"] into PrimeKG type names, checked.
 
     `known` is the set of types present in a graph; PrimeKG's ten types are always accepted.

@@ -22,8 +22,15 @@ from pathlib import Path
 
 from emerge.data.variables import VARIABLES
 
-COPY = ["hosp/patients", "hosp/admissions", "hosp/transfers", "hosp/diagnoses_icd", "icu/icustays",
-        "hosp/d_labitems", "icu/d_items"]
+COPY = [
+    "hosp/patients",
+    "hosp/admissions",
+    "hosp/transfers",
+    "hosp/diagnoses_icd",
+    "icu/icustays",
+    "hosp/d_labitems",
+    "icu/d_items",
+]
 
 
 def _write_gz(path: Path, text: str) -> None:
@@ -58,7 +65,9 @@ def trim(src: Path, dst: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--src", type=Path, default=Path("/work/shared/data/mimic-iv-clinical-database-demo-2.2"))
+    parser.add_argument(
+        "--src", type=Path, default=Path("/work/shared/data/mimic-iv-clinical-database-demo-2.2")
+    )
     parser.add_argument("--dst", type=Path, default=Path("tests/fixtures/mimic_iv_demo"))
     args = parser.parse_args()
     trim(args.src, args.dst)

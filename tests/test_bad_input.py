@@ -28,7 +28,10 @@ USER_FILES = {"src/train.py": "print('mine')\n", "results.csv": "auroc\n0.8\n"}
 
 def _user_folder(path: Path, marker: str) -> Path:
     """A folder of the user's own files, plus a file with a name emerge also writes."""
-    for name, text in {**USER_FILES, marker: json.dumps({"kind": "ehr_dataset", "format_version": 1})}.items():
+    for name, text in {
+        **USER_FILES,
+        marker: json.dumps({"kind": "ehr_dataset", "format_version": 1}),
+    }.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text(text)
     return path
@@ -55,8 +58,19 @@ def ws(tmp_path_factory) -> Path:
         (ws / "kg_damaged" / f.name).write_bytes(f.read_bytes())
     _damage(ws / "kg_damaged" / "nodes.parquet")
     # the user's own things
-    for name in ("user_ds", "user_synth", "user_kg", "user_run", "user_rag", "user_index", "user_train", "user_demo"):
-        _user_folder(ws / name, {"user_synth": "SYNTHETIC.md", "user_kg": "config.json"}.get(name, "dataset.json"))
+    for name in (
+        "user_ds",
+        "user_synth",
+        "user_kg",
+        "user_run",
+        "user_rag",
+        "user_index",
+        "user_train",
+        "user_demo",
+    ):
+        _user_folder(
+            ws / name, {"user_synth": "SYNTHETIC.md", "user_kg": "config.json"}.get(name, "dataset.json")
+        )
     (ws / "mine.jsonl").write_text('{"anchor": "my data", "positives": ["x"]}\n')
     (ws / "a_file.txt").write_text("not a folder\n")
     (ws / "empty.txt").write_text("")
@@ -67,14 +81,26 @@ def ws(tmp_path_factory) -> Path:
     (ws / "unknown_key.yaml").write_text("windw_hours: 24\n")
     (ws / "epochs0.yaml").write_text(yaml.safe_dump({"epochs": 0}))
     (ws / "prompts_empty.jsonl").write_text("\n")
-    (ws / "prompts_blank.jsonl").write_text('{"id": "p1", "prompt": "hello"}\n{"id": "p2", "prompt": "   "}\n')
+    (ws / "prompts_blank.jsonl").write_text(
+        '{"id": "p1", "prompt": "hello"}\n{"id": "p2", "prompt": "   "}\n'
+    )
     (ws / "prompts.jsonl").write_text('{"id": "p1", "prompt": "hello"}\n')
     (ws / "examples_bad.jsonl").write_text('{"anchor": "a", "positives": ["b"]}\n{"anchor": 1, \n')
     (ws / "openai_off.yaml").write_text(yaml.safe_dump({"backend": "openai", "model": "m"}))
-    (ws / "openai_dead.yaml").write_text(yaml.safe_dump({"backend": "openai", "model": "m", "timeout_s": 2,
-                                                         "allow_remote_patient_text": True,
-                                                         "base_url": "http://127.0.0.1:9/v1"}))
-    (ws / "vllm_placeholder.yaml").write_text(yaml.safe_dump({"backend": "vllm", "model": "/path/to/your/model"}))
+    (ws / "openai_dead.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "backend": "openai",
+                "model": "m",
+                "timeout_s": 2,
+                "allow_remote_patient_text": True,
+                "base_url": "http://127.0.0.1:9/v1",
+            }
+        )
+    )
+    (ws / "vllm_placeholder.yaml").write_text(
+        yaml.safe_dump({"backend": "vllm", "model": "/path/to/your/model"})
+    )
     (ws / "not_sqlite.sqlite").write_bytes(b"this is not a database" * 100)
     db = ws / "damaged.sqlite"
     with sqlite3.connect(db) as conn:
@@ -113,7 +139,9 @@ def ws(tmp_path_factory) -> Path:
         (both / sub).mkdir(parents=True)
         for f in (ws / "synth" / sub).iterdir():
             (both / sub / f.name).write_bytes(f.read_bytes())
-    (both / "hosp" / "patients.csv").write_bytes(gzip.decompress((both / "hosp" / "patients.csv.gz").read_bytes()))
+    (both / "hosp" / "patients.csv").write_bytes(
+        gzip.decompress((both / "hosp" / "patients.csv.gz").read_bytes())
+    )
     # a MIMIC root with a truncated chartevents
     trunc = ws / "mimic_truncated"
     for sub in ("hosp", "icu"):
@@ -130,74 +158,325 @@ CASES = [
     # ----------------------------------------------------------------- data
     ("build-root-missing", ["data", "build", "--root", "nowhere", "--out", "o1"], "nowhere"),
     ("build-root-is-file", ["data", "build", "--root", "a_file.txt", "--out", "o1"], "a_file.txt"),
-    ("build-out-user-folder", ["data", "build", "--root", SYN, "--out", "user_ds"], "user_ds is not empty and was not written by emerge"),
-    ("build-out-is-file", ["data", "build", "--root", SYN, "--out", "a_file.txt"], "a_file.txt exists and is not a folder"),
-    ("build-config-yaml-syntax", ["data", "build", "--root", SYN, "--out", "o1", "--config", "bad.yaml"], "bad.yaml, line 2"),
-    ("build-config-wrong-type", ["data", "build", "--root", SYN, "--out", "o1", "--config", "wrong_type.yaml"], "window_hours"),
-    ("build-config-unknown-key", ["data", "build", "--root", SYN, "--out", "o1", "--config", "unknown_key.yaml"], "windw_hours"),
-    ("build-config-missing", ["data", "build", "--root", SYN, "--out", "o1", "--config", "nope.yaml"], "nope.yaml not found"),
+    (
+        "build-out-user-folder",
+        ["data", "build", "--root", SYN, "--out", "user_ds"],
+        "user_ds is not empty and was not written by emerge",
+    ),
+    (
+        "build-out-is-file",
+        ["data", "build", "--root", SYN, "--out", "a_file.txt"],
+        "a_file.txt exists and is not a folder",
+    ),
+    (
+        "build-config-yaml-syntax",
+        ["data", "build", "--root", SYN, "--out", "o1", "--config", "bad.yaml"],
+        "bad.yaml, line 2",
+    ),
+    (
+        "build-config-wrong-type",
+        ["data", "build", "--root", SYN, "--out", "o1", "--config", "wrong_type.yaml"],
+        "window_hours",
+    ),
+    (
+        "build-config-unknown-key",
+        ["data", "build", "--root", SYN, "--out", "o1", "--config", "unknown_key.yaml"],
+        "windw_hours",
+    ),
+    (
+        "build-config-missing",
+        ["data", "build", "--root", SYN, "--out", "o1", "--config", "nope.yaml"],
+        "nope.yaml not found",
+    ),
     ("build-conflicting-stays", ["data", "build", "--root", "mimic_conflict", "--out", "o1"], "icustays"),
-    ("build-table-is-folder", ["data", "build", "--root", "mimic_folder_table", "--out", "o1"], "icustays.csv.gz"),
+    (
+        "build-table-is-folder",
+        ["data", "build", "--root", "mimic_folder_table", "--out", "o1"],
+        "icustays.csv.gz",
+    ),
     ("build-csv-and-gz", ["data", "build", "--root", "mimic_both", "--out", "o1"], "patients.csv"),
-    ("build-truncated-gzip", ["data", "build", "--root", "mimic_truncated", "--out", "o1"], "chartevents.csv.gz"),
-    ("build-wrong-version", ["data", "build", "--root", SYN, "--version", "iii", "--out", "o1"], "Use --version iv"),
-    ("synth-user-folder-overwrite", ["data", "synth", "--out", "user_synth", "--stays", "50", "--overwrite"], "user_synth is not empty and was not written by emerge"),
+    (
+        "build-truncated-gzip",
+        ["data", "build", "--root", "mimic_truncated", "--out", "o1"],
+        "chartevents.csv.gz",
+    ),
+    (
+        "build-wrong-version",
+        ["data", "build", "--root", SYN, "--version", "iii", "--out", "o1"],
+        "Use --version iv",
+    ),
+    (
+        "synth-user-folder-overwrite",
+        ["data", "synth", "--out", "user_synth", "--stays", "50", "--overwrite"],
+        "user_synth is not empty and was not written by emerge",
+    ),
     ("synth-zero-stays", ["data", "synth", "--out", "o2", "--stays", "0"], "stays=0"),
-    ("synth-out-under-file", ["data", "synth", "--out", "a_file.txt/sub", "--stays", "50"], "a_file.txt is a file"),
+    (
+        "synth-out-under-file",
+        ["data", "synth", "--out", "a_file.txt/sub", "--stays", "50"],
+        "a_file.txt is a file",
+    ),
     # ------------------------------------------------------------------- kg
     ("kg-stats-missing", ["kg", "stats", "nowhere"], "nowhere"),
     ("kg-stats-damaged", ["kg", "stats", "kg_damaged"], "nodes.parquet"),
     ("kg-stats-dataset-folder", ["kg", "stats", DS], "dataset"),
-    ("kg-link-mentions-missing", ["kg", "link", "--kg", "kg", "--mentions", "nope.txt"], "nope.txt not found"),
-    ("kg-link-mentions-empty", ["kg", "link", "--kg", "kg", "--mentions", "empty.txt"], "empty.txt holds no mention"),
-    ("kg-link-mentions-latin1", ["kg", "link", "--kg", "kg", "--mentions", "latin1.txt"], "latin1.txt is not UTF-8"),
-    ("kg-link-model-not-encoder", ["kg", "link", "--kg", "kg", "--mentions", "mentions.txt", "--model", "not_a_model"], "not_a_model"),
-    ("kg-link-out-user-file", ["kg", "link", "--kg", "kg", "--mentions", "mentions.txt", "--out", "mine.jsonl"], "mine.jsonl exists and was not written by emerge"),
-    ("kg-build-starter-user-folder", ["kg", "build-starter", "--out", "user_kg"], "user_kg is not empty and was not written by emerge"),
+    (
+        "kg-link-mentions-missing",
+        ["kg", "link", "--kg", "kg", "--mentions", "nope.txt"],
+        "nope.txt not found",
+    ),
+    (
+        "kg-link-mentions-empty",
+        ["kg", "link", "--kg", "kg", "--mentions", "empty.txt"],
+        "empty.txt holds no mention",
+    ),
+    (
+        "kg-link-mentions-latin1",
+        ["kg", "link", "--kg", "kg", "--mentions", "latin1.txt"],
+        "latin1.txt is not UTF-8",
+    ),
+    (
+        "kg-link-model-not-encoder",
+        ["kg", "link", "--kg", "kg", "--mentions", "mentions.txt", "--model", "not_a_model"],
+        "not_a_model",
+    ),
+    (
+        "kg-link-out-user-file",
+        ["kg", "link", "--kg", "kg", "--mentions", "mentions.txt", "--out", "mine.jsonl"],
+        "mine.jsonl exists and was not written by emerge",
+    ),
+    (
+        "kg-build-starter-user-folder",
+        ["kg", "build-starter", "--out", "user_kg"],
+        "user_kg is not empty and was not written by emerge",
+    ),
     # ------------------------------------------------------------ retriever
-    ("train-config-syntax", ["retriever", "train", "--config", "bad.yaml", "--data", "mine.jsonl", "--out", "t1"], "bad.yaml, line 2"),
-    ("train-config-epochs-0", ["retriever", "train", "--config", "epochs0.yaml", "--data", "mine.jsonl", "--out", "t1"], "epochs"),
-    ("train-data-missing", ["retriever", "train", "--config", str(CONFIGS / "retriever" / "stage1_minilm.yaml"), "--data", "nope.jsonl", "--out", "t1"], "nope.jsonl not found"),
-    ("train-data-bad-line", ["retriever", "train", "--config", str(CONFIGS / "retriever" / "stage1_minilm.yaml"), "--data", "examples_bad.jsonl", "--out", "t1"], "examples_bad.jsonl:2"),
-    ("train-out-user-folder", ["retriever", "train", "--config", str(CONFIGS / "retriever" / "stage1_minilm.yaml"), "--data", "mine.jsonl", "--out", "user_train"], "user_train is not empty and was not written by emerge"),
-    ("stage1-notes-missing", ["retriever", "build-stage1", "--notes", "nope.parquet", "--out", "s1.jsonl"], "nope.parquet"),
-    ("stage1-out-user-file", ["retriever", "build-stage1", "--notes", f"{DS}/notes.parquet", "--out", "mine.jsonl"], "mine.jsonl exists and was not written by emerge"),
-    ("stage1-notes-damaged", ["retriever", "build-stage1", "--notes", "notes_damaged.parquet", "--out", "s2.jsonl", "--kg", "kg"], "notes_damaged.parquet"),
-    ("stage1-notes-latin1", ["retriever", "build-stage1", "--notes", "notes_latin1.csv", "--out", "s3.jsonl", "--kg", "kg"], "notes_latin1.csv"),
-    ("stage1-notes-truncated-gzip", ["retriever", "build-stage1", "--notes", "notes.csv.gz", "--out", "s4.jsonl", "--kg", "kg"], "notes.csv.gz"),
-    ("index-chunks-empty", ["retriever", "index", "--model", "default", "--chunks", "empty_chunks.jsonl", "--out", "i1"], "empty_chunks.jsonl"),
-    ("index-out-user-folder", ["retriever", "index", "--model", "default", "--chunks", "mine.jsonl", "--out", "user_index"], "user_index is not empty and was not written by emerge"),
+    (
+        "train-config-syntax",
+        ["retriever", "train", "--config", "bad.yaml", "--data", "mine.jsonl", "--out", "t1"],
+        "bad.yaml, line 2",
+    ),
+    (
+        "train-config-epochs-0",
+        ["retriever", "train", "--config", "epochs0.yaml", "--data", "mine.jsonl", "--out", "t1"],
+        "epochs",
+    ),
+    (
+        "train-data-missing",
+        [
+            "retriever",
+            "train",
+            "--config",
+            str(CONFIGS / "retriever" / "stage1_minilm.yaml"),
+            "--data",
+            "nope.jsonl",
+            "--out",
+            "t1",
+        ],
+        "nope.jsonl not found",
+    ),
+    (
+        "train-data-bad-line",
+        [
+            "retriever",
+            "train",
+            "--config",
+            str(CONFIGS / "retriever" / "stage1_minilm.yaml"),
+            "--data",
+            "examples_bad.jsonl",
+            "--out",
+            "t1",
+        ],
+        "examples_bad.jsonl:2",
+    ),
+    (
+        "train-out-user-folder",
+        [
+            "retriever",
+            "train",
+            "--config",
+            str(CONFIGS / "retriever" / "stage1_minilm.yaml"),
+            "--data",
+            "mine.jsonl",
+            "--out",
+            "user_train",
+        ],
+        "user_train is not empty and was not written by emerge",
+    ),
+    (
+        "stage1-notes-missing",
+        ["retriever", "build-stage1", "--notes", "nope.parquet", "--out", "s1.jsonl"],
+        "nope.parquet",
+    ),
+    (
+        "stage1-out-user-file",
+        ["retriever", "build-stage1", "--notes", f"{DS}/notes.parquet", "--out", "mine.jsonl"],
+        "mine.jsonl exists and was not written by emerge",
+    ),
+    (
+        "stage1-notes-damaged",
+        ["retriever", "build-stage1", "--notes", "notes_damaged.parquet", "--out", "s2.jsonl", "--kg", "kg"],
+        "notes_damaged.parquet",
+    ),
+    (
+        "stage1-notes-latin1",
+        ["retriever", "build-stage1", "--notes", "notes_latin1.csv", "--out", "s3.jsonl", "--kg", "kg"],
+        "notes_latin1.csv",
+    ),
+    (
+        "stage1-notes-truncated-gzip",
+        ["retriever", "build-stage1", "--notes", "notes.csv.gz", "--out", "s4.jsonl", "--kg", "kg"],
+        "notes.csv.gz",
+    ),
+    (
+        "index-chunks-empty",
+        ["retriever", "index", "--model", "default", "--chunks", "empty_chunks.jsonl", "--out", "i1"],
+        "empty_chunks.jsonl",
+    ),
+    (
+        "index-out-user-folder",
+        ["retriever", "index", "--model", "default", "--chunks", "mine.jsonl", "--out", "user_index"],
+        "user_index is not empty and was not written by emerge",
+    ),
     ("eval-model-missing", ["retriever", "eval", "--model", "no_model_here", "--data", DS], "no_model_here"),
     # ------------------------------------------------------------------ llm
-    ("llm-prompts-empty", ["llm", "generate", "--prompts", "prompts_empty.jsonl", "--out", "g1.jsonl"], "prompts_empty.jsonl holds no prompts"),
+    (
+        "llm-prompts-empty",
+        ["llm", "generate", "--prompts", "prompts_empty.jsonl", "--out", "g1.jsonl"],
+        "prompts_empty.jsonl holds no prompts",
+    ),
     ("llm-prompt-blank", ["llm", "generate", "--prompts", "prompts_blank.jsonl", "--out", "g1.jsonl"], "p2"),
-    ("llm-openai-not-enabled", ["llm", "generate", "--llm", "openai_off.yaml", "--prompts", "prompts.jsonl", "--out", "g1.jsonl", "--cache", "c1.sqlite"], "allow_remote_patient_text"),
-    ("llm-openai-server-down", ["llm", "generate", "--llm", "openai_dead.yaml", "--prompts", "prompts.jsonl", "--out", "g1.jsonl", "--cache", "c2.sqlite"], "127.0.0.1:9"),
-    ("llm-cache-not-sqlite", ["llm", "generate", "--prompts", "prompts.jsonl", "--out", "g1.jsonl", "--cache", "not_sqlite.sqlite"], "not_sqlite.sqlite"),
-    ("llm-cache-damaged", ["llm", "generate", "--prompts", "prompts.jsonl", "--out", "g1.jsonl", "--cache", "damaged.sqlite"], "damaged.sqlite"),
-    ("llm-out-user-file", ["llm", "generate", "--prompts", "prompts.jsonl", "--out", "mine.jsonl", "--cache", "c3.sqlite"], "mine.jsonl exists and was not written by emerge"),
-    ("llm-config-syntax", ["llm", "generate", "--llm", "bad.yaml", "--prompts", "prompts.jsonl", "--out", "g1.jsonl"], "bad.yaml"),
-    ("llm-vllm-placeholder", ["llm", "generate", "--llm", "vllm_placeholder.yaml", "--prompts", "prompts.jsonl", "--out", "g1.jsonl", "--cache", "c4.sqlite"], "/path/to/your/model"),
+    (
+        "llm-openai-not-enabled",
+        [
+            "llm",
+            "generate",
+            "--llm",
+            "openai_off.yaml",
+            "--prompts",
+            "prompts.jsonl",
+            "--out",
+            "g1.jsonl",
+            "--cache",
+            "c1.sqlite",
+        ],
+        "allow_remote_patient_text",
+    ),
+    (
+        "llm-openai-server-down",
+        [
+            "llm",
+            "generate",
+            "--llm",
+            "openai_dead.yaml",
+            "--prompts",
+            "prompts.jsonl",
+            "--out",
+            "g1.jsonl",
+            "--cache",
+            "c2.sqlite",
+        ],
+        "127.0.0.1:9",
+    ),
+    (
+        "llm-cache-not-sqlite",
+        [
+            "llm",
+            "generate",
+            "--prompts",
+            "prompts.jsonl",
+            "--out",
+            "g1.jsonl",
+            "--cache",
+            "not_sqlite.sqlite",
+        ],
+        "not_sqlite.sqlite",
+    ),
+    (
+        "llm-cache-damaged",
+        ["llm", "generate", "--prompts", "prompts.jsonl", "--out", "g1.jsonl", "--cache", "damaged.sqlite"],
+        "damaged.sqlite",
+    ),
+    (
+        "llm-out-user-file",
+        ["llm", "generate", "--prompts", "prompts.jsonl", "--out", "mine.jsonl", "--cache", "c3.sqlite"],
+        "mine.jsonl exists and was not written by emerge",
+    ),
+    (
+        "llm-config-syntax",
+        ["llm", "generate", "--llm", "bad.yaml", "--prompts", "prompts.jsonl", "--out", "g1.jsonl"],
+        "bad.yaml",
+    ),
+    (
+        "llm-vllm-placeholder",
+        [
+            "llm",
+            "generate",
+            "--llm",
+            "vllm_placeholder.yaml",
+            "--prompts",
+            "prompts.jsonl",
+            "--out",
+            "g1.jsonl",
+            "--cache",
+            "c4.sqlite",
+        ],
+        "/path/to/your/model",
+    ),
     # ------------------------------------------------------------------ rag
-    ("rag-summarize-before-link", ["rag", "summarize", "--data", DS, "--kg", "kg", "--out", RAG_FRESH], "run `emerge rag link"),
-    ("rag-link-before-entities", ["rag", "link", "--kg", "kg", "--out", RAG_FRESH], "run `emerge rag entities"),
-    ("rag-data-not-dataset", ["rag", "entities", "--data", "kg", "--kg", "kg", "--out", "r1", "--mode", "matcher"], "kg"),
-    ("rag-out-user-folder", ["rag", "entities", "--data", DS, "--kg", "kg", "--out", "user_rag", "--mode", "matcher"], "user_rag is not empty and was not written by emerge"),
+    (
+        "rag-summarize-before-link",
+        ["rag", "summarize", "--data", DS, "--kg", "kg", "--out", RAG_FRESH],
+        "run `emerge rag link",
+    ),
+    (
+        "rag-link-before-entities",
+        ["rag", "link", "--kg", "kg", "--out", RAG_FRESH],
+        "run `emerge rag entities",
+    ),
+    (
+        "rag-data-not-dataset",
+        ["rag", "entities", "--data", "kg", "--kg", "kg", "--out", "r1", "--mode", "matcher"],
+        "kg",
+    ),
+    (
+        "rag-out-user-folder",
+        ["rag", "entities", "--data", DS, "--kg", "kg", "--out", "user_rag", "--mode", "matcher"],
+        "user_rag is not empty and was not written by emerge",
+    ),
     ("rag-show-before-summaries", ["rag", "show", "1", "--out", RAG_FRESH], "emerge rag summarize"),
     # ------------------------------------------------------------- run, demo
     ("run-config-missing", ["run", "--config", "nope.yaml"], "'nope.yaml' not found"),
     ("run-config-syntax", ["run", "--config", "bad.yaml"], "bad.yaml, line 2"),
-    ("run-out-user-folder", ["run", "--config", str(CONFIGS / "experiment" / "demo.yaml"), "--out", "user_run"], "user_run is not empty and was not written by emerge"),
-    ("run-check-mimic-without-root", ["run", "--config", str(CONFIGS / "experiment" / "mimic_iv_mortality.yaml"), "--check"], "pass --root"),
-    ("run-llm-missing", ["run", "--config", str(CONFIGS / "experiment" / "demo.yaml"), "--llm", "llm/nope.yaml", "--check"], "nope.yaml"),
+    (
+        "run-out-user-folder",
+        ["run", "--config", str(CONFIGS / "experiment" / "demo.yaml"), "--out", "user_run"],
+        "user_run is not empty and was not written by emerge",
+    ),
+    (
+        "run-check-mimic-without-root",
+        ["run", "--config", str(CONFIGS / "experiment" / "mimic_iv_mortality.yaml"), "--check"],
+        "pass --root",
+    ),
+    (
+        "run-llm-missing",
+        ["run", "--config", str(CONFIGS / "experiment" / "demo.yaml"), "--llm", "llm/nope.yaml", "--check"],
+        "nope.yaml",
+    ),
     ("demo-too-few-stays", ["demo", "--stays", "5"], "5"),
-    ("demo-out-user-folder", ["demo", "--out", "user_demo", "--no-summaries"], "user_demo is not empty and was not written by emerge"),
+    (
+        "demo-out-user-folder",
+        ["demo", "--out", "user_demo", "--no-summaries"],
+        "user_demo is not empty and was not written by emerge",
+    ),
     ("demo-trainer-config-missing", ["demo", "--out", "d1", "--trainer-config", "nope.yaml"], "nope.yaml"),
 ]
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.mark.parametrize(("argv", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])

@@ -19,7 +19,12 @@ from pathlib import Path
 
 from tests.helpers.paths import REPO
 
-OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
+OFFLINE_SWITCHES = (
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "HF_DATASETS_OFFLINE",
+    "HF_HUB_DISABLE_TELEMETRY",
+)
 PROXY = "http://127.0.0.1:9"
 
 PROBE = r"""
@@ -30,7 +35,9 @@ seen = []
 
 def hook(event, args):
     if event in EVENTS:
-        seen.append({"event": event, "args": repr(args)[:200], "stack": "".join(traceback.format_stack(limit=15))})
+        seen.append(
+            {"event": event, "args": repr(args)[:200], "stack": "".join(traceback.format_stack(limit=15))}
+        )
         raise ConnectionRefusedError(f"{event} blocked by test_no_network")
 
 sys.addaudithook(hook)
@@ -64,8 +71,14 @@ def _environment(cache: Path) -> dict[str, str]:
 
 def test_default_llm_and_encoder_open_no_socket(tmp_path):
     report = tmp_path / "sockets.json"
-    run = subprocess.run([sys.executable, "-c", PROBE, str(report)], cwd=tmp_path, env=_environment(tmp_path / "cache"),
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE, str(report)],
+        cwd=tmp_path,
+        env=_environment(tmp_path / "cache"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     seen = json.loads(report.read_text())
     assert seen["work"] == [], "\n\n".join(f"{s['event']} {s['args']}\n{s['stack']}" for s in seen["work"])

@@ -15,5 +15,12 @@ from benchmarks.stage1_synthetic.experiment import (
 )
 from benchmarks.stage1_synthetic.synthetic_cliniq import build_synthetic_cliniq, heldout_subjects
 
-__all__ = ["ExperimentConfig", "run_experiment", "results_table", "split_subjects", "MATCH_TYPES",
-           "build_synthetic_cliniq", "heldout_subjects"]
+__all__ = [
+    "ExperimentConfig",
+    "run_experiment",
+    "results_table",
+    "split_subjects",
+    "MATCH_TYPES",
+    "build_synthetic_cliniq",
+    "heldout_subjects",
+]

@@ -47,9 +47,12 @@ class ExperimentConfig(BaseModel):
     related: int = Field(default=2, ge=0)
     terms_per_concept: int = Field(default=2, ge=1)
     max_positive_fraction: float = Field(
-        default=1.0, gt=0, le=1,
+        default=1.0,
+        gt=0,
+        le=1,
         description="drop positives found in more than this fraction of the chunks (1.0: keep all): generic "
-                    "KG terms such as HPO's 'acute' -> 'temporal pattern' that name no condition")
+        "KG terms such as HPO's 'acute' -> 'temporal pattern' that name no condition",
+    )
     positives_per_anchor: int = Field(default=32, ge=1)
     anchors_per_batch: int = Field(default=16, ge=2)
     epochs: int = Field(default=1, ge=1)
@@ -62,23 +65,44 @@ class ExperimentConfig(BaseModel):
     eval_batch_size: int = Field(default=64, ge=1)
 
     def stage1_key(self) -> str:
-        return stable_hash(self.stays, self.seed, self.heldout_fraction, self.min_words, self.synonyms,
-                           self.hypernyms, self.related, self.terms_per_concept, length=12)
+        return stable_hash(
+            self.stays,
+            self.seed,
+            self.heldout_fraction,
+            self.min_words,
+            self.synonyms,
+            self.hypernyms,
+            self.related,
+            self.terms_per_concept,
+            length=12,
+        )
 
     def data_key(self) -> str:
         """The training data's identity: stage I settings and the frequent-positive filter."""
-        return self.stage1_key() if self.max_positive_fraction == 1.0 else \
-            f"{self.stage1_key()}_maxfrac{self.max_positive_fraction:g}"
+        return (
+            self.stage1_key()
+            if self.max_positive_fraction == 1.0
+            else f"{self.stage1_key()}_maxfrac{self.max_positive_fraction:g}"
+        )
 
     def train_config(self):
         from drehr.training import TrainConfig
 
         return TrainConfig(
-            base_model=self.base_model, passage_max_length=self.passage_max_length,
-            query_max_length=self.query_max_length, anchors_per_batch=self.anchors_per_batch,
-            positives_per_anchor=self.positives_per_anchor, epochs=self.epochs, max_steps=self.max_steps,
-            lr=self.lr, warmup_ratio=self.warmup_ratio, accelerator="cpu", devices=1,
-            checkpoint_every_n_steps=25, log_every_n_steps=5, seed=self.seed + 42,
+            base_model=self.base_model,
+            passage_max_length=self.passage_max_length,
+            query_max_length=self.query_max_length,
+            anchors_per_batch=self.anchors_per_batch,
+            positives_per_anchor=self.positives_per_anchor,
+            epochs=self.epochs,
+            max_steps=self.max_steps,
+            lr=self.lr,
+            warmup_ratio=self.warmup_ratio,
+            accelerator="cpu",
+            devices=1,
+            checkpoint_every_n_steps=25,
+            log_every_n_steps=5,
+            seed=self.seed + 42,
         )
 
 
@@ -95,7 +119,9 @@ def split_subjects(synth_dir: Path, fraction: float, seed: int) -> tuple[set[int
     """(train, held-out) subject ids of the cohort; held-out by `heldout_subjects` (seeded hash)."""
     from benchmarks.stage1_synthetic.synthetic_cliniq import heldout_subjects
 
-    subjects = set(pl.read_csv(synth_dir / "hosp" / "patients.csv.gz", columns=["subject_id"])["subject_id"].to_list())
+    subjects = set(
+        pl.read_csv(synth_dir / "hosp" / "patients.csv.gz", columns=["subject_id"])["subject_id"].to_list()
+    )
     heldout = heldout_subjects(subjects, fraction, seed)
     return subjects - heldout, heldout
 
@@ -103,8 +129,10 @@ def split_subjects(synth_dir: Path, fraction: float, seed: int) -> tuple[set[int
 def _training_notes(synth_dir: Path, train: set[int]) -> pl.DataFrame:
     from drehr.data.notes import read_notes
 
-    frames = [read_notes(synth_dir / "note" / f"{name}.csv.gz", patient_column="subject_id")
-              for name in ("discharge", "radiology")]
+    frames = [
+        read_notes(synth_dir / "note" / f"{name}.csv.gz", patient_column="subject_id")
+        for name in ("discharge", "radiology")
+    ]
     keep = [str(s) for s in sorted(train)]
     return pl.concat(frames).filter(pl.col("patient_id").is_in(keep))
 
@@ -132,13 +160,19 @@ def _drop_frequent_positives(path: Path, max_fraction: float) -> tuple[Path, dic
     out.unlink(missing_ok=True)
     with ExampleWriter(out) as writer:
         writer.write(kept)
-    info = {"max_fraction": max_fraction, "dropped_positives": sorted(frequent), "examples": len(kept),
-            "examples_dropped": len(examples) - len(kept)}
+    info = {
+        "max_fraction": max_fraction,
+        "dropped_positives": sorted(frequent),
+        "examples": len(kept),
+        "examples_dropped": len(examples) - len(kept),
+    }
     atomic_write_text(report, json.dumps(info, indent=2) + "\n")
     return out, info
 
 
-def _evaluate(name: str, model_spec: str, cliniq_dir: Path, cfg: ExperimentConfig, work: Path) -> dict[str, Any]:
+def _evaluate(
+    name: str, model_spec: str, cliniq_dir: Path, cfg: ExperimentConfig, work: Path
+) -> dict[str, Any]:
     """Both benchmarks for one model, cached by the model's fingerprint and the benchmark settings."""
     from drehr.evaluation.suite import run_icd10_eval, run_retrieval_eval
     from drehr.model import BiEncoder
@@ -152,7 +186,13 @@ def _evaluate(name: str, model_spec: str, cliniq_dir: Path, cfg: ExperimentConfi
         return json.loads(path.read_text(encoding="utf-8"))
     cliniq = run_retrieval_eval(encoder, cliniq_dir, "cliniq", cfg.eval_batch_size, baselines=name == "base")
     icd10 = run_icd10_eval(encoder, None, "file", cfg.icd10_limit, cfg.seed, cfg.eval_batch_size)
-    result = {"model": name, "path": model_spec, "fingerprint": encoder.fingerprint, "cliniq": cliniq, "icd10": icd10}
+    result = {
+        "model": name,
+        "path": model_spec,
+        "fingerprint": encoder.fingerprint,
+        "cliniq": cliniq,
+        "icd10": icd10,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(result, indent=2) + "\n")
     return result
@@ -187,10 +227,16 @@ def run_experiment(work_dir: str | Path, cfg: ExperimentConfig | None = None, kg
     counts_path = data_path.with_suffix(".counts.json")
     if not counts_path.is_file():
         kg = kg if kg is not None else open_graph_spec("starter")
-        stage1 = Stage1Config(synonyms=cfg.synonyms, hypernyms=cfg.hypernyms, related=cfg.related,
-                              terms_per_concept=cfg.terms_per_concept, seed=cfg.seed)
-        counts = build_stage1_file(_training_notes(synth, train_subjects), kg, data_path, stage1,
-                                   min_words=cfg.min_words)
+        stage1 = Stage1Config(
+            synonyms=cfg.synonyms,
+            hypernyms=cfg.hypernyms,
+            related=cfg.related,
+            terms_per_concept=cfg.terms_per_concept,
+            seed=cfg.seed,
+        )
+        counts = build_stage1_file(
+            _training_notes(synth, train_subjects), kg, data_path, stage1, min_words=cfg.min_words
+        )
         counts["train_patients"], counts["heldout_patients"] = len(train_subjects), len(heldout)
         atomic_write_text(counts_path, json.dumps(counts, indent=2) + "\n")
     stage1_counts = json.loads(counts_path.read_text(encoding="utf-8"))
@@ -199,14 +245,23 @@ def run_experiment(work_dir: str | Path, cfg: ExperimentConfig | None = None, kg
 
     train_cfg = cfg.train_config()
     run_dir = work / f"train_{stable_hash(train_cfg.model_dump(mode='json'), cfg.data_key(), length=12)}"
-    model_dir = train_retriever(train_cfg, data_path, run_dir, resume=(run_dir / "checkpoints" / "last.ckpt").exists())
+    model_dir = train_retriever(
+        train_cfg, data_path, run_dir, resume=(run_dir / "checkpoints" / "last.ckpt").exists()
+    )
     training = json.loads((run_dir / "done.json").read_text(encoding="utf-8"))
 
-    models = {"base": _evaluate("base", cfg.base_model, cliniq_dir, cfg, work),
-              "stage1": _evaluate("stage1", str(model_dir), cliniq_dir, cfg, work)}
-    result = {"config": cfg.model_dump(mode="json"), "stage1": stage1_counts, "benchmark": benchmark,
-              "training": {k: training[k] for k in ("global_step", "final_loss", "truncated")},
-              "run_dir": str(run_dir), "models": models}
+    models = {
+        "base": _evaluate("base", cfg.base_model, cliniq_dir, cfg, work),
+        "stage1": _evaluate("stage1", str(model_dir), cliniq_dir, cfg, work),
+    }
+    result = {
+        "config": cfg.model_dump(mode="json"),
+        "stage1": stage1_counts,
+        "benchmark": benchmark,
+        "training": {k: training[k] for k in ("global_step", "final_loss", "truncated")},
+        "run_dir": str(run_dir),
+        "models": models,
+    }
     atomic_write_text(run_dir / "experiment.json", json.dumps(result, indent=2) + "\n")
     return result
 
@@ -218,9 +273,11 @@ def _cell(value: float | None) -> str:
 def results_table(result: dict[str, Any]) -> str:
     """Markdown: per model, synthetic CliniQ (single-patient MRR / NDCG per match type, multi-patient
     MRR, Recall@100, standard MAP@100) and ICD-10-CM exact / category match; all in %."""
-    head = ["model"] + [f"SP MRR {t}" for t in ("overall", *MATCH_TYPES)] + ["SP NDCG overall", "MP MRR",
-                                                                             "MP R@100", "MAP@100", "ICD-10 exact",
-                                                                             "ICD-10 category"]
+    head = (
+        ["model"]
+        + [f"SP MRR {t}" for t in ("overall", *MATCH_TYPES)]
+        + ["SP NDCG overall", "MP MRR", "MP R@100", "MAP@100", "ICD-10 exact", "ICD-10 category"]
+    )
     rows = []
     for name, res in result["models"].items():
         scorers = [("dense", name)] + ([("bm25", "BM25 (reference)")] if "bm25" in res["cliniq"] else [])
@@ -228,8 +285,12 @@ def results_table(result: dict[str, Any]) -> str:
             c = res["cliniq"][scorer]["cliniq"]
             single, multi = c["single_patient"], c["multi_patient"]["all"]
             cells = [_cell(single.get(g, {}).get("mrr")) for g in ("overall", *MATCH_TYPES)]
-            cells += [_cell(single.get("overall", {}).get("ndcg")), _cell(multi.get("mrr")), _cell(multi.get("recall@100")),
-                      _cell(res["cliniq"][scorer]["standard"].get("map@100"))]
+            cells += [
+                _cell(single.get("overall", {}).get("ndcg")),
+                _cell(multi.get("mrr")),
+                _cell(multi.get("recall@100")),
+                _cell(res["cliniq"][scorer]["standard"].get("map@100")),
+            ]
             icd = res["icd10"] if scorer == "dense" else {}
             cells += [_cell(icd.get("exact_match")), _cell(icd.get("category_match"))]
             rows.append([label, *cells])

@@ -41,24 +41,36 @@ def _read_notes(synth_dir: Path) -> pl.DataFrame:
     for name in ("discharge", "radiology"):
         path = synth_dir / "note" / f"{name}.csv.gz"
         if path.is_file():
-            frames.append(pl.read_csv(path, columns=["note_id", "subject_id", "hadm_id", "charttime", "text"],
-                                      schema_overrides={"charttime": pl.Utf8}))
+            frames.append(
+                pl.read_csv(
+                    path,
+                    columns=["note_id", "subject_id", "hadm_id", "charttime", "text"],
+                    schema_overrides={"charttime": pl.Utf8},
+                )
+            )
     if not frames:
-        raise UserInputError(f"no notes under {synth_dir}/note/; is {synth_dir} a folder written by `emerge data synth`?")
+        raise UserInputError(
+            f"no notes under {synth_dir}/note/; is {synth_dir} a folder written by `emerge data synth`?"
+        )
     return pl.concat(frames).sort(["hadm_id", "charttime", "note_id"])
 
 
-def build_synthetic_cliniq(synth_dir: str | Path, out_dir: str | Path, subjects: Collection[int] | None = None,
-                           min_relevant: int = 1) -> dict[str, int]:
+def build_synthetic_cliniq(
+    synth_dir: str | Path, out_dir: str | Path, subjects: Collection[int] | None = None, min_relevant: int = 1
+) -> dict[str, int]:
     """Write the benchmark for the admissions of `subjects` (default: a seeded 20 % of patients)."""
     synth_dir, out_dir = Path(synth_dir), Path(out_dir)
     mentions_path = synth_dir / "truth" / "note_mentions.parquet"
     if not mentions_path.is_file():
-        raise UserInputError(f"{mentions_path} not found; the benchmark needs the ground truth that "
-                             "`emerge data synth` writes under truth/")
+        raise UserInputError(
+            f"{mentions_path} not found; the benchmark needs the ground truth that "
+            "`emerge data synth` writes under truth/"
+        )
     notes = _read_notes(synth_dir)
     mentions = pl.read_parquet(mentions_path)
-    subjects = set(subjects) if subjects is not None else heldout_subjects(notes["subject_id"].unique().to_list())
+    subjects = (
+        set(subjects) if subjects is not None else heldout_subjects(notes["subject_id"].unique().to_list())
+    )
     notes = notes.filter(pl.col("subject_id").is_in(list(subjects)))
     mentions = mentions.filter(pl.col("note_id").is_in(notes["note_id"].implode()))
     by_note: dict[str, list[tuple[str, str, str]]] = {}
@@ -84,7 +96,9 @@ def build_synthetic_cliniq(synth_dir: str | Path, out_dir: str | Path, subjects:
     counts = {c: sum(1 for (q, _) in qrels if q == c) for c in conditions}
     conditions = [c for c in conditions if counts[c] >= min_relevant]
     if not conditions:
-        raise UserInputError(f"no condition mention found in the notes of the {len(subjects)} held-out patients")
+        raise UserInputError(
+            f"no condition mention found in the notes of the {len(subjects)} held-out patients"
+        )
     query_ids = {c: f"q{i}" for i, c in enumerate(conditions)}
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "queries_disease.jsonl").open("w") as fh:
@@ -97,8 +111,12 @@ def build_synthetic_cliniq(synth_dir: str | Path, out_dir: str | Path, subjects:
     with (out_dir / "corpus.jsonl").open("w") as fh:
         for row in corpus:
             fh.write(json.dumps(row) + "\n")
-    stats = {"queries": len(conditions), "chunks": len(corpus), "admissions": len(counters),
-             "judgments": sum(1 for c, _ in qrels if c in query_ids)}
+    stats = {
+        "queries": len(conditions),
+        "chunks": len(corpus),
+        "admissions": len(counters),
+        "judgments": sum(1 for c, _ in qrels if c in query_ids),
+    }
     for t in _EASIEST_FIRST:
         stats[f"judgments_{t}"] = sum(1 for (c, _), m in qrels.items() if m == t and c in query_ids)
     logger.info("synthetic CliniQ benchmark in %s: %s", out_dir, stats)

@@ -26,8 +26,10 @@ __all__ = ["TrainingExample", "concept_label", "ExampleWriter", "read_examples",
 
 logger = logging.getLogger(__name__)
 
-_EXPECTED = ('expected a JSON object with "anchor" (str), "positives" (list of str) and optionally '
-             '"labels" (list of int, one per positive) and "id" (str)')
+_EXPECTED = (
+    'expected a JSON object with "anchor" (str), "positives" (list of str) and optionally '
+    '"labels" (list of int, one per positive) and "id" (str)'
+)
 
 
 def concept_label(key: str) -> int:
@@ -60,8 +62,10 @@ class TrainingExample:
         if not self.positives:
             raise UserInputError(f"{name} has no positives; every anchor needs at least one")
         if self.labels is not None and len(self.labels) != len(self.positives):
-            raise UserInputError(f"{name}: {len(self.labels)} labels for {len(self.positives)} positives; "
-                                 "give one label per positive or none")
+            raise UserInputError(
+                f"{name}: {len(self.labels)} labels for {len(self.positives)} positives; "
+                "give one label per positive or none"
+            )
 
     def to_json(self) -> str:
         row: dict[str, object] = {"id": self.id, "anchor": self.anchor, "positives": list(self.positives)}
@@ -89,8 +93,9 @@ def _parse(line: str, path: Path, lineno: int) -> TrainingExample:
     except UserInputError as exc:
         raise UserInputError(f"{path}:{lineno}: {exc}") from exc
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise UserInputError(f"{path}:{lineno}: not a training example ({type(exc).__name__}: {exc}); "
-                             f"{_EXPECTED}") from exc
+        raise UserInputError(
+            f"{path}:{lineno}: not a training example ({type(exc).__name__}: {exc}); {_EXPECTED}"
+        ) from exc
 
 
 def _complete(line: str) -> bool:
@@ -112,16 +117,22 @@ def read_examples(path: str | os.PathLike) -> Iterator[TrainingExample]:
     """
     path = Path(path)
     if not path.is_file():
-        raise UserInputError(f"training data {path} not found; build it first (see `emerge retriever --help`) "
-                             'or pass a JSONL file of {"anchor": str, "positives": [str], "labels": [int]} lines')
+        raise UserInputError(
+            f"training data {path} not found; build it first (see `emerge retriever --help`) "
+            'or pass a JSONL file of {"anchor": str, "positives": [str], "labels": [int]} lines'
+        )
     with reading(path, "training data"), path.open(encoding="utf-8") as fh:
         lines = fh.readlines()
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         if lineno == len(lines) and not line.endswith("\n") and not _complete(line):
-            logger.warning("%s:%d: skipping a half-written last line (a build killed mid-write; a rerun of the "
-                           "build redoes it)", path, lineno)
+            logger.warning(
+                "%s:%d: skipping a half-written last line (a build killed mid-write; a rerun of the "
+                "build redoes it)",
+                path,
+                lineno,
+            )
             break
         yield _parse(line, path, lineno)
 
@@ -170,8 +181,10 @@ class ExampleWriter:
         batch = list(examples)
         for ex in batch:
             if not ex.id:
-                raise UserInputError(f"example with anchor {ex.anchor[:60]!r} has no id; an examples file needs "
-                                     "one per anchor (its chunk or section id), so a resumed build can skip it")
+                raise UserInputError(
+                    f"example with anchor {ex.anchor[:60]!r} has no id; an examples file needs "
+                    "one per anchor (its chunk or section id), so a resumed build can skip it"
+                )
         self._fh.write("".join(ex.to_json() + "\n" for ex in batch))
         self._fh.flush()
         os.fsync(self._fh.fileno())

@@ -35,9 +35,16 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def build_stage1_file(notes: pl.DataFrame, kg: KnowledgeGraph, out_path: str | os.PathLike,
-                      config: Stage1Config | None = None, expand_abbreviations: TextFn | None = None,
-                      limit: int | None = None, batch_size: int = 64, min_words: int = 50) -> dict[str, int]:
+def build_stage1_file(
+    notes: pl.DataFrame,
+    kg: KnowledgeGraph,
+    out_path: str | os.PathLike,
+    config: Stage1Config | None = None,
+    expand_abbreviations: TextFn | None = None,
+    limit: int | None = None,
+    batch_size: int = 64,
+    min_words: int = 50,
+) -> dict[str, int]:
     """Append stage I examples for the chunks of `notes` not yet in `out_path`; return counts.
 
     Counts: chunks (seen), processed (not yet in the file), skipped (already in it), written,
@@ -59,12 +66,21 @@ def build_stage1_file(notes: pl.DataFrame, kg: KnowledgeGraph, out_path: str | o
         else:
             todo.append(chunk)
     if not todo and not skipped:
-        raise UserInputError(f"none of the {notes.height} notes gives a chunk: every note is shorter than "
-                             f"--min-words {min_words} words after cleaning; lower --min-words")
+        raise UserInputError(
+            f"none of the {notes.height} notes gives a chunk: every note is shorter than "
+            f"--min-words {min_words} words after cleaning; lower --min-words"
+        )
     stats: dict[str, int] = {}
     written = 0
-    examples = build_stage1_examples(_progress(todo, "stage I chunks"), kg, matcher.match, config,
-                                     expand_abbreviations=expand_abbreviations, batch_size=batch_size, stats=stats)
+    examples = build_stage1_examples(
+        _progress(todo, "stage I chunks"),
+        kg,
+        matcher.match,
+        config,
+        expand_abbreviations=expand_abbreviations,
+        batch_size=batch_size,
+        stats=stats,
+    )
     with ExampleWriter(out_path) as writer:
         batch = []
         for example in examples:
@@ -74,25 +90,45 @@ def build_stage1_file(notes: pl.DataFrame, kg: KnowledgeGraph, out_path: str | o
                 batch = []
         written += writer.write(batch)
     stats.pop("with_concepts", None)  # == written
-    counts = {**stats, "chunks": skipped + len(todo), "processed": stats.get("chunks", 0), "skipped": skipped,
-              "written": written}
+    counts = {
+        **stats,
+        "chunks": skipped + len(todo),
+        "processed": stats.get("chunks", 0),
+        "skipped": skipped,
+        "written": written,
+    }
     logger.info("stage I examples in %s: %s", out_path, counts)
     return counts
 
 
-def build_stage2_file(notes: pl.DataFrame, generate: TextFn, out_path: str | os.PathLike, limit: int | None = None,
-                      batch_size: int = 16) -> dict[str, int]:
+def build_stage2_file(
+    notes: pl.DataFrame,
+    generate: TextFn,
+    out_path: str | os.PathLike,
+    limit: int | None = None,
+    batch_size: int = 16,
+) -> dict[str, int]:
     """Stage II: one LLM call per (chunk, entity type), parsed into positives; the first `limit` chunks."""
     chunks = list(_first(note_chunks(notes), limit))
     if not chunks:
-        raise UserInputError(f"none of the {notes.height} notes gives a chunk: every note is shorter than 50 words "
-                             "after cleaning (DR.EHR skips those)")
-    counts = run_llm_recipe(stage2_units(chunks), generate, parse_entity_list, out_path, batch_size, total=len(chunks))
+        raise UserInputError(
+            f"none of the {notes.height} notes gives a chunk: every note is shorter than 50 words "
+            "after cleaning (DR.EHR skips those)"
+        )
+    counts = run_llm_recipe(
+        stage2_units(chunks), generate, parse_entity_list, out_path, batch_size, total=len(chunks)
+    )
     return {"chunks": len(chunks), **counts}
 
 
-def build_qa_file(notes: pl.DataFrame, generate: TextFn, out_path: str | os.PathLike, limit: int | None = None,
-                  n_questions: int = 3, batch_size: int = 16) -> dict[str, int]:
+def build_qa_file(
+    notes: pl.DataFrame,
+    generate: TextFn,
+    out_path: str | os.PathLike,
+    limit: int | None = None,
+    n_questions: int = 3,
+    batch_size: int = 16,
+) -> dict[str, int]:
     """QA recipe: questions for every section of the first `limit` notes."""
     rows = list(_first(notes.select("note_id", "text").iter_rows(), limit))
     units = list(qa_units(rows, n_questions))

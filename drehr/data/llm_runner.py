@@ -43,8 +43,14 @@ def _batches(items: Iterable[PromptUnit], size: int) -> Iterator[list[PromptUnit
         yield batch
 
 
-def run_llm_recipe(units: Iterable[PromptUnit], generate: TextFn, parse: Callable[[str], list[str]],
-                   out_path: str | os.PathLike, batch_size: int = 16, total: int | None = None) -> dict[str, int]:
+def run_llm_recipe(
+    units: Iterable[PromptUnit],
+    generate: TextFn,
+    parse: Callable[[str], list[str]],
+    out_path: str | os.PathLike,
+    batch_size: int = 16,
+    total: int | None = None,
+) -> dict[str, int]:
     """Generate, parse and write examples for every unit not yet in `out_path`.
 
     Returns counts: written, skipped (already done), empty (no positive parsed; not written, so a
@@ -67,7 +73,9 @@ def run_llm_recipe(units: Iterable[PromptUnit], generate: TextFn, parse: Callabl
             prompts = [p for unit in batch for p in unit.prompts]
             answers = generate(prompts)
             if len(answers) != len(prompts):
-                raise RuntimeError(f"text generator returned {len(answers)} answers for {len(prompts)} prompts")
+                raise RuntimeError(
+                    f"text generator returned {len(answers)} answers for {len(prompts)} prompts"
+                )
             examples, pos = [], 0
             for unit in batch:
                 positives: dict[str, str] = {}
@@ -79,8 +87,11 @@ def run_llm_recipe(units: Iterable[PromptUnit], generate: TextFn, parse: Callabl
                     counts["empty"] += 1
                     continue
                 items = tuple(positives.values())
-                examples.append(TrainingExample(unit.anchor, items, tuple(concept_label(k) for k in positives),
-                                                id=unit.id))
+                examples.append(
+                    TrainingExample(
+                        unit.anchor, items, tuple(concept_label(k) for k in positives), id=unit.id
+                    )
+                )
             counts["written"] += writer.write(examples)
             bar.update(len(batch))
     logger.info("LLM recipe: %s", counts)

@@ -37,10 +37,14 @@ def _scan(path: Path) -> pl.LazyFrame:
         return frame.lazy() if isinstance(frame, pl.DataFrame) else frame
     if name.endswith((".jsonl", ".ndjson")):
         return pl.scan_ndjson(path)
-    raise UserInputError(f"notes file {path} has an unknown format; expected .parquet, .csv, .csv.gz or .jsonl")
+    raise UserInputError(
+        f"notes file {path} has an unknown format; expected .parquet, .csv, .csv.gz or .jsonl"
+    )
 
 
-def read_notes(path: str | os.PathLike, patient_column: str | None = None, limit: int | None = None) -> pl.DataFrame:
+def read_notes(
+    path: str | os.PathLike, patient_column: str | None = None, limit: int | None = None
+) -> pl.DataFrame:
     """(note_id, patient_id, text) as strings, one row per distinct note id, in file order.
 
     The patient is `patient_column`, or the first of patient_id, subject_id, hadm_id present.
@@ -62,24 +66,37 @@ def _read_notes(path: Path, patient_column: str | None, limit: int | None) -> pl
     missing = [c for c in ("note_id", "text", patient_column) if c is None or c not in columns]
     if missing:
         wanted = patient_column or " or ".join(PATIENT_COLUMNS)
-        raise UserInputError(f"notes file {path} lacks column(s) {[m or wanted for m in missing]} (found: {columns}); "
-                             f"it needs note_id, text and a patient column ({wanted}); name another one "
-                             "with --patient-column")
-    frame = (frame.select(pl.col("note_id").cast(pl.String), pl.col(patient_column).cast(pl.String).alias("patient_id"),
-                          pl.col("text").cast(pl.String))
-             .filter(pl.col("text").is_not_null()))
+        raise UserInputError(
+            f"notes file {path} lacks column(s) {[m or wanted for m in missing]} (found: {columns}); "
+            f"it needs note_id, text and a patient column ({wanted}); name another one "
+            "with --patient-column"
+        )
+    frame = frame.select(
+        pl.col("note_id").cast(pl.String),
+        pl.col(patient_column).cast(pl.String).alias("patient_id"),
+        pl.col("text").cast(pl.String),
+    ).filter(pl.col("text").is_not_null())
     table = frame.collect()
     conflicting = table.unique().group_by("note_id").len().filter(pl.col("len") > 1)
     if conflicting.height:
-        logger.warning("notes file %s: %d note id(s) occur with different texts or patients (e.g. %s); the first "
-                       "row of each is kept", path, conflicting.height, conflicting["note_id"].head(3).to_list())
+        logger.warning(
+            "notes file %s: %d note id(s) occur with different texts or patients (e.g. %s); the first "
+            "row of each is kept",
+            path,
+            conflicting.height,
+            conflicting["note_id"].head(3).to_list(),
+        )
     table = table.unique(subset="note_id", keep="first", maintain_order=True)
     if table.height == 0:
-        raise UserInputError(f"notes file {path} holds no note with text; pass a file with note_id, text and a "
-                             "patient column (e.g. MIMIC-IV note/discharge.csv.gz or a dataset's notes.parquet)")
+        raise UserInputError(
+            f"notes file {path} holds no note with text; pass a file with note_id, text and a "
+            "patient column (e.g. MIMIC-IV note/discharge.csv.gz or a dataset's notes.parquet)"
+        )
     return table.head(limit) if limit is not None else table
 
 
-def note_chunks(notes: pl.DataFrame, size: int = 100, overlap: int = 10, min_words: int = 50) -> Iterator[Chunk]:
+def note_chunks(
+    notes: pl.DataFrame, size: int = 100, overlap: int = 10, min_words: int = 50
+) -> Iterator[Chunk]:
     """DR.EHR chunks (`<note_id>_<i>`, patient kept) of a `read_notes` table, lazily."""
     return chunk_notes(notes.select("note_id", "patient_id", "text").iter_rows(), size, overlap, min_words)

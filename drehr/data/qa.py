@@ -20,7 +20,7 @@ _HEADER = re.compile(r"^[ \t]*([A-Z][A-Za-z0-9 /&(),'-]{2,60}):[ \t]*", re.MULTI
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)]|Q\d*[:.)])\s*", re.IGNORECASE)
 
 _PROMPT = (
-    "Here is the \"{title}\" section of a patient's clinical note:\n\n{text}\n\n"
+    'Here is the "{title}" section of a patient\'s clinical note:\n\n{text}\n\n'
     "Write {n} different questions that a clinician might ask and that this section answers. "
     "One question per line. Do not answer them."
 )
@@ -62,8 +62,9 @@ def parse_questions(answer: str) -> list[str]:
     return list(out.values())
 
 
-def qa_units(notes: Iterable[tuple[str, str]], n_questions: int = 3, min_words: int = 20,
-             max_words: int = 300) -> Iterable[PromptUnit]:
+def qa_units(
+    notes: Iterable[tuple[str, str]], n_questions: int = 3, min_words: int = 20, max_words: int = 300
+) -> Iterable[PromptUnit]:
     """One unit per section of each `(note_id, text)`; unit id `<note_id>_s<i>`."""
     for note_id, text in notes:
         for i, (title, body) in enumerate(split_sections(text, min_words, max_words)):

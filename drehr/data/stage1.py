@@ -22,8 +22,14 @@ from drehr.chunking import Chunk
 from drehr.data.examples import TrainingExample, concept_label
 from foundation.errors import UserInputError
 
-__all__ = ["Stage1Config", "KnowledgeSource", "TermSpan", "abbreviation_prompt", "parse_abbreviations",
-           "build_stage1_examples"]
+__all__ = [
+    "Stage1Config",
+    "KnowledgeSource",
+    "TermSpan",
+    "abbreviation_prompt",
+    "parse_abbreviations",
+    "build_stage1_examples",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +68,11 @@ class Stage1Config:
 _ABBREV_PROMPT = (
     "Here is a piece of a clinical note:\n\n{text}\n\n"
     "List every medical abbreviation used in it with its full form, one per line as "
-    "\"ABBREVIATION: full form\". If there are none, answer NA."
+    '"ABBREVIATION: full form". If there are none, answer NA.'
 )
-_ABBREV_LINE = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])?\s*([A-Za-z][A-Za-z0-9/&+-]{0,9})\s*(?::|=|-|\u2013)\s*(.+?)\s*$")
+_ABBREV_LINE = re.compile(
+    r"^\s*(?:[-*\u2022]|\d+[.)])?\s*([A-Za-z][A-Za-z0-9/&+-]{0,9})\s*(?::|=|-|\u2013)\s*(.+?)\s*$"
+)
 
 
 def abbreviation_prompt(text: str) -> str:
@@ -96,8 +104,9 @@ def _terms(kg: KnowledgeSource, node_id: str) -> list[str]:
     return list(dict.fromkeys([kg.name(node_id), *kg.synonyms(node_id)]))
 
 
-def _expand(kg: KnowledgeSource, node_id: str, surface: str, cfg: Stage1Config, rng: random.Random
-            ) -> list[tuple[str, str]]:
+def _expand(
+    kg: KnowledgeSource, node_id: str, surface: str, cfg: Stage1Config, rng: random.Random
+) -> list[tuple[str, str]]:
     """(positive text, concept id) pairs contributed by one matched concept."""
     out = [(surface, node_id)]
     synonyms = [t for t in _terms(kg, node_id) if t.lower() != surface.lower()]
@@ -108,10 +117,15 @@ def _expand(kg: KnowledgeSource, node_id: str, surface: str, cfg: Stage1Config, 
     return out
 
 
-def build_stage1_examples(chunks: Iterable[Chunk], kg: KnowledgeSource,
-                          match: Callable[[str], Sequence[TermSpan]], cfg: Stage1Config = Stage1Config(),
-                          expand_abbreviations: Callable[[list[str]], list[str]] | None = None,
-                          batch_size: int = 16, stats: dict[str, int] | None = None) -> Iterator[TrainingExample]:
+def build_stage1_examples(
+    chunks: Iterable[Chunk],
+    kg: KnowledgeSource,
+    match: Callable[[str], Sequence[TermSpan]],
+    cfg: Stage1Config = Stage1Config(),
+    expand_abbreviations: Callable[[list[str]], list[str]] | None = None,
+    batch_size: int = 16,
+    stats: dict[str, int] | None = None,
+) -> Iterator[TrainingExample]:
     """Yield one stage I example per chunk that mentions at least one KG concept.
 
     `match(lowercased_text)` returns the longest-match term spans (kg's TermMatcher). With
@@ -120,8 +134,14 @@ def build_stage1_examples(chunks: Iterable[Chunk], kg: KnowledgeSource,
     give identical examples. `stats` (if given) receives counts of chunks, matches and skips.
     """
     stats = stats if stats is not None else {}
-    for key in ("chunks", "with_concepts", "without_concepts", "concepts", "abbreviations_kept",
-                "abbreviations_rejected"):
+    for key in (
+        "chunks",
+        "with_concepts",
+        "without_concepts",
+        "concepts",
+        "abbreviations_kept",
+        "abbreviations_rejected",
+    ):
         stats.setdefault(key, 0)
     buffer: list[Chunk] = []
 
@@ -152,9 +172,14 @@ def build_stage1_examples(chunks: Iterable[Chunk], kg: KnowledgeSource,
     logger.info("stage I: %s", stats)
 
 
-def _chunk_example(chunk: Chunk, kg: KnowledgeSource, match: Callable[[str], Sequence[TermSpan]],
-                   cfg: Stage1Config, abbrevs: list[tuple[str, str]], stats: dict[str, int]
-                   ) -> TrainingExample | None:
+def _chunk_example(
+    chunk: Chunk,
+    kg: KnowledgeSource,
+    match: Callable[[str], Sequence[TermSpan]],
+    cfg: Stage1Config,
+    abbrevs: list[tuple[str, str]],
+    stats: dict[str, int],
+) -> TrainingExample | None:
     rng = random.Random(f"{cfg.seed}:{chunk.chunk_id}")
     found: dict[str, str] = {}  # concept id -> surface form as matched
     for span in match(chunk.text.lower()):

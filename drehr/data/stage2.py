@@ -28,7 +28,7 @@ _TYPE_HINT = {
 _PROMPT = (
     "Here is a piece of a patient's clinical note:\n\n{text}\n\n"
     "List all {hint} that are explicitly mentioned or can be implicitly inferred from this note. "
-    "Use standardized medical names, one per line, each line starting with \"- \". "
+    'Use standardized medical names, one per line, each line starting with "- ". '
     "Do not explain. If there are none, answer NA."
 )
 

@@ -27,8 +27,10 @@ def unique_texts(rows: list[dict], path: Path) -> dict[str, str]:
     for row in rows:
         text = str(row["text"])
         if texts.setdefault(row["_id"], text) != text:
-            raise UserInputError(f'{path}: query _id {row["_id"]!r} occurs twice with different texts '
-                                 f'({texts[row["_id"]][:40]!r} and {text[:40]!r}); give each query its own _id')
+            raise UserInputError(
+                f"{path}: query _id {row['_id']!r} occurs twice with different texts "
+                f"({texts[row['_id']][:40]!r} and {text[:40]!r}); give each query its own _id"
+            )
     return texts
 
 
@@ -37,8 +39,9 @@ def read_jsonl_ids(path: Path, what: str) -> list[dict]:
     rows = []
     for number, row in iter_json_objects(path, '{"_id": ..., "text": ...}', f"({what} file)"):
         if "_id" not in row or "text" not in row:
-            raise UserInputError(f'{path}:{number} lacks "_id" or "text"; each line must be '
-                                 f'{{"_id": ..., "text": ...}}.')
+            raise UserInputError(
+                f'{path}:{number} lacks "_id" or "text"; each line must be {{"_id": ..., "text": ...}}.'
+            )
         row["_id"] = str(row["_id"])
         rows.append(row)
     if not rows:
@@ -53,12 +56,16 @@ def corpus_table(rows: list[dict]) -> pl.DataFrame:
     patients = [str(r["patient_id"]) if "patient_id" in r else patient_of_chunk(r["_id"]) for r in rows]
     table = pl.DataFrame({"_id": ids, "text": texts, "patient_id": patients})
     if table["_id"].n_unique() != table.height:
-        raise UserInputError(f"corpus has {table.height - table['_id'].n_unique()} duplicate _id value(s); "
-                             f"ids must be unique.")
+        raise UserInputError(
+            f"corpus has {table.height - table['_id'].n_unique()} duplicate _id value(s); ids must be unique."
+        )
     empty = table.filter(pl.col("text") == "")
     if empty.height:
-        logger.warning("%d corpus entr(ies) have empty text and are left out (e.g. %s)", empty.height,
-                       empty["_id"].head(3).to_list())
+        logger.warning(
+            "%d corpus entr(ies) have empty text and are left out (e.g. %s)",
+            empty.height,
+            empty["_id"].head(3).to_list(),
+        )
         table = table.filter(pl.col("text") != "")
     return table
 
@@ -70,12 +77,15 @@ def read_beir(directory: str | os.PathLike, split: str = "test") -> RetrievalDat
     queries = unique_texts(read_jsonl_ids(root / "queries.jsonl", "queries"), root / "queries.jsonl")
     qrels_path = root / "qrels" / f"{split}.tsv"
     if not qrels_path.is_file():
-        raise UserInputError(f"{qrels_path} not found; a BEIR folder has qrels/{split}.tsv "
-                             f"(or pass another split).")
+        raise UserInputError(
+            f"{qrels_path} not found; a BEIR folder has qrels/{split}.tsv (or pass another split)."
+        )
     table = pl.read_csv(qrels_path, separator="\t", infer_schema=False, quote_char=None)
     if table.width < 3:
-        raise UserInputError(f"{qrels_path} has {table.width} column(s); expected query-id, corpus-id, score "
-                             f"with a header line.")
+        raise UserInputError(
+            f"{qrels_path} has {table.width} column(s); expected query-id, corpus-id, score "
+            f"with a header line."
+        )
     raw: dict[str, dict[str, int]] = {}
     for number, (qid, cid, score) in enumerate(table.select(table.columns[:3]).iter_rows(), 2):
         try:

@@ -35,12 +35,16 @@ QUERY_SETS = ("disease", "procedure", "drug")
 def read_cliniq_qrels(path: Path) -> list[tuple[str, str, str]]:
     """(query id, chunk id, match type) rows of a header-less CliniQ qrels file, validated."""
     if not path.is_file():
-        raise UserInputError(f"CliniQ qrels file {path} not found; download qrels_*.tsv from "
-                             f"github.com/zhao-zy15/CliniQ (benchmark/) into the data folder.")
+        raise UserInputError(
+            f"CliniQ qrels file {path} not found; download qrels_*.tsv from "
+            f"github.com/zhao-zy15/CliniQ (benchmark/) into the data folder."
+        )
     table = pl.read_csv(path, separator="\t", has_header=False, infer_schema=False, quote_char=None)
     if table.width != 3:
-        raise UserInputError(f"{path} has {table.width} column(s); CliniQ qrels have 3 (query id, chunk id, "
-                             f"match type) and no header.")
+        raise UserInputError(
+            f"{path} has {table.width} column(s); CliniQ qrels have 3 (query id, chunk id, "
+            f"match type) and no header."
+        )
     rows = [tuple(r) for r in table.iter_rows()]
     bad = sorted({t for _, _, t in rows if t not in MATCH_TYPES})
     if bad:
@@ -53,13 +57,16 @@ def read_cliniq(directory: str | os.PathLike, corpus_file: str = "corpus.jsonl")
     root = Path(directory)
     present = [s for s in QUERY_SETS if (root / f"queries_{s}.jsonl").is_file()]
     if not present:
-        raise UserInputError(f"no queries_{{disease,procedure,drug}}.jsonl in {root}; is --data a CliniQ folder?")
+        raise UserInputError(
+            f"no queries_{{disease,procedure,drug}}.jsonl in {root}; is --data a CliniQ folder?"
+        )
     corpus_path = root / corpus_file
     if not corpus_path.is_file():
         raise UserInputError(
             f"{corpus_path} not found. CliniQ's corpus is not redistributable: rebuild it from MIMIC-III "
             f"NOTEEVENTS (first discharge summary of each HADM_ID in test_hadm_ids.txt, cleaned, 100-word "
-            f"chunks with 10-word overlap, ids <HADM_ID>_<i>) as JSON lines {{\"_id\", \"text\"}}.")
+            f'chunks with 10-word overlap, ids <HADM_ID>_<i>) as JSON lines {{"_id", "text"}}.'
+        )
     corpus = corpus_table(read_jsonl_ids(corpus_path, "corpus"))
     chunk_ids = set(corpus["_id"].to_list())
     queries: dict[str, str] = {}
@@ -71,8 +78,10 @@ def read_cliniq(directory: str | os.PathLike, corpus_file: str = "corpus.jsonl")
         rows = read_jsonl_ids(root / f"queries_{name}.jsonl", f"CliniQ {name} queries")
         clash = [r["_id"] for r in rows if r["_id"] in queries]
         if clash:
-            raise UserInputError(f"query id(s) {clash[:5]} of queries_{name}.jsonl also appear in another "
-                                 f"query set; CliniQ's ids are unique across sets.")
+            raise UserInputError(
+                f"query id(s) {clash[:5]} of queries_{name}.jsonl also appear in another "
+                f"query set; CliniQ's ids are unique across sets."
+            )
         texts = unique_texts(rows, root / f"queries_{name}.jsonl")
         queries.update(texts)
         query_sets[name] = list(texts)
@@ -83,7 +92,9 @@ def read_cliniq(directory: str | os.PathLike, corpus_file: str = "corpus.jsonl")
             raw.setdefault(qid, {})[cid] = 1
             types.setdefault(qid, {})[cid] = match
     if duplicates:
-        logger.warning("CliniQ qrels list %d (query, chunk) pair(s) more than once; each is counted once", duplicates)
+        logger.warning(
+            "CliniQ qrels list %d (query, chunk) pair(s) more than once; each is counted once", duplicates
+        )
     qrels = clean_qrels(raw, set(queries), chunk_ids, str(root / "qrels_*.tsv"))
     match_types = {q: {c: types[q][c] for c in docs} for q, docs in qrels.items()}
     return RetrievalDataset("cliniq", corpus, queries, qrels, match_types, query_sets)

@@ -26,8 +26,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["reciprocal_rank", "dcg", "ndcg_cliniq", "average_precision", "recall_at_k",
-           "multi_patient_metrics", "single_patient_metrics", "CliniQAccumulator", "MIN_PATIENT_CHUNKS"]
+__all__ = [
+    "reciprocal_rank",
+    "dcg",
+    "ndcg_cliniq",
+    "average_precision",
+    "recall_at_k",
+    "multi_patient_metrics",
+    "single_patient_metrics",
+    "CliniQAccumulator",
+    "MIN_PATIENT_CHUNKS",
+]
 
 MIN_PATIENT_CHUNKS = 5
 
@@ -68,13 +77,19 @@ def recall_at_k(rel: np.ndarray, k: int, n_relevant: int) -> float:
 
 def multi_patient_metrics(rel: np.ndarray, n_relevant: int) -> dict[str, float]:
     """MRR (no cut-off), CliniQ NDCG@10 and Recall@100 of one query's ranking over the whole corpus."""
-    return {"mrr": reciprocal_rank(rel), "ndcg@10": ndcg_cliniq(rel, 10),
-            "recall@100": recall_at_k(rel, 100, n_relevant)}
+    return {
+        "mrr": reciprocal_rank(rel),
+        "ndcg@10": ndcg_cliniq(rel, 10),
+        "recall@100": recall_at_k(rel, 100, n_relevant),
+    }
 
 
 def _three(rel: np.ndarray) -> dict[str, float]:
-    return {"mrr": reciprocal_rank(rel), "ndcg": ndcg_cliniq(rel, len(rel)),
-            "map": average_precision(rel, int(rel.sum()))}
+    return {
+        "mrr": reciprocal_rank(rel),
+        "ndcg": ndcg_cliniq(rel, len(rel)),
+        "map": average_precision(rel, int(rel.sum())),
+    }
 
 
 def single_patient_metrics(types: Sequence[str]) -> dict[str, dict[str, float]] | None:
@@ -99,8 +114,12 @@ def single_patient_metrics(types: Sequence[str]) -> dict[str, dict[str, float]] 
 class CliniQAccumulator:
     """Pools per-pair and per-query values and averages them (the paper's "pooled" means)."""
 
-    single: dict[str, dict[str, list[float]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
-    multi: dict[str, dict[str, list[float]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    single: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    multi: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
 
     def add_single(self, query_set: str, values: dict[str, dict[str, float]]) -> None:
         for group, metrics in values.items():
@@ -116,7 +135,11 @@ class CliniQAccumulator:
 
     def summary(self) -> dict[str, dict]:
         """{"single_patient": {group: {metric: mean, "n": pairs}}, "multi_patient": {...}}."""
+
         def means(table):
-            return {g: {**{m: float(np.mean(v)) for m, v in ms.items()}, "n": len(next(iter(ms.values())))}
-                    for g, ms in table.items()}
+            return {
+                g: {**{m: float(np.mean(v)) for m, v in ms.items()}, "n": len(next(iter(ms.values())))}
+                for g, ms in table.items()
+            }
+
         return {"single_patient": means(self.single), "multi_patient": means(self.multi)}

@@ -28,8 +28,10 @@ def patient_of_chunk(chunk_id: str) -> str:
     """
     head, sep, _ = chunk_id.rpartition("_")
     if not sep or not head:
-        raise UserInputError(f"chunk id {chunk_id!r} has no '<patient>_<i>' form; give the corpus a "
-                             f"patient_id column or ids like 123456_0.")
+        raise UserInputError(
+            f"chunk id {chunk_id!r} has no '<patient>_<i>' form; give the corpus a "
+            f"patient_id column or ids like 123456_0."
+        )
     return head
 
 
@@ -53,7 +55,9 @@ class RetrievalDataset:
         if self.corpus.height == 0:
             raise UserInputError(f"corpus of {self.name} is empty; check the corpus file.")
         if not self.qrels:
-            raise UserInputError(f"{self.name} has no usable relevance judgments (qrels); nothing to evaluate.")
+            raise UserInputError(
+                f"{self.name} has no usable relevance judgments (qrels); nothing to evaluate."
+            )
 
     @property
     def evaluated_queries(self) -> list[str]:
@@ -61,8 +65,9 @@ class RetrievalDataset:
         return [q for q in self.queries if q in self.qrels]
 
 
-def clean_qrels(raw: Mapping[str, Mapping[str, int]], query_ids: set[str], chunk_ids: set[str],
-                source: str) -> dict[str, dict[str, int]]:
+def clean_qrels(
+    raw: Mapping[str, Mapping[str, int]], query_ids: set[str], chunk_ids: set[str], source: str
+) -> dict[str, dict[str, int]]:
     """Keep judgments with a known query, a known chunk and relevance > 0; warn with counts otherwise."""
     unknown_q = unknown_c = 0
     kept: dict[str, dict[str, int]] = {}
@@ -76,8 +81,14 @@ def clean_qrels(raw: Mapping[str, Mapping[str, int]], query_ids: set[str], chunk
             elif rel > 0:
                 kept.setdefault(qid, {})[cid] = int(rel)
     if unknown_q:
-        logger.warning("%s: %d judgment(s) name a query id absent from the queries file; ignored", source, unknown_q)
+        logger.warning(
+            "%s: %d judgment(s) name a query id absent from the queries file; ignored", source, unknown_q
+        )
     if unknown_c:
-        logger.warning("%s: %d judgment(s) name a chunk id absent from the corpus; ignored (was the corpus "
-                       "built the same way as the qrels?)", source, unknown_c)
+        logger.warning(
+            "%s: %d judgment(s) name a chunk id absent from the corpus; ignored (was the corpus "
+            "built the same way as the qrels?)",
+            source,
+            unknown_c,
+        )
     return kept

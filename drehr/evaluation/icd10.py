@@ -28,8 +28,15 @@ from drehr.index.encoder import Encoder
 from foundation.artifacts import iter_json_objects
 from foundation.errors import UserInputError
 
-__all__ = ["ICD10Query", "load_rephrasings", "inclusion_term_queries", "candidate_codes", "icd10_metrics",
-           "run_icd10_benchmark", "normalize_code"]
+__all__ = [
+    "ICD10Query",
+    "load_rephrasings",
+    "inclusion_term_queries",
+    "candidate_codes",
+    "icd10_metrics",
+    "run_icd10_benchmark",
+    "normalize_code",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +75,10 @@ def load_rephrasings(path: str | os.PathLike) -> tuple[list[ICD10Query], dict[st
         code = normalize_code(row["code"])
         description = str(row.get("description") or _icd().get_description(code))
         if descriptions.setdefault(code, description) != description:
-            raise UserInputError(f"{path}:{number}: code {code} was given another description before "
-                                 f"({descriptions[code][:50]!r}, now {description[:50]!r}); keep one per code")
+            raise UserInputError(
+                f"{path}:{number}: code {code} was given another description before "
+                f"({descriptions[code][:50]!r}, now {description[:50]!r}); keep one per code"
+            )
         for text in row["rephrasings"]:
             if str(text).strip():
                 queries.append(ICD10Query(code, str(text).strip()))
@@ -111,8 +120,12 @@ def candidate_codes(mode: Literal["file", "billable"], descriptions: dict[str, s
     raise UserInputError(f"candidates {mode!r} unknown; expected 'file' or 'billable'.")
 
 
-def icd10_metrics(true_codes: Sequence[str], predicted_codes: Sequence[str], true_descriptions: Sequence[str],
-                  predicted_descriptions: Sequence[str]) -> dict[str, float]:
+def icd10_metrics(
+    true_codes: Sequence[str],
+    predicted_codes: Sequence[str],
+    true_descriptions: Sequence[str],
+    predicted_descriptions: Sequence[str],
+) -> dict[str, float]:
     """Exact match, category match (first 3 characters of the dot-less code) and mean per-query CER."""
     import jiwer
 
@@ -121,26 +134,37 @@ def icd10_metrics(true_codes: Sequence[str], predicted_codes: Sequence[str], tru
     exact = np.mean([t == p for t, p in zip(true_codes, predicted_codes, strict=True)])
     category = np.mean([t[:3] == p[:3] for t, p in zip(true_codes, predicted_codes, strict=True)])
     cer = np.mean([jiwer.cer(t, p) for t, p in zip(true_descriptions, predicted_descriptions, strict=True)])
-    return {"exact_match": float(exact), "category_match": float(category), "cer": float(cer),
-            "n_queries": len(true_codes)}
+    return {
+        "exact_match": float(exact),
+        "category_match": float(category),
+        "cer": float(cer),
+        "n_queries": len(true_codes),
+    }
 
 
-def run_icd10_benchmark(encoder: Encoder, queries: Sequence[ICD10Query], candidates: dict[str, str],
-                        batch_size: int = 64) -> dict[str, float]:
+def run_icd10_benchmark(
+    encoder: Encoder, queries: Sequence[ICD10Query], candidates: dict[str, str], batch_size: int = 64
+) -> dict[str, float]:
     """Encode candidates' descriptions and queries, take each query's nearest description, score it."""
     missing = sorted({q.code for q in queries} - set(candidates))
     if missing:
-        raise UserInputError(f"{len(missing)} query code(s) are not among the candidates (e.g. {missing[:3]}); "
-                             f"use candidates 'file' or 'billable'.")
+        raise UserInputError(
+            f"{len(missing)} query code(s) are not among the candidates (e.g. {missing[:3]}); "
+            f"use candidates 'file' or 'billable'."
+        )
     codes = list(candidates)
     descriptions = [candidates[c] for c in codes]
     doc = encoder.encode(descriptions, batch_size=batch_size, show_progress_bar=True)  # [n_codes, d]
     qv = encoder.encode_queries([q.text for q in queries], batch_size=batch_size)  # [n_queries, d]
     best = []
     for start in range(0, len(qv), 1024):
-        best.extend(np.argmax(qv[start:start + 1024] @ doc.T, axis=1).tolist())  # first max = lower index
+        best.extend(np.argmax(qv[start : start + 1024] @ doc.T, axis=1).tolist())  # first max = lower index
     predicted = [codes[i] for i in best]
-    out = icd10_metrics([q.code for q in queries], predicted, [candidates[q.code] for q in queries],
-                        [candidates[p] for p in predicted])
+    out = icd10_metrics(
+        [q.code for q in queries],
+        predicted,
+        [candidates[q.code] for q in queries],
+        [candidates[p] for p in predicted],
+    )
     out["n_candidates"] = len(codes)
     return out

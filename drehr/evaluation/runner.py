@@ -37,8 +37,12 @@ def evaluate_scorer(scorer: Scorer, dataset: RetrievalDataset, fit: bool = True)
     if fit:
         scorer.fit(dataset.corpus["text"].to_list())
     row_of = {cid: i for i, cid in enumerate(corpus_ids)}
-    grouped = (dataset.corpus.select("patient_id").with_row_index("row")
-               .group_by("patient_id", maintain_order=True).agg(pl.col("row")))
+    grouped = (
+        dataset.corpus.select("patient_id")
+        .with_row_index("row")
+        .group_by("patient_id", maintain_order=True)
+        .agg(pl.col("row"))
+    )
     patient_rows = {p: np.asarray(r, np.int64) for p, r in grouped.iter_rows()}
     patient_of_row = dataset.corpus["patient_id"].to_list()
     set_of = {q: name for name, qids in dataset.query_sets.items() for q in qids}
@@ -52,12 +56,19 @@ def evaluate_scorer(scorer: Scorer, dataset: RetrievalDataset, fit: bool = True)
     done = 0
     with tqdm(total=len(qids), desc=f"evaluating {scorer.name}", unit="query", disable=None) as bar:
         for block in scorer.scores([dataset.queries[q] for q in qids]):
-            for qid, scores in zip(qids[done:done + len(block)], block, strict=True):
+            for qid, scores in zip(qids[done : done + len(block)], block, strict=True):
                 cols, values = top_k(scores[None, :], RUN_DEPTH)
                 run[qid] = {corpus_ids[c]: float(v) for c, v in zip(cols[0], values[0], strict=True)}
                 if cliniq:
-                    _cliniq_query(acc, set_of.get(qid, "all"), scores, dataset.match_types[qid], row_of,
-                                  patient_rows, patient_of_row)
+                    _cliniq_query(
+                        acc,
+                        set_of.get(qid, "all"),
+                        scores,
+                        dataset.match_types[qid],
+                        row_of,
+                        patient_rows,
+                        patient_of_row,
+                    )
             done += len(block)
             bar.update(len(block))
     out: dict[str, Any] = {"scorer": scorer.name, "n_queries": len(qids), "n_chunks": len(corpus_ids)}
@@ -67,8 +78,15 @@ def evaluate_scorer(scorer: Scorer, dataset: RetrievalDataset, fit: bool = True)
     return out
 
 
-def _cliniq_query(acc: CliniQAccumulator, query_set: str, scores: np.ndarray, types: dict[str, str],
-                  row_of: dict[str, int], patient_rows: dict[str, np.ndarray], patient_of_row: list[str]) -> None:
+def _cliniq_query(
+    acc: CliniQAccumulator,
+    query_set: str,
+    scores: np.ndarray,
+    types: dict[str, str],
+    row_of: dict[str, int],
+    patient_rows: dict[str, np.ndarray],
+    patient_of_row: list[str],
+) -> None:
     """Add one query's multi-patient and single-patient values to `acc`."""
     type_of_row = {row_of[c]: t for c, t in types.items()}
     relevant = np.fromiter(type_of_row, np.int64, len(type_of_row))

@@ -32,17 +32,21 @@ class Scorer(Protocol):
 class DenseScorer:
     """Cosine similarity of `encoder.encode_queries(q)` and `encoder.encode(corpus)` (both L2-normalized)."""
 
-    def __init__(self, encoder: Encoder, batch_size: int = 64, block_size: int = 256, name: str = "dense") -> None:
+    def __init__(
+        self, encoder: Encoder, batch_size: int = 64, block_size: int = 256, name: str = "dense"
+    ) -> None:
         self.encoder, self.batch_size, self.block_size, self.name = encoder, batch_size, block_size, name
         self.corpus_vectors: np.ndarray | None = None
 
     def fit(self, corpus: Sequence[str]) -> None:
-        self.corpus_vectors = self.encoder.encode(list(corpus), batch_size=self.batch_size, show_progress_bar=True)
+        self.corpus_vectors = self.encoder.encode(
+            list(corpus), batch_size=self.batch_size, show_progress_bar=True
+        )
 
     def scores(self, queries: Sequence[str]) -> Iterator[np.ndarray]:
         q = self.encoder.encode_queries(list(queries), batch_size=self.batch_size, show_progress_bar=False)
         for start in range(0, len(q), self.block_size):
-            yield q[start:start + self.block_size] @ self.corpus_vectors.T
+            yield q[start : start + self.block_size] @ self.corpus_vectors.T
 
 
 class BM25Scorer:
@@ -57,7 +61,9 @@ class BM25Scorer:
         import bm25s
 
         self._model = bm25s.BM25(k1=self.k1, b=self.b)
-        self._model.index(bm25s.tokenize(list(corpus), stopwords="en", show_progress=False), show_progress=False)
+        self._model.index(
+            bm25s.tokenize(list(corpus), stopwords="en", show_progress=False), show_progress=False
+        )
         self._n = len(corpus)
 
     def scores(self, queries: Sequence[str]) -> Iterator[np.ndarray]:
@@ -66,8 +72,8 @@ class BM25Scorer:
         vocab = self._model.vocab_dict
         tokens = bm25s.tokenize(list(queries), stopwords="en", return_ids=False, show_progress=False)
         for start in range(0, len(tokens), self.block_size):
-            block = np.zeros((len(tokens[start:start + self.block_size]), self._n), np.float32)
-            for i, toks in enumerate(tokens[start:start + self.block_size]):
+            block = np.zeros((len(tokens[start : start + self.block_size]), self._n), np.float32)
+            for i, toks in enumerate(tokens[start : start + self.block_size]):
                 known = [t for t in toks if t in vocab]
                 if known:
                     block[i] = self._model.get_scores(known)
@@ -83,7 +89,9 @@ def reciprocal_rank_fusion(score_blocks: Sequence[np.ndarray], k: float = 60.0) 
     for scores in score_blocks:
         order = np.argsort(-scores, axis=1, kind="stable")
         ranks = np.empty_like(order)
-        np.put_along_axis(ranks, order, np.arange(1, scores.shape[1] + 1)[None, :].repeat(len(scores), 0), axis=1)
+        np.put_along_axis(
+            ranks, order, np.arange(1, scores.shape[1] + 1)[None, :].repeat(len(scores), 0), axis=1
+        )
         fused += 1.0 / (k + ranks)
     return fused.astype(np.float32)
 
@@ -91,8 +99,13 @@ def reciprocal_rank_fusion(score_blocks: Sequence[np.ndarray], k: float = 60.0) 
 class FusionScorer:
     """Reciprocal rank fusion of several scorers (e.g. BM25 + dense)."""
 
-    def __init__(self, scorers: Sequence[Scorer], k: float = 60.0, name: str = "bm25+dense_rrf",
-                 already_fitted: bool = False) -> None:
+    def __init__(
+        self,
+        scorers: Sequence[Scorer],
+        k: float = 60.0,
+        name: str = "bm25+dense_rrf",
+        already_fitted: bool = False,
+    ) -> None:
         """`already_fitted=True` reuses scorers fitted on the same corpus (no second corpus encoding)."""
         self.scorers, self.k, self.name, self.already_fitted = list(scorers), k, name, already_fitted
 

@@ -15,8 +15,9 @@ __all__ = ["standard_metrics", "DEFAULT_CUTOFFS"]
 DEFAULT_CUTOFFS = {"ndcg": 10, "map": 100, "recall": (10, 100), "mrr": 10}
 
 
-def standard_metrics(qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[str, float]]
-                     ) -> dict[str, float]:
+def standard_metrics(
+    qrels: Mapping[str, Mapping[str, int]], run: Mapping[str, Mapping[str, float]]
+) -> dict[str, float]:
     """Mean nDCG@10, MAP@100, Recall@10/@100 and MRR@10 over the queries of `qrels`.
 
     `run`: query id -> {doc id: score} holding at least each query's top 100. A query of `qrels`

@@ -34,12 +34,20 @@ def detect_format(directory: Path) -> Literal["beir", "cliniq"]:
         return "cliniq"
     if (directory / "queries.jsonl").is_file():
         return "beir"
-    raise UserInputError(f"{directory} holds neither queries.jsonl (BEIR) nor queries_<set>.jsonl (CliniQ); "
-                         f"pass the dataset folder, or --format.")
+    raise UserInputError(
+        f"{directory} holds neither queries.jsonl (BEIR) nor queries_<set>.jsonl (CliniQ); "
+        f"pass the dataset folder, or --format."
+    )
 
 
-def run_retrieval_eval(encoder: Encoder, data: str | os.PathLike, fmt: Literal["beir", "cliniq", "auto"] = "auto",
-                       batch_size: int = 64, baselines: bool = True, split: str = "test") -> dict[str, Any]:
+def run_retrieval_eval(
+    encoder: Encoder,
+    data: str | os.PathLike,
+    fmt: Literal["beir", "cliniq", "auto"] = "auto",
+    batch_size: int = 64,
+    baselines: bool = True,
+    split: str = "test",
+) -> dict[str, Any]:
     """Evaluate `encoder` (and BM25, BM25+dense RRF when `baselines`) on a BEIR or CliniQ folder."""
     root = Path(data)
     if not root.is_dir():
@@ -49,20 +57,30 @@ def run_retrieval_eval(encoder: Encoder, data: str | os.PathLike, fmt: Literal["
     texts = dataset.corpus["text"].to_list()
     dense = DenseScorer(encoder, batch_size=batch_size)
     dense.fit(texts)
-    results = {"data": str(root), "format": fmt, "encoder": encoder.fingerprint,
-               "dense": evaluate_scorer(dense, dataset, fit=False)}
+    results = {
+        "data": str(root),
+        "format": fmt,
+        "encoder": encoder.fingerprint,
+        "dense": evaluate_scorer(dense, dataset, fit=False),
+    }
     if baselines:
         bm25 = BM25Scorer()
         bm25.fit(texts)
         results["bm25"] = evaluate_scorer(bm25, dataset, fit=False)
-        results["bm25+dense_rrf"] = evaluate_scorer(FusionScorer([bm25, dense], already_fitted=True), dataset,
-                                                    fit=False)
+        results["bm25+dense_rrf"] = evaluate_scorer(
+            FusionScorer([bm25, dense], already_fitted=True), dataset, fit=False
+        )
     return results
 
 
-def run_icd10_eval(encoder: Encoder, rephrasings: str | os.PathLike | None = None,
-                   candidates: Literal["file", "billable"] = "file", limit: int = 300, seed: int = 0,
-                   batch_size: int = 64) -> dict[str, Any]:
+def run_icd10_eval(
+    encoder: Encoder,
+    rephrasings: str | os.PathLike | None = None,
+    candidates: Literal["file", "billable"] = "file",
+    limit: int = 300,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> dict[str, Any]:
     """The ICD-10-CM benchmark on a rephrasings file, or on `limit` codes' inclusion terms."""
     if rephrasings is not None:
         queries, descriptions = load_rephrasings(rephrasings)
@@ -72,4 +90,3 @@ def run_icd10_eval(encoder: Encoder, rephrasings: str | os.PathLike | None = Non
         source = f"ICD-10-CM inclusion terms ({len(descriptions)} codes, seed {seed})"
     result = run_icd10_benchmark(encoder, queries, candidate_codes(candidates, descriptions), batch_size)
     return {"queries": source, "candidates": candidates, "encoder": encoder.fingerprint, **result}
-

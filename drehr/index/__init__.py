@@ -11,6 +11,20 @@ from drehr.index.config import IndexConfig, IndexKind
 from drehr.index.encoder import Encoder, EncoderMismatchError, check_encoder_matches
 from drehr.index.topk import rank_all, top_k
 
-__all__ = ["ChunkIndex", "SearchResult", "IndexConfig", "IndexKind", "Encoder", "EncoderMismatchError",
-           "check_encoder_matches", "encode_chunks", "EncodedShard", "count_chunks", "iter_chunk_batches",
-           "read_chunk_table", "build_chunk_index", "top_k", "rank_all"]
+__all__ = [
+    "ChunkIndex",
+    "SearchResult",
+    "IndexConfig",
+    "IndexKind",
+    "Encoder",
+    "EncoderMismatchError",
+    "check_encoder_matches",
+    "encode_chunks",
+    "EncodedShard",
+    "count_chunks",
+    "iter_chunk_batches",
+    "read_chunk_table",
+    "build_chunk_index",
+    "top_k",
+    "rank_all",
+]

@@ -27,7 +27,14 @@ from foundation.artifacts import stable_hash
 from foundation.errors import UserInputError
 from foundation.inputs import reading
 
-__all__ = ["read_chunk_table", "iter_chunk_batches", "count_chunks", "encode_chunks", "EncodedShard", "CHUNK_COLUMNS"]
+__all__ = [
+    "read_chunk_table",
+    "iter_chunk_batches",
+    "count_chunks",
+    "encode_chunks",
+    "EncodedShard",
+    "CHUNK_COLUMNS",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +54,10 @@ def read_chunk_table(path: str | os.PathLike) -> pl.LazyFrame:
         columns = frame.collect_schema().names()
     missing = [c for c in CHUNK_COLUMNS if c not in columns]
     if missing:
-        raise UserInputError(f"chunks file {path} lacks column(s) {missing} (found: {columns}); it needs "
-                             f"{list(CHUNK_COLUMNS)}, e.g. the output of drehr.chunking.chunk_notes.")
+        raise UserInputError(
+            f"chunks file {path} lacks column(s) {missing} (found: {columns}); it needs "
+            f"{list(CHUNK_COLUMNS)}, e.g. the output of drehr.chunking.chunk_notes."
+        )
     return frame.select(pl.col(c).cast(pl.String) for c in CHUNK_COLUMNS)
 
 
@@ -77,7 +86,9 @@ def iter_chunk_batches(chunks: Any, size: int) -> Iterator[pl.DataFrame]:
 
 def _as_iterable(chunks: Any) -> Iterable:
     if isinstance(chunks, (str, bytes)) or not isinstance(chunks, Iterable):
-        raise UserInputError(f"chunks must be a polars table or an iterable of chunks, got {type(chunks).__name__}")
+        raise UserInputError(
+            f"chunks must be a polars table or an iterable of chunks, got {type(chunks).__name__}"
+        )
     return chunks
 
 
@@ -97,8 +108,13 @@ class EncodedShard:
     vectors: np.ndarray
 
 
-def encode_chunks(encoder: Encoder, chunks: Any, batch_size: int = 64, work_dir: str | os.PathLike | None = None,
-                  shard_size: int = 50_000) -> Iterator[EncodedShard]:
+def encode_chunks(
+    encoder: Encoder,
+    chunks: Any,
+    batch_size: int = 64,
+    work_dir: str | os.PathLike | None = None,
+    shard_size: int = 50_000,
+) -> Iterator[EncodedShard]:
     """Encode `chunks` shard by shard with `encoder.encode`; yield each shard with its vectors.
 
     Knows nothing of any index: the caller adds the shards where it wants them. Chunks with empty
@@ -125,7 +141,9 @@ def encode_chunks(encoder: Encoder, chunks: Any, batch_size: int = 64, work_dir:
                 vectors = np.load(path)
                 reused += 1
             else:
-                vectors = encoder.encode(batch["text"].to_list(), batch_size=batch_size, show_progress_bar=False)
+                vectors = encoder.encode(
+                    batch["text"].to_list(), batch_size=batch_size, show_progress_bar=False
+                )
                 if path is not None:
                     tmp = path.with_suffix(".tmp")
                     with open(tmp, "wb") as fh:

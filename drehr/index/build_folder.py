@@ -31,9 +31,14 @@ def work_folder(out: str | os.PathLike) -> Path:
     return out.parent / f".{out.name}.work"
 
 
-def build_chunk_index(encoder: Encoder, chunks: str | os.PathLike, out: str | os.PathLike,
-                      kind: Literal["flat", "ivf", "hnsw", "auto"] = "auto", batch_size: int = 64,
-                      nprobe: int | None = None) -> dict[str, Any]:
+def build_chunk_index(
+    encoder: Encoder,
+    chunks: str | os.PathLike,
+    out: str | os.PathLike,
+    kind: Literal["flat", "ivf", "hnsw", "auto"] = "auto",
+    batch_size: int = 64,
+    nprobe: int | None = None,
+) -> dict[str, Any]:
     """Encode a chunks file (parquet/jsonl: chunk_id, patient_id, text) into a `Retriever` saved at `out`;
     return a JSON-able summary (out, chunks, patients, structure, dimension, encoder fingerprint)."""
     # imported here: drehr.retriever imports drehr.index
@@ -53,5 +58,11 @@ def build_chunk_index(encoder: Encoder, chunks: str | os.PathLike, out: str | os
         retriever = Retriever.build(encoder, table, config, batch_size=batch_size, work_dir=work_folder(out))
     retriever.save(out)
     index = retriever.index
-    return {"out": str(out), "chunks": len(index), "patients": len(index.patients()), "structure": index.kind,
-            "dimension": index.dimension, "encoder": index.encoder_fingerprint}
+    return {
+        "out": str(out),
+        "chunks": len(index),
+        "patients": len(index.patients()),
+        "structure": index.kind,
+        "dimension": index.dimension,
+        "encoder": index.encoder_fingerprint,
+    }

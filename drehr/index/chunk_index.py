@@ -59,8 +59,13 @@ class SearchResult:
 class ChunkIndex:
     """Chunk vectors of one encoder, searchable across patients or within one patient."""
 
-    def __init__(self, dimension: int, encoder_fingerprint: str, config: IndexConfig | None = None,
-                 expected_size: int | None = None) -> None:
+    def __init__(
+        self,
+        dimension: int,
+        encoder_fingerprint: str,
+        config: IndexConfig | None = None,
+        expected_size: int | None = None,
+    ) -> None:
         if dimension <= 0:
             raise UserInputError(f"dimension must be positive, got {dimension}")
         self.dimension = int(dimension)
@@ -77,13 +82,17 @@ class ChunkIndex:
         self._seen: set[str] = set()
         self._patient_rows: dict[str, np.ndarray] | None = None
         self._direct_map = False
-        if self.config.kind in ("flat", "hnsw") or (self.config.kind == "auto" and expected_size is not None
-                                                      and expected_size <= self.config.flat_max_size):
+        if self.config.kind in ("flat", "hnsw") or (
+            self.config.kind == "auto"
+            and expected_size is not None
+            and expected_size <= self.config.flat_max_size
+        ):
             self._create(self.config.resolved_kind(expected_size or 0))
 
     @classmethod
-    def for_encoder(cls, encoder: Encoder, config: IndexConfig | None = None,
-                    expected_size: int | None = None) -> ChunkIndex:
+    def for_encoder(
+        cls, encoder: Encoder, config: IndexConfig | None = None, expected_size: int | None = None
+    ) -> ChunkIndex:
         return cls(encoder.dimension, encoder.fingerprint, config, expected_size)
 
     # ------------------------------------------------------------------ building
@@ -97,13 +106,17 @@ class ChunkIndex:
         if vectors.ndim != 2 or vectors.shape != (n, self.dimension) or len(patient_ids) != n:
             raise UserInputError(
                 f"add() got {n} chunk ids, {len(patient_ids)} patient ids and embeddings of shape "
-                f"{vectors.shape}; expected the same n for all three and embeddings [n, {self.dimension}].")
+                f"{vectors.shape}; expected the same n for all three and embeddings [n, {self.dimension}]."
+            )
         if not np.isfinite(vectors).all():
             raise UserInputError("embeddings contain NaN or inf; check the encoder's output before indexing.")
         norms = np.linalg.norm(vectors, axis=1)
         if n and np.abs(norms - 1).max() > 1e-3:
-            logger.warning("%d of %d embeddings are not L2-normalized; inner product will not be cosine",
-                           int((np.abs(norms - 1) > 1e-3).sum()), n)
+            logger.warning(
+                "%d of %d embeddings are not L2-normalized; inner product will not be cosine",
+                int((np.abs(norms - 1) > 1e-3).sum()),
+                n,
+            )
         for cid in chunk_ids:
             if cid in self._seen:
                 raise UserInputError(f"chunk id {cid!r} added twice; chunk ids must be unique in an index.")
@@ -117,7 +130,11 @@ class ChunkIndex:
             return
         self._pending.append(vectors)
         self._pending_rows += n
-        if self._index is None and self.config.kind == "auto" and self._pending_rows > self.config.flat_max_size:
+        if (
+            self._index is None
+            and self.config.kind == "auto"
+            and self._pending_rows > self.config.flat_max_size
+        ):
             self._create("ivf")
         if self._index is not None and (self.kind != "ivf" or self._pending_rows >= self.config.train_size):
             self._flush()
@@ -129,13 +146,21 @@ class ChunkIndex:
         if self._pending:
             self._flush()
 
-    def build_from_encoder(self, encoder: Encoder, chunks: Any, batch_size: int = 64,
-                           work_dir: str | os.PathLike | None = None, shard_size: int = 50_000) -> ChunkIndex:
+    def build_from_encoder(
+        self,
+        encoder: Encoder,
+        chunks: Any,
+        batch_size: int = 64,
+        work_dir: str | os.PathLike | None = None,
+        shard_size: int = 50_000,
+    ) -> ChunkIndex:
         """Encode `chunks` (chunk_id, patient_id, text) with `encoder` and add them; resumable with
         `work_dir` (see `drehr.index.build`). Kept for callers of the low-level index: a
         `drehr.Retriever` does this and also keeps the encoder and the texts."""
         self.check_encoder(encoder)
-        for shard in encode_chunks(encoder, chunks, batch_size=batch_size, work_dir=work_dir, shard_size=shard_size):
+        for shard in encode_chunks(
+            encoder, chunks, batch_size=batch_size, work_dir=work_dir, shard_size=shard_size
+        ):
             self.add(shard.chunks["chunk_id"].to_list(), shard.chunks["patient_id"].to_list(), shard.vectors)
         self.finalize()
         return self
@@ -170,14 +195,20 @@ class ChunkIndex:
         """Rows [m] int64 (ascending) of `patient_id`'s chunks; raise if the patient has none."""
         rows = self._rows_by_patient().get(str(patient_id))
         if rows is None:
-            raise UserInputError(f"patient {patient_id!r} has no chunks in this index ({len(self)} chunks of "
-                                 f"{len(self._rows_by_patient())} patients); check the patient id.")
+            raise UserInputError(
+                f"patient {patient_id!r} has no chunks in this index ({len(self)} chunks of "
+                f"{len(self._rows_by_patient())} patients); check the patient id."
+            )
         return rows
 
     def _rows_by_patient(self) -> dict[str, np.ndarray]:
         if self._patient_rows is None:
-            grouped = (pl.DataFrame({"patient_id": self._patient_ids}, schema={"patient_id": pl.String})
-                       .with_row_index("row").group_by("patient_id", maintain_order=True).agg(pl.col("row")))
+            grouped = (
+                pl.DataFrame({"patient_id": self._patient_ids}, schema={"patient_id": pl.String})
+                .with_row_index("row")
+                .group_by("patient_id", maintain_order=True)
+                .agg(pl.col("row"))
+            )
             self._patient_rows = {p: np.asarray(r, dtype=np.int64) for p, r in grouped.iter_rows()}
         return self._patient_rows
 
@@ -204,7 +235,9 @@ class ChunkIndex:
         self.encoder_fingerprint = str(fingerprint)
 
     def _queries(self, queries: Any, encoder: Encoder | None) -> np.ndarray:
-        if isinstance(queries, str) or (isinstance(queries, Sequence) and queries and isinstance(queries[0], str)):
+        if isinstance(queries, str) or (
+            isinstance(queries, Sequence) and queries and isinstance(queries[0], str)
+        ):
             if encoder is None:
                 raise UserInputError("text queries need `encoder=`, the encoder that built the index.")
             self.check_encoder(encoder)
@@ -213,22 +246,33 @@ class ChunkIndex:
             self.check_encoder(encoder)
         return as_query_matrix(queries, self.dimension)
 
-    def search(self, queries: Any, k: int = 10, *, encoder: Encoder | None = None,
-               patients: Sequence[str] | None = None) -> SearchResult:
+    def search(
+        self,
+        queries: Any,
+        k: int = 10,
+        *,
+        encoder: Encoder | None = None,
+        patients: Sequence[str] | None = None,
+    ) -> SearchResult:
         """Top-`k` chunks for each query (texts with `encoder=`, or vectors [q, d]) over all patients
         or only over `patients`."""
         q = self._queries(queries, encoder)
         self._ready()
         if patients is not None:
-            rows = np.concatenate([self.rows_of_patient(p) for p in patients]) if patients else np.empty(0, np.int64)
+            rows = (
+                np.concatenate([self.rows_of_patient(p) for p in patients])
+                if patients
+                else np.empty(0, np.int64)
+            )
             rows.sort()
             if len(rows) <= self.config.exact_subset_max:
                 return self._exact(q, rows, k)
             return self._faiss_search(q, k, subset=rows)
         return self._faiss_search(q, k)
 
-    def search_patient(self, patient_id: str, queries: Any, k: int | None = None, *,
-                       encoder: Encoder | None = None) -> SearchResult:
+    def search_patient(
+        self, patient_id: str, queries: Any, k: int | None = None, *, encoder: Encoder | None = None
+    ) -> SearchResult:
         """Rank `patient_id`'s chunks for each query, exactly; all of them unless `k` is given."""
         q = self._queries(queries, encoder)
         rows = self.rows_of_patient(patient_id)
@@ -247,8 +291,11 @@ class ChunkIndex:
 
         k = min(k, len(self))
         if subset is not None:  # id selectors run on the CPU index
-            params = (faiss.SearchParametersIVF(nprobe=self._index.nprobe) if self.kind == "ivf"
-                      else faiss.SearchParameters())
+            params = (
+                faiss.SearchParametersIVF(nprobe=self._index.nprobe)
+                if self.kind == "ivf"
+                else faiss.SearchParameters()
+            )
             params.sel = faiss.IDSelectorBatch(subset)
             values, rows = self._index.search(q, k, params=params)
         else:
@@ -270,8 +317,10 @@ class ChunkIndex:
         if self._search_index is None:
             use_gpu = self.config.use_gpu
             if use_gpu is True and not gpu_available():
-                raise UserInputError("use_gpu=True but faiss sees no GPU; install the `gpu` extra "
-                                     "(faiss-gpu-cu12) on a CUDA machine, or set use_gpu='auto'.")
+                raise UserInputError(
+                    "use_gpu=True but faiss sees no GPU; install the `gpu` extra "
+                    "(faiss-gpu-cu12) on a CUDA machine, or set use_gpu='auto'."
+                )
             self._search_index = to_gpu(self._index) if use_gpu and gpu_available() else self._index
         return self._search_index
 
@@ -286,8 +335,9 @@ class ChunkIndex:
     def save(self, directory: str | os.PathLike) -> Path:
         """Save into `directory` (new, empty, or an index folder emerge wrote; a user's folder is refused)."""
         self._ready()
-        return cached_step(directory, _KIND, _FORMAT_VERSION, None, self.write_into, force=True,
-                           what="index folder").path
+        return cached_step(
+            directory, _KIND, _FORMAT_VERSION, None, self.write_into, force=True, what="index folder"
+        ).path
 
     def write_into(self, directory: str | os.PathLike) -> dict[str, Any]:
         """Write `index.faiss`, `chunks.parquet` (row order) and `config.json` into the folder `directory`."""
@@ -296,11 +346,22 @@ class ChunkIndex:
         self._ready()
         out = Path(directory)
         faiss.write_index(self._index, str(out / "index.faiss"))
-        pl.DataFrame({"chunk_id": self._chunk_ids, "patient_id": self._patient_ids},
-                     schema={"chunk_id": pl.String, "patient_id": pl.String}).write_parquet(out / "chunks.parquet")
-        write_config(out, _KIND, _FORMAT_VERSION, {
-            "dimension": self.dimension, "encoder_fingerprint": self.encoder_fingerprint,
-            "structure": self.kind, "n_vectors": len(self), "index_config": self.config})
+        pl.DataFrame(
+            {"chunk_id": self._chunk_ids, "patient_id": self._patient_ids},
+            schema={"chunk_id": pl.String, "patient_id": pl.String},
+        ).write_parquet(out / "chunks.parquet")
+        write_config(
+            out,
+            _KIND,
+            _FORMAT_VERSION,
+            {
+                "dimension": self.dimension,
+                "encoder_fingerprint": self.encoder_fingerprint,
+                "structure": self.kind,
+                "n_vectors": len(self),
+                "index_config": self.config,
+            },
+        )
         return {"n_vectors": len(self)}
 
     @classmethod
@@ -314,12 +375,18 @@ class ChunkIndex:
         config = IndexConfig(**body["index_config"])
         if nprobe is not None:
             config = config.model_copy(update={"nprobe": nprobe})
-        self = cls(body["dimension"], body["encoder_fingerprint"], config.model_copy(update={"kind": body["structure"]}))
+        self = cls(
+            body["dimension"],
+            body["encoder_fingerprint"],
+            config.model_copy(update={"kind": body["structure"]}),
+        )
         self.config = config
         self.kind = body["structure"]
         for name in ("index.faiss", "chunks.parquet"):
             if not (path / name).is_file():
-                raise ArtifactError(f"{path / name} is missing; the index folder is incomplete, build it again.")
+                raise ArtifactError(
+                    f"{path / name} is missing; the index folder is incomplete, build it again."
+                )
         with reading(path, "index folder", ours=True):
             self._index = faiss.read_index(str(path / "index.faiss"))
             table = pl.read_parquet(path / "chunks.parquet")
@@ -328,7 +395,9 @@ class ChunkIndex:
         self._patient_ids = table["patient_id"].to_list()
         self._seen = set(self._chunk_ids)
         if self._index.ntotal != len(self._chunk_ids) or self._index.d != self.dimension:
-            raise ArtifactError(f"{path}: index.faiss holds {self._index.ntotal} vectors of dimension "
-                                f"{self._index.d}, chunks.parquet {len(self._chunk_ids)} rows, config says "
-                                f"dimension {self.dimension}; the folder is inconsistent, build it again.")
+            raise ArtifactError(
+                f"{path}: index.faiss holds {self._index.ntotal} vectors of dimension "
+                f"{self._index.d}, chunks.parquet {len(self._chunk_ids)} rows, config says "
+                f"dimension {self.dimension}; the folder is inconsistent, build it again."
+            )
         return self

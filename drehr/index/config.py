@@ -28,14 +28,17 @@ class IndexConfig(BaseModel):
     flat_max_size: int = Field(200_000, ge=1, description="auto: exact search up to this many vectors")
     nlist: int | None = Field(None, ge=1, description="IVF cells; None = 4 sqrt(n) clipped to [16, 65536]")
     nprobe: int = Field(32, ge=1, description="IVF cells visited per query")
-    pq_m: int | None = Field(None, ge=1, description="IVF: product-quantize into pq_m sub-vectors (IVFPQ); None = IVFFlat")
+    pq_m: int | None = Field(
+        None, ge=1, description="IVF: product-quantize into pq_m sub-vectors (IVFPQ); None = IVFFlat"
+    )
     pq_bits: int = Field(8, ge=1, le=16)
     hnsw_m: int = Field(32, ge=4, description="HNSW neighbours per node")
     hnsw_ef_construction: int = Field(80, ge=8)
     hnsw_ef_search: int = Field(64, ge=1)
     train_size: int = Field(100_000, ge=1, description="IVF: vectors buffered to train the coarse quantizer")
     exact_subset_max: int = Field(
-        100_000, ge=0, description="restricted search scores up to this many rows exactly with numpy")
+        100_000, ge=0, description="restricted search scores up to this many rows exactly with numpy"
+    )
     use_gpu: bool | Literal["auto"] = Field("auto", description="search on a GPU when faiss has GPU support")
 
     def resolved_kind(self, n_vectors: int) -> Literal["flat", "ivf", "hnsw"]:

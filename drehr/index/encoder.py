@@ -28,10 +28,13 @@ class Encoder(Protocol):
     dimension: int
     fingerprint: str
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool = False) -> np.ndarray: ...
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool = False
+    ) -> np.ndarray: ...
 
-    def encode_queries(self, texts: Sequence[str], batch_size: int = 64,
-                       show_progress_bar: bool = False) -> np.ndarray: ...
+    def encode_queries(
+        self, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool = False
+    ) -> np.ndarray: ...
 
 
 class EncoderMismatchError(UserInputError):

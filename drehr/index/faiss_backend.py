@@ -14,7 +14,14 @@ import numpy as np
 from drehr.index.config import IndexConfig
 from foundation.errors import UserInputError
 
-__all__ = ["make_faiss_index", "train_index", "gpu_available", "to_gpu", "set_search_params", "needs_training"]
+__all__ = [
+    "make_faiss_index",
+    "train_index",
+    "gpu_available",
+    "to_gpu",
+    "set_search_params",
+    "needs_training",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +30,9 @@ def _faiss():
     try:
         import faiss
     except ImportError as exc:  # pragma: no cover - faiss-cpu is a hard dependency
-        raise ImportError("faiss is missing: `pip install faiss-cpu` (or the `gpu` extra for faiss-gpu)") from exc
+        raise ImportError(
+            "faiss is missing: `pip install faiss-cpu` (or the `gpu` extra for faiss-gpu)"
+        ) from exc
     return faiss
 
 
@@ -50,9 +59,11 @@ def make_faiss_index(config: IndexConfig, kind: str, dimension: int, n_vectors: 
             if dimension % config.pq_m:
                 raise UserInputError(
                     f"pq_m={config.pq_m} does not divide the dimension {dimension}; pick a divisor "
-                    f"(e.g. {dimension // 8 if dimension % 8 == 0 else 1}) or pq_m=None for IVFFlat.")
-            index = faiss.IndexIVFPQ(quantizer, dimension, nlist, config.pq_m, config.pq_bits,
-                                     faiss.METRIC_INNER_PRODUCT)
+                    f"(e.g. {dimension // 8 if dimension % 8 == 0 else 1}) or pq_m=None for IVFFlat."
+                )
+            index = faiss.IndexIVFPQ(
+                quantizer, dimension, nlist, config.pq_m, config.pq_bits, faiss.METRIC_INNER_PRODUCT
+            )
         index.nprobe = min(config.nprobe, nlist)
         index.quantizer_trains_alone = 0
         return index
@@ -92,9 +103,11 @@ def train_index(index: Any, sample: np.ndarray) -> None:
     if len(sample) < nlist:
         raise UserInputError(
             f"an IVF index with nlist={nlist} needs at least {nlist} vectors to train, got {len(sample)}; "
-            f"use kind='flat' (exact) for a corpus this small, or lower nlist.")
+            f"use kind='flat' (exact) for a corpus this small, or lower nlist."
+        )
     if len(sample) < 39 * nlist:
-        logger.warning("training IVF with %d vectors for nlist=%d (FAISS advises >= %d)", len(sample), nlist,
-                       39 * nlist)
+        logger.warning(
+            "training IVF with %d vectors for nlist=%d (FAISS advises >= %d)", len(sample), nlist, 39 * nlist
+        )
     logger.info("training IVF (nlist=%d) on %d vectors", nlist, len(sample))
     index.train(np.ascontiguousarray(sample, dtype=np.float32))

@@ -8,5 +8,10 @@ from drehr.losses.info_nce import InfoNCELoss, info_nce_loss_from_embeddings
 from drehr.losses.masks import pair_masks
 from drehr.losses.multi_similarity import MultiSimilarityLoss, multi_similarity_loss_from_embeddings
 
-__all__ = ["MultiSimilarityLoss", "multi_similarity_loss_from_embeddings", "InfoNCELoss",
-           "info_nce_loss_from_embeddings", "pair_masks"]
+__all__ = [
+    "MultiSimilarityLoss",
+    "multi_similarity_loss_from_embeddings",
+    "InfoNCELoss",
+    "info_nce_loss_from_embeddings",
+    "pair_masks",
+]

@@ -21,9 +21,14 @@ from drehr.losses.masks import pair_masks
 __all__ = ["info_nce_loss_from_embeddings", "InfoNCELoss"]
 
 
-def info_nce_loss_from_embeddings(anchors: torch.Tensor, candidates: torch.Tensor, owner: torch.Tensor,
-                                  labels: torch.Tensor, temperature: float = 0.05,
-                                  symmetric: bool = True) -> torch.Tensor:
+def info_nce_loss_from_embeddings(
+    anchors: torch.Tensor,
+    candidates: torch.Tensor,
+    owner: torch.Tensor,
+    labels: torch.Tensor,
+    temperature: float = 0.05,
+    symmetric: bool = True,
+) -> torch.Tensor:
     """anchors [A, d], candidates [N, d] (L2-normalized), owner [N], labels [N] -> scalar loss."""
     logits = (anchors.float() @ candidates.float().T) / temperature  # [A, N]
     positive, negative = pair_masks(owner, labels, anchors.shape[0])
@@ -51,9 +56,12 @@ class InfoNCELoss(torch.nn.Module):
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.temperature, self.symmetric = temperature, symmetric
 
-    def forward(self, anchors: torch.Tensor, candidates: torch.Tensor, owner: torch.Tensor,
-                labels: torch.Tensor) -> torch.Tensor:
-        return info_nce_loss_from_embeddings(anchors, candidates, owner, labels, self.temperature, self.symmetric)
+    def forward(
+        self, anchors: torch.Tensor, candidates: torch.Tensor, owner: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor:
+        return info_nce_loss_from_embeddings(
+            anchors, candidates, owner, labels, self.temperature, self.symmetric
+        )
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, symmetric={self.symmetric}"

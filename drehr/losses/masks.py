@@ -17,7 +17,9 @@ import torch
 __all__ = ["pair_masks"]
 
 
-def pair_masks(owner: torch.Tensor, labels: torch.Tensor, n_anchors: int) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_masks(
+    owner: torch.Tensor, labels: torch.Tensor, n_anchors: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """owner [N] long, labels [N] long -> (positive [A, N] bool, negative [A, N] bool)."""
     anchors = torch.arange(n_anchors, device=owner.device)
     positive = owner.unsqueeze(0) == anchors.unsqueeze(1)  # [A, N]

@@ -29,9 +29,16 @@ def _log1p_sum_exp(x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(torch.cat([zeros, masked], dim=1), dim=1)
 
 
-def multi_similarity_loss_from_embeddings(anchors: torch.Tensor, candidates: torch.Tensor, owner: torch.Tensor,
-                                          labels: torch.Tensor, alpha: float = 2.0, beta: float = 50.0,
-                                          base: float = 0.5, margin: float = 0.1) -> torch.Tensor:
+def multi_similarity_loss_from_embeddings(
+    anchors: torch.Tensor,
+    candidates: torch.Tensor,
+    owner: torch.Tensor,
+    labels: torch.Tensor,
+    alpha: float = 2.0,
+    beta: float = 50.0,
+    base: float = 0.5,
+    margin: float = 0.1,
+) -> torch.Tensor:
     """anchors [A, d], candidates [N, d] (L2-normalized), owner [N], labels [N] -> scalar loss.
 
     An anchor with no kept positive (or no kept negative) contributes 0 for that term, as
@@ -53,16 +60,20 @@ def multi_similarity_loss_from_embeddings(anchors: torch.Tensor, candidates: tor
 class MultiSimilarityLoss(torch.nn.Module):
     """`multi_similarity_loss_from_embeddings` with its hyper-parameters held (DR.EHR's by default)."""
 
-    def __init__(self, alpha: float = 2.0, beta: float = 50.0, base: float = 0.5, margin: float = 0.1) -> None:
+    def __init__(
+        self, alpha: float = 2.0, beta: float = 50.0, base: float = 0.5, margin: float = 0.1
+    ) -> None:
         super().__init__()
         if alpha <= 0 or beta <= 0:
             raise ValueError(f"alpha and beta must be positive, got alpha={alpha}, beta={beta}")
         self.alpha, self.beta, self.base, self.margin = alpha, beta, base, margin
 
-    def forward(self, anchors: torch.Tensor, candidates: torch.Tensor, owner: torch.Tensor,
-                labels: torch.Tensor) -> torch.Tensor:
-        return multi_similarity_loss_from_embeddings(anchors, candidates, owner, labels, self.alpha, self.beta,
-                                                     self.base, self.margin)
+    def forward(
+        self, anchors: torch.Tensor, candidates: torch.Tensor, owner: torch.Tensor, labels: torch.Tensor
+    ) -> torch.Tensor:
+        return multi_similarity_loss_from_embeddings(
+            anchors, candidates, owner, labels, self.alpha, self.beta, self.base, self.margin
+        )
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, beta={self.beta}, base={self.base}, margin={self.margin}"

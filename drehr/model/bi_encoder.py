@@ -27,8 +27,8 @@ from drehr.model.st_format import write_sentence_transformers_files
 from drehr.model.tokenize import TokenizedTexts, check_texts, pad_ids, tokenize_texts
 from drehr.model.weights import hash_weight_files, merged_base, weight_files
 from foundation.artifacts import stable_hash, write_config
-from foundation.outputs import cached_step, check_whole
 from foundation.errors import UserInputError
+from foundation.outputs import cached_step, check_whole
 
 __all__ = ["BiEncoder", "Side"]
 
@@ -41,8 +41,14 @@ _BLOCK = 4096  # texts tokenized (and re-sorted by token length) at a time: boun
 class BiEncoder(torch.nn.Module):
     """Shared-weight text encoder with CLS / mean / last-token pooling and L2 normalization."""
 
-    def __init__(self, backbone: torch.nn.Module, tokenizer, config: BiEncoderConfig, weights_hash: str = "",
-                 source: str = "") -> None:
+    def __init__(
+        self,
+        backbone: torch.nn.Module,
+        tokenizer,
+        config: BiEncoderConfig,
+        weights_hash: str = "",
+        source: str = "",
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.tokenizer = tokenizer
@@ -50,14 +56,23 @@ class BiEncoder(torch.nn.Module):
         self.source = source
         self._weights_hash = weights_hash
         if tokenizer.pad_token_id is None:
-            raise UserInputError(f"the tokenizer of {source or 'this model'} has no pad token; set one before use.")
+            raise UserInputError(
+                f"the tokenizer of {source or 'this model'} has no pad token; set one before use."
+            )
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
-    def from_pretrained(cls, path_or_name: str | os.PathLike = "default", *, pooling: str | None = None,
-                        query_instruction: str | None = None, query_max_length: int | None = None,
-                        passage_max_length: int | None = None, torch_dtype: torch.dtype | None = None,
-                        device: str | torch.device | None = None) -> BiEncoder:
+    def from_pretrained(
+        cls,
+        path_or_name: str | os.PathLike = "default",
+        *,
+        pooling: str | None = None,
+        query_instruction: str | None = None,
+        query_max_length: int | None = None,
+        passage_max_length: int | None = None,
+        torch_dtype: torch.dtype | None = None,
+        device: str | torch.device | None = None,
+    ) -> BiEncoder:
         """Load "default" (the bundled all-MiniLM-L6-v2), a folder we saved, or any local HF folder.
 
         Settings come from, in order: the keyword arguments, our `drehr_config.json`, the
@@ -66,13 +81,23 @@ class BiEncoder(torch.nn.Module):
         """
         directory = resolve_model_dir(path_or_name)
         check_whole(directory, CONFIG_KIND, "model folder", "save or train the model again")
-        overrides = {"pooling": pooling, "query_instruction": query_instruction,
-                     "query_max_length": query_max_length, "passage_max_length": passage_max_length}
+        overrides = {
+            "pooling": pooling,
+            "query_instruction": query_instruction,
+            "query_max_length": query_max_length,
+            "passage_max_length": passage_max_length,
+        }
         backbone, tokenizer, is_decoder = load_backbone(directory, torch_dtype)
-        config, weights_hash = settings_for(directory, backbone, tokenizer, is_decoder,
-                                            {k: v for k, v in overrides.items() if v is not None})
-        model = cls(backbone, tokenizer, config, weights_hash or hash_weight_files(weight_files(directory)),
-                    source=str(directory))
+        config, weights_hash = settings_for(
+            directory, backbone, tokenizer, is_decoder, {k: v for k, v in overrides.items() if v is not None}
+        )
+        model = cls(
+            backbone,
+            tokenizer,
+            config,
+            weights_hash or hash_weight_files(weight_files(directory)),
+            source=str(directory),
+        )
         if device is not None:
             model.to(device)
         return model
@@ -88,13 +113,19 @@ class BiEncoder(torch.nn.Module):
             write_sentence_transformers_files(tmp, self.config, self.dimension)
             files = weight_files(tmp)
             self._weights_hash = hash_weight_files(files)
-            write_config(tmp, CONFIG_KIND, CONFIG_VERSION, {
-                "bi_encoder": self.config.model_dump(),
-                "dimension": self.dimension,
-                "weights_sha256": self._weights_hash,
-                "weights_bytes": sum(f.stat().st_size for f in files),
-                "source": self.source,
-            }, name=CONFIG_FILE)
+            write_config(
+                tmp,
+                CONFIG_KIND,
+                CONFIG_VERSION,
+                {
+                    "bi_encoder": self.config.model_dump(),
+                    "dimension": self.dimension,
+                    "weights_sha256": self._weights_hash,
+                    "weights_bytes": sum(f.stat().st_size for f in files),
+                    "source": self.source,
+                },
+                name=CONFIG_FILE,
+            )
             return {"weights_sha256": self._weights_hash}
 
         # a folder emerge did not write (e.g. one that holds another model) is refused, never replaced
@@ -125,8 +156,13 @@ class BiEncoder(torch.nn.Module):
         limit = self.position_limit
         if limit is not None and wanted > limit:
             if not getattr(self, "_warned_length", False):
-                logger.warning("%s max length %d exceeds the model's %d positions; texts are cut at %d tokens",
-                               side, wanted, limit, limit)
+                logger.warning(
+                    "%s max length %d exceeds the model's %d positions; texts are cut at %d tokens",
+                    side,
+                    wanted,
+                    limit,
+                    limit,
+                )
                 self._warned_length = True
             return limit
         return wanted
@@ -154,8 +190,12 @@ class BiEncoder(torch.nn.Module):
 
     def tokenize(self, texts: Sequence[str], side: Side, max_length: int | None = None) -> TokenizedTexts:
         """Unpadded ids of `texts` as `side` ("query" or "passage"), cut at `max_length` (default: config)."""
-        return tokenize_texts(self.tokenizer, self.prepare(texts, side), max_length or self.max_length(side),
-                              append_eos=self.config.append_eos)
+        return tokenize_texts(
+            self.tokenizer,
+            self.prepare(texts, side),
+            max_length or self.max_length(side),
+            append_eos=self.config.append_eos,
+        )
 
     def pad(self, rows: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
         """Pad id lists on the tokenizer's padding side: -> input_ids, attention_mask [B, T]."""
@@ -169,8 +209,13 @@ class BiEncoder(torch.nn.Module):
         return F.normalize(pooled.float(), p=2, dim=-1)
 
     # ------------------------------------------------------------------ inference
-    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool = False,
-               side: Side = "passage") -> np.ndarray:
+    def encode(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        show_progress_bar: bool = False,
+        side: Side = "passage",
+    ) -> np.ndarray:
         """Embed passages (or `side="query"`): -> float32 [n, d], rows L2-normalized, in input order.
 
         Texts are sorted by length so each batch pads little, and the order is restored.
@@ -185,33 +230,52 @@ class BiEncoder(torch.nn.Module):
         was_training = self.training
         self.eval()
         try:
-            with torch.inference_mode(), tqdm(total=len(texts), desc=f"encode {side}s", unit="text",
-                                              disable=not show_progress_bar) as bar:
+            with (
+                torch.inference_mode(),
+                tqdm(
+                    total=len(texts), desc=f"encode {side}s", unit="text", disable=not show_progress_bar
+                ) as bar,
+            ):
                 for start in range(0, len(texts), _BLOCK):
                     block = by_chars[start : start + _BLOCK]
-                    tok = tokenize_texts(self.tokenizer, [texts[i] for i in block], self.max_length(side),
-                                         append_eos=self.config.append_eos)
+                    tok = tokenize_texts(
+                        self.tokenizer,
+                        [texts[i] for i in block],
+                        self.max_length(side),
+                        append_eos=self.config.append_eos,
+                    )
                     n_truncated += tok.n_truncated
                     by_tokens = np.argsort([-len(r) for r in tok.input_ids], kind="stable")
                     for b in range(0, len(block), batch_size):
                         rows = by_tokens[b : b + batch_size]
-                        batch = {k: v.to(self.device) for k, v in self.pad([tok.input_ids[r] for r in rows]).items()}
+                        batch = {
+                            k: v.to(self.device)
+                            for k, v in self.pad([tok.input_ids[r] for r in rows]).items()
+                        }
                         out[block[rows]] = self(batch).cpu().numpy()
                         bar.update(len(rows))
         finally:
             self.train(was_training)
         if n_truncated:
-            logger.warning("%d of %d %s texts were longer than %d tokens and were truncated",
-                           n_truncated, len(texts), side, self.max_length(side))
+            logger.warning(
+                "%d of %d %s texts were longer than %d tokens and were truncated",
+                n_truncated,
+                len(texts),
+                side,
+                self.max_length(side),
+            )
         return out
 
-    def encode_queries(self, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool = False) -> np.ndarray:
+    def encode_queries(
+        self, texts: Sequence[str], batch_size: int = 64, show_progress_bar: bool = False
+    ) -> np.ndarray:
         """Embed queries: instruction prefix (if configured) and the query max length."""
         return self.encode(texts, batch_size=batch_size, show_progress_bar=show_progress_bar, side="query")
 
 
-def load_sentence_encoder(path_or_name: str | os.PathLike = "default", what: str = "--model",
-                          **kwargs) -> BiEncoder:
+def load_sentence_encoder(
+    path_or_name: str | os.PathLike = "default", what: str = "--model", **kwargs
+) -> BiEncoder:
     """`BiEncoder.from_pretrained` for a model that must embed sentences (linking, search, features):
     "default", a folder we saved, or a sentence-transformers folder; any other model folder is refused."""
     from drehr.model.loading import check_sentence_encoder

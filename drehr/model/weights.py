@@ -36,7 +36,9 @@ def is_peft_model(module: torch.nn.Module) -> bool:
 
 
 @contextlib.contextmanager
-def merged_base(backbone: torch.nn.Module) -> Iterator[tuple[torch.nn.Module, dict[str, torch.Tensor] | None]]:
+def merged_base(
+    backbone: torch.nn.Module,
+) -> Iterator[tuple[torch.nn.Module, dict[str, torch.Tensor] | None]]:
     """Yield (base model, state dict to save) with any LoRA adapter merged into the base weights.
 
     For a plain model: (backbone, None). For a PeftModel the adapter is merged in place

@@ -16,7 +16,21 @@ from drehr.training.lora import apply_lora, default_lora_targets
 from drehr.training.module import BiEncoderModule, build_loss
 from drehr.training.train import train_retriever
 
-__all__ = ["TrainConfig", "MultiSimilaritySettings", "InfoNCESettings", "LoraSettings", "load_train_config",
-           "TrainingExample", "concept_labels", "PositiveSamplingDataset", "Collator",
-           "RetrieverDataModule", "gather_with_grad", "apply_lora", "default_lora_targets", "BiEncoderModule",
-           "build_loss", "train_retriever"]
+__all__ = [
+    "TrainConfig",
+    "MultiSimilaritySettings",
+    "InfoNCESettings",
+    "LoraSettings",
+    "load_train_config",
+    "TrainingExample",
+    "concept_labels",
+    "PositiveSamplingDataset",
+    "Collator",
+    "RetrieverDataModule",
+    "gather_with_grad",
+    "apply_lora",
+    "default_lora_targets",
+    "BiEncoderModule",
+    "build_loss",
+    "train_retriever",
+]

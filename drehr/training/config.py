@@ -62,7 +62,9 @@ class TrainConfig(_Frozen):
     anchor_side: Literal["passage", "query"] = "passage"
     passage_max_length: int = Field(default=160, ge=2)
     query_max_length: int = Field(default=16, ge=2)
-    loss: Annotated[MultiSimilaritySettings | InfoNCESettings, Field(discriminator="name")] = MultiSimilaritySettings()
+    loss: Annotated[MultiSimilaritySettings | InfoNCESettings, Field(discriminator="name")] = (
+        MultiSimilaritySettings()
+    )
     anchors_per_batch: int = Field(default=32, ge=1)
     positives_per_anchor: int = Field(default=128, ge=1)
     epochs: int = Field(default=3, ge=1)
@@ -88,5 +90,6 @@ class TrainConfig(_Frozen):
 
 def load_train_config(path: str | Path, **overrides) -> TrainConfig:
     """Read a YAML TrainConfig; a missing file or a bad field is a UserInputError naming it."""
-    return load_config(TrainConfig, path, "training config", overrides=overrides,
-                       hint="pass one of configs/retriever/*.yaml")
+    return load_config(
+        TrainConfig, path, "training config", overrides=overrides, hint="pass one of configs/retriever/*.yaml"
+    )

@@ -49,7 +49,9 @@ def concept_labels(examples: Sequence[TrainingExample]) -> list[list[int]]:
                 if a != b:
                     parent[a] = b
     ids: dict[tuple, int] = {}
-    return [[ids.setdefault(find(("s", normalize_term(t))), len(ids)) for t in ex.positives] for ex in examples]
+    return [
+        [ids.setdefault(find(("s", normalize_term(t))), len(ids)) for t in ex.positives] for ex in examples
+    ]
 
 
 class PositiveSamplingDataset(Dataset):
@@ -60,7 +62,9 @@ class PositiveSamplingDataset(Dataset):
     is the same on every process and after a resume.
     """
 
-    def __init__(self, examples: Sequence[TrainingExample], positives_per_anchor: int, seed: int = 42) -> None:
+    def __init__(
+        self, examples: Sequence[TrainingExample], positives_per_anchor: int, seed: int = 42
+    ) -> None:
         if not examples:
             raise UserInputError("no training examples were given.")
         self.examples = list(examples)
@@ -115,19 +119,36 @@ class Collator:
         self.truncated["positive"] += p.n_truncated
         if (a.n_truncated or p.n_truncated) and not self._warned:
             self._warned = True
-            logger.warning("truncating training texts: %d of %d anchors over %d tokens, %d of %d positives over "
-                           "%d tokens in the first such batch (counts so far kept in Collator.truncated)",
-                           a.n_truncated, len(anchors), self.anchor_max_length, p.n_truncated, len(positives),
-                           self.positive_max_length)
-        return {"anchor": self.model.pad(a.input_ids), "positive": self.model.pad(p.input_ids),
-                "owner": owner, "labels": labels}
+            logger.warning(
+                "truncating training texts: %d of %d anchors over %d tokens, %d of %d positives over "
+                "%d tokens in the first such batch (counts so far kept in Collator.truncated)",
+                a.n_truncated,
+                len(anchors),
+                self.anchor_max_length,
+                p.n_truncated,
+                len(positives),
+                self.positive_max_length,
+            )
+        return {
+            "anchor": self.model.pad(a.input_ids),
+            "positive": self.model.pad(p.input_ids),
+            "owner": owner,
+            "labels": labels,
+        }
 
 
 class RetrieverDataModule(L.LightningDataModule):
     """Shuffled batches of `anchors_per_batch` anchors with `positives_per_anchor` positives each."""
 
-    def __init__(self, examples: Sequence[TrainingExample], collator: Collator, anchors_per_batch: int,
-                 positives_per_anchor: int, num_workers: int = 0, seed: int = 42) -> None:
+    def __init__(
+        self,
+        examples: Sequence[TrainingExample],
+        collator: Collator,
+        anchors_per_batch: int,
+        positives_per_anchor: int,
+        num_workers: int = 0,
+        seed: int = 42,
+    ) -> None:
         super().__init__()
         self.train_dataset = PositiveSamplingDataset(examples, positives_per_anchor, seed)
         self.collator = collator
@@ -141,6 +162,12 @@ class RetrieverDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(self.train_dataset, batch_size=self.anchors_per_batch, shuffle=True,
-                          collate_fn=self.collator, num_workers=self.num_workers, generator=generator,
-                          drop_last=len(self.train_dataset) > self.anchors_per_batch)
+        return DataLoader(
+            self.train_dataset,
+            batch_size=self.anchors_per_batch,
+            shuffle=True,
+            collate_fn=self.collator,
+            num_workers=self.num_workers,
+            generator=generator,
+            drop_last=len(self.train_dataset) > self.anchors_per_batch,
+        )

@@ -38,7 +38,9 @@ def gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
     longest = max(sizes)
     padded = tensor.detach()
     if tensor.shape[0] < longest:
-        pad = torch.zeros((longest - tensor.shape[0], *tensor.shape[1:]), dtype=tensor.dtype, device=tensor.device)
+        pad = torch.zeros(
+            (longest - tensor.shape[0], *tensor.shape[1:]), dtype=tensor.dtype, device=tensor.device
+        )
         padded = torch.cat([padded, pad])
     buffers = [torch.empty_like(padded) for _ in sizes]
     dist.all_gather(buffers, padded.contiguous())

@@ -30,11 +30,21 @@ def apply_lora(model: BiEncoder, settings: LoraSettings) -> BiEncoder:
     from peft import LoraConfig, get_peft_model
 
     targets = settings.target_modules or default_lora_targets([n for n, _ in model.backbone.named_modules()])
-    config = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                        target_modules=list(targets), bias="none")
+    config = LoraConfig(
+        r=settings.r,
+        lora_alpha=settings.alpha,
+        lora_dropout=settings.dropout,
+        target_modules=list(targets),
+        bias="none",
+    )
     model.backbone = get_peft_model(model.backbone, config)
     trainable = sum(p.numel() for p in model.backbone.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.backbone.parameters())
-    logger.info("LoRA on %s: %d of %d parameters trainable (%.2f%%)", targets, trainable, total,
-                100 * trainable / max(total, 1))
+    logger.info(
+        "LoRA on %s: %d of %d parameters trainable (%.2f%%)",
+        targets,
+        trainable,
+        total,
+        100 * trainable / max(total, 1),
+    )
     return model

@@ -15,12 +15,14 @@ GPU_EXTRA_HINT = "install the GPU extra: pip install 'emerge-drehr[gpu]' (on a C
 def require_deepspeed() -> None:
     """Raise a UserInputError naming the `gpu` extra when deepspeed is not installed."""
     if importlib.util.find_spec("deepspeed") is None:
-        raise UserInputError(f"strategy deepspeed_* needs the `deepspeed` package, which is not installed; "
-                             f"{GPU_EXTRA_HINT}, or use strategy: ddp.")
+        raise UserInputError(
+            f"strategy deepspeed_* needs the `deepspeed` package, which is not installed; "
+            f"{GPU_EXTRA_HINT}, or use strategy: ddp."
+        )
 
 
 def build_strategy(config: TrainConfig):
-    """"auto"/"ddp_spawn" pass through; "ddp" without unused-parameter search; DeepSpeed ZeRO-2
+    """ "auto"/"ddp_spawn" pass through; "ddp" without unused-parameter search; DeepSpeed ZeRO-2
     ("deepspeed_stage_2_offload" moves the optimizer state to CPU, with DeepSpeedCPUAdam)."""
     if config.strategy.startswith("deepspeed"):
         require_deepspeed()

@@ -42,8 +42,12 @@ def _run_key(config: TrainConfig, data: str | Path | Sequence[TrainingExample]) 
     return stable_hash(config.model_dump(mode="json"), identity)
 
 
-def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainingExample], out_dir: str | Path,
-                    resume: bool = False) -> Path:
+def train_retriever(
+    config: TrainConfig,
+    data: str | Path | Sequence[TrainingExample],
+    out_dir: str | Path,
+    resume: bool = False,
+) -> Path:
     """Train a BiEncoder on `data` (a JSONL path or examples) into `out_dir`; return the model folder.
 
     A finished run with the same settings and data is skipped. With `resume`, training continues
@@ -75,34 +79,56 @@ def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainingExa
         if not problems:
             logger.info("%s already holds this finished run (%s); skipping", out, key)
             return model_dir
-        logger.warning("%s was damaged after the run finished (%s); training it again", out, "; ".join(problems[:3]))
+        logger.warning(
+            "%s was damaged after the run finished (%s); training it again", out, "; ".join(problems[:3])
+        )
     if (ckpt_dir / "last.ckpt").exists() and not resume:
-        raise UserInputError(f"{ckpt_dir} already holds a checkpoint; pass --resume to continue that run, "
-                             f"or choose a new --out folder.")
+        raise UserInputError(
+            f"{ckpt_dir} already holds a checkpoint; pass --resume to continue that run, "
+            f"or choose a new --out folder."
+        )
     write_manifest(out, RUN_KIND, 1, key, growing=True)  # open for this run until it finishes
     L.seed_everything(config.seed, workers=True)
-    model = BiEncoder.from_pretrained(config.base_model, pooling=config.pooling,
-                                      query_instruction=config.query_instruction)
+    model = BiEncoder.from_pretrained(
+        config.base_model, pooling=config.pooling, query_instruction=config.query_instruction
+    )
     if config.gradient_checkpointing:
         model.backbone.gradient_checkpointing_enable()
     if config.lora is not None:
         apply_lora(model, config.lora)
-    anchor_len, positive_len = ((config.passage_max_length, config.query_max_length)
-                                if config.anchor_side == "passage"
-                                else (config.query_max_length, config.passage_max_length))
+    anchor_len, positive_len = (
+        (config.passage_max_length, config.query_max_length)
+        if config.anchor_side == "passage"
+        else (config.query_max_length, config.passage_max_length)
+    )
     collator = Collator(model, config.anchor_side, anchor_len, positive_len)
-    datamodule = RetrieverDataModule(examples, collator, config.anchors_per_batch, config.positives_per_anchor,
-                                     config.num_workers, config.seed)
+    datamodule = RetrieverDataModule(
+        examples,
+        collator,
+        config.anchors_per_batch,
+        config.positives_per_anchor,
+        config.num_workers,
+        config.seed,
+    )
     module = BiEncoderModule(model, config)
     module.train()  # transformers loads models in eval mode; Lightning keeps the mode it finds (dropout on)
-    checkpoint = ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0,
-                                 every_n_train_steps=config.checkpoint_every_n_steps)
+    checkpoint = ModelCheckpoint(
+        dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_train_steps=config.checkpoint_every_n_steps
+    )
     trainer = L.Trainer(
-        max_epochs=config.epochs, max_steps=config.max_steps, accelerator=config.accelerator,
-        devices=config.devices, num_nodes=config.num_nodes, strategy=build_strategy(config),
-        precision=config.precision, accumulate_grad_batches=config.accumulate_grad_batches,
-        gradient_clip_val=config.gradient_clip_val, log_every_n_steps=config.log_every_n_steps,
-        callbacks=[checkpoint], logger=CSVLogger(out, name="logs"), default_root_dir=out,
+        max_epochs=config.epochs,
+        max_steps=config.max_steps,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
+        strategy=build_strategy(config),
+        precision=config.precision,
+        accumulate_grad_batches=config.accumulate_grad_batches,
+        gradient_clip_val=config.gradient_clip_val,
+        log_every_n_steps=config.log_every_n_steps,
+        callbacks=[checkpoint],
+        logger=CSVLogger(out, name="logs"),
+        default_root_dir=out,
         plugins=[] if config.strategy.startswith("deepspeed") else [verified_checkpoint_io()],
         enable_model_summary=False,
     )
@@ -114,11 +140,22 @@ def train_retriever(config: TrainConfig, data: str | Path | Sequence[TrainingExa
     if trainer.is_global_zero:
         model.save_pretrained(model_dir)
         final = trainer.callback_metrics.get("train/loss")
-        atomic_write_text(done_file, json.dumps({
-            "run_key": key, "global_step": trainer.global_step, "epochs": trainer.current_epoch,
-            "final_loss": None if final is None else float(final), "fingerprint": model.fingerprint,
-            "truncated": collator.truncated, "config": config.model_dump(mode="json"),
-        }, indent=2) + "\n")
+        atomic_write_text(
+            done_file,
+            json.dumps(
+                {
+                    "run_key": key,
+                    "global_step": trainer.global_step,
+                    "epochs": trainer.current_epoch,
+                    "final_loss": None if final is None else float(final),
+                    "fingerprint": model.fingerprint,
+                    "truncated": collator.truncated,
+                    "config": config.model_dump(mode="json"),
+                },
+                indent=2,
+            )
+            + "\n",
+        )
         write_manifest(out, RUN_KIND, 1, key)  # finished: every file listed with its checksum
     logger.info("trained %d steps; model saved to %s", trainer.global_step, model_dir)
     return model_dir

@@ -22,15 +22,36 @@ from foundation.errors import UserInputError
 __all__ = ["main", "cli", "quiet_lightning", "INTERRUPTED"]
 
 _LIGHTNING = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning")
-_NOISY = ("httpx", "urllib3", "filelock", "fsspec", "matplotlib", "faiss", "faiss.loader", "transformers",
-          "sentence_transformers", "huggingface_hub", "accelerate", "torch.distributed", *_LIGHTNING)
+_NOISY = (
+    "httpx",
+    "urllib3",
+    "filelock",
+    "fsspec",
+    "matplotlib",
+    "faiss",
+    "faiss.loader",
+    "transformers",
+    "sentence_transformers",
+    "huggingface_hub",
+    "accelerate",
+    "torch.distributed",
+    *_LIGHTNING,
+)
 
 # Nothing is downloaded and nothing is reported to a hub at run time (patient text and model use stay
 # on this machine); library progress bars are replaced by our own. Set before the libraries are imported.
-_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-                "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
-_DEFAULTS = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "TOKENIZERS_PARALLELISM": "false",
-             "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1"}
+_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+}
+_DEFAULTS = {
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
 
 
 def _offline_environment() -> None:
@@ -49,14 +70,22 @@ def cli(verbose: int, quiet: bool) -> None:
     """Retrieval-augmented clinical prediction: data, knowledge graphs, DR.EHR retriever, RAG, models."""
     _offline_environment()
     level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
     for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.captureWarnings(True)  # a library's warnings.warn becomes one log line, not two lines of source
     # Lightning's advisory warnings (tips, logging interval, deprecations inside Lightning itself)
     # say nothing actionable to a user of this CLI.
-    for pattern in (r".*LeafSpec.*", r".*log_every_n_steps.*", r".*litlogger.*", r".*does not have many workers.*",
-                    r".*exists and is not empty.*", r".*Previous log files in this directory.*"):
+    for pattern in (
+        r".*LeafSpec.*",
+        r".*log_every_n_steps.*",
+        r".*litlogger.*",
+        r".*does not have many workers.*",
+        r".*exists and is not empty.*",
+        r".*Previous log files in this directory.*",
+    ):
         warnings.filterwarnings("ignore", message=pattern)
 
 
@@ -120,4 +149,8 @@ def _is_environment_error(exc: OSError) -> bool:
     import errno
 
     return isinstance(exc, (PermissionError, IsADirectoryError, NotADirectoryError)) or exc.errno in (
-        errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES)
+        errno.ENOSPC,
+        errno.EROFS,
+        errno.EDQUOT,
+        errno.EACCES,
+    )

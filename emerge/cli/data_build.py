@@ -1,4 +1,5 @@
-"""`emerge data build`: MIMIC-III/IV tables -> cohort, labels, hourly features and notes (emerge.data.build)."""
+"""`emerge data build`: MIMIC-III/IV tables -> cohort, labels, hourly features and notes
+(emerge.data.build)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,42 @@ __all__ = ["build", "COMMANDS"]
 
 
 @click.command(name="build")
-@click.option("--root", required=True, type=click.Path(path_type=Path),
-              help="MIMIC folder: MIMIC-IV's (holding hosp/, icu/, note/) or MIMIC-III's (ICUSTAYS.csv.gz, ...).")
-@click.option("--version", "version", type=click.Choice(["iii", "iv"]), default=None,
-              help="MIMIC version of --root (default: the config's, else iv).")
+@click.option(
+    "--root",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="MIMIC folder: MIMIC-IV's (holding hosp/, icu/, note/) or MIMIC-III's (ICUSTAYS.csv.gz, ...).",
+)
+@click.option(
+    "--version",
+    "version",
+    type=click.Choice(["iii", "iv"]),
+    default=None,
+    help="MIMIC version of --root (default: the config's, else iv).",
+)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder of the dataset.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="YAML file of BuildConfig fields (cohort rules, labels, window, splits...).")
-@click.option("--include-discharge-notes", is_flag=True, default=None,
-              help="Add discharge summaries (they leak into 48 h tasks; a warning is logged).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="YAML file of BuildConfig fields (cohort rules, labels, window, splits...).",
+)
+@click.option(
+    "--include-discharge-notes",
+    is_flag=True,
+    default=None,
+    help="Add discharge summaries (they leak into 48 h tasks; a warning is logged).",
+)
 @click.option("--force", is_flag=True, help="Rebuild even if --out is up to date.")
-def build(root: Path, version: str | None, out: Path, config_path: Path | None,
-          include_discharge_notes: bool | None, force: bool) -> None:
+def build(
+    root: Path,
+    version: str | None,
+    out: Path,
+    config_path: Path | None,
+    include_discharge_notes: bool | None,
+    force: bool,
+) -> None:
     """Build an EHR dataset (cohort, labels, splits, 48 h hourly features, notes) from MIMIC tables."""
     from emerge.data.build import build_dataset
     from emerge.data.config import BuildConfig

@@ -25,14 +25,21 @@ def encoder_fn(model: str = "default"):
 
 
 def open_kg(kg: str):
-    """"starter" (the cached starter KG) or a directory written by KnowledgeGraph.save."""
+    """ "starter" (the cached starter KG) or a directory written by KnowledgeGraph.save."""
     from kg.loading import open_graph_spec
 
     return open_graph_spec(kg)
 
 
-def link_mentions_file(kg: str, mentions: Path, out: Path | None, threshold: float, types: str | None,
-                       cache_dir: Path | None = None, model: str = "default") -> list[dict]:
+def link_mentions_file(
+    kg: str,
+    mentions: Path,
+    out: Path | None,
+    threshold: float,
+    types: str | None,
+    cache_dir: Path | None = None,
+    model: str = "default",
+) -> list[dict]:
     """Link one mention per line of `mentions`; write JSON lines to `out` (or return them).
 
     The linker's dense index is cached under `cache_dir` (default: $EMERGE_CACHE/linkers), keyed by the
@@ -49,8 +56,10 @@ def link_mentions_file(kg: str, mentions: Path, out: Path | None, threshold: flo
     lines = [line.strip() for line in read_text_file(mentions, "mentions file").splitlines()]
     lines = [line for line in lines if line]
     if not lines:
-        raise UserInputError(f"mentions file {mentions} holds no mention; write one mention per line "
-                             f"(e.g. 'high blood pressure')")
+        raise UserInputError(
+            f"mentions file {mentions} holds no mention; write one mention per line "
+            f"(e.g. 'high blood pressure')"
+        )
     encode = encoder_fn(model)
     graph = open_kg(kg)
     root = cache_dir or cache_root() / "linkers"
@@ -70,8 +79,12 @@ def group() -> None:
 
 
 @group.command("build-starter")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to save the starter KG in.")
-@click.option("--with-icd10-extensions", is_flag=True, help="Keep ICD-10-CM 7th-character codes (+51k nodes).")
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="Folder to save the starter KG in."
+)
+@click.option(
+    "--with-icd10-extensions", is_flag=True, help="Keep ICD-10-CM 7th-character codes (+51k nodes)."
+)
 @click.option("--no-icd9", is_flag=True, help="Leave out ICD-9-CM codes.")
 @click.option("--primekg-csv", is_flag=True, help="Also write OUT/kg.csv in PrimeKG's twelve columns.")
 def build_starter(out: Path, with_icd10_extensions: bool, no_icd9: bool, primekg_csv: bool) -> None:
@@ -85,8 +98,9 @@ def build_starter(out: Path, with_icd10_extensions: bool, no_icd9: bool, primekg
 
     def write(folder: Path) -> dict:
         # built once per settings and cached ($EMERGE_CACHE/starter_kg); this copies it into --out
-        graph = load_starter_kg(settings=StarterSettings(include_icd10_extensions=with_icd10_extensions,
-                                                         include_icd9=not no_icd9))
+        graph = load_starter_kg(
+            settings=StarterSettings(include_icd10_extensions=with_icd10_extensions, include_icd9=not no_icd9)
+        )
         info = graph.write_into(folder)
         if primekg_csv:
             to_primekg_frame(graph).write_csv(folder / "kg.csv")
@@ -105,13 +119,25 @@ def stats(kg_dir: str) -> None:
 
 @group.command("link")
 @click.option("--kg", "kg_dir", required=True, help='A saved KG folder, or "starter".')
-@click.option("--mentions", type=click.Path(path_type=Path), required=True, help="Text file, one mention per line.")
-@click.option("--threshold", type=float, default=0.7, show_default=True, help="Cosine needed to accept a dense match.")
+@click.option(
+    "--mentions", type=click.Path(path_type=Path), required=True, help="Text file, one mention per line."
+)
+@click.option(
+    "--threshold", type=float, default=0.7, show_default=True, help="Cosine needed to accept a dense match."
+)
 @click.option("--types", default=None, help='Node types to link to, e.g. "disease,phenotype" (default: all).')
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="JSON-lines output (default: stdout).")
-@click.option("--model", default="default", show_default=True,
-              help='Encoder: "default" (bundled MiniLM) or a DR.EHR BiEncoder folder (emerge retriever train).')
-def link(kg_dir: str, mentions: Path, threshold: float, types: str | None, out: Path | None, model: str) -> None:
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="JSON-lines output (default: stdout)."
+)
+@click.option(
+    "--model",
+    default="default",
+    show_default=True,
+    help='Encoder: "default" (bundled MiniLM) or a DR.EHR BiEncoder folder (emerge retriever train).',
+)
+def link(
+    kg_dir: str, mentions: Path, threshold: float, types: str | None, out: Path | None, model: str
+) -> None:
     """Link mentions to KG nodes: JSON lines {mention, node_id, node_name, score} (node_id null if none)."""
     link_mentions_file(kg_dir, mentions, out, threshold, types, model=model)
 

@@ -42,8 +42,8 @@ def group() -> None:
 @click.option("--batch-size", type=int, default=16, show_default=True, help="Prompts per cache commit.")
 def generate(llm_config, prompts, out, cache, temperature, top_p, max_new_tokens, seed, batch_size) -> None:
     """Generate one output per prompt; a rerun (or a run after a kill) reuses every cached answer."""
-    from emerge.llm.jobs import generate_file
     from emerge.experiment.config import config_path
+    from emerge.llm.jobs import generate_file
 
     llm_config = config_path(llm_config, "LLM config")
     overrides = {"temperature": temperature, "top_p": top_p, "max_new_tokens": max_new_tokens, "seed": seed}
@@ -67,7 +67,8 @@ def generate(llm_config, prompts, out, cache, temperature, top_p, max_new_tokens
     help="Where converted folders live [default: $EMERGE_CACHE/gguf].",
 )
 def convert(gguf, cache_dir) -> None:
-    """De-quantize a GGUF once into a safetensors HF folder (fast loads; servable by vLLM); prints its path."""
+    """De-quantize a GGUF once into a safetensors HF folder (fast loads; servable by vLLM);
+    prints its path."""
     from emerge.llm.jobs import convert_gguf
 
     click.echo(str(convert_gguf(gguf, cache_dir)))

@@ -7,25 +7,68 @@ from pathlib import Path
 
 import click
 
-_DATA = click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-                     help="A dataset folder written by `emerge data build`.")
-_KG = click.option("--kg", "kg_dir", default="starter", show_default=True,
-                   help='"starter" or a folder written by KnowledgeGraph.save.')
-_LLM = click.option("--llm", "llm_config", default=None,
-                    help="LLM backend YAML: a path or a shipped name such as llm/smollm2.yaml [the bundled SmolLM2].")
-_OUT = click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-                    help="RAG output folder: entities/, linked/, summaries-<task>/, llm_cache.sqlite.")
-_MODE = click.option("--mode", "entity_mode", type=click.Choice(["llm", "matcher", "union"]), default="llm",
-                     show_default=True, help="Note entities by EMERGE's LLM NER, the KG term matcher, or both.")
-_THRESHOLD = click.option("--threshold", type=click.FloatRange(-1.0, 1.0), default=0.7, show_default=True,
-                          help="Linking cosine threshold (EMERGE: 0.6 for MIMIC-III, 0.7 for MIMIC-IV).")
-_TASK = click.option("--task", default="generic", show_default=True,
-                     help="Which outcome the summary should serve: generic, or a registered task (mortality, "
-                          "readmission, ...).")
-_TOKENS = click.option("--max-new-tokens", type=click.IntRange(min=1), default=128, show_default=True,
-                       help="Tokens the LLM may write per answer.")
-_DENSE = click.option("--dense/--exact-only", "dense_linking", default=True, show_default=True,
-                      help="Dense linking over all KG surface forms, or exact name/synonym matches only.")
+_DATA = click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A dataset folder written by `emerge data build`.",
+)
+_KG = click.option(
+    "--kg",
+    "kg_dir",
+    default="starter",
+    show_default=True,
+    help='"starter" or a folder written by KnowledgeGraph.save.',
+)
+_LLM = click.option(
+    "--llm",
+    "llm_config",
+    default=None,
+    help="LLM backend YAML: a path or a shipped name such as llm/smollm2.yaml [the bundled SmolLM2].",
+)
+_OUT = click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="RAG output folder: entities/, linked/, summaries-<task>/, llm_cache.sqlite.",
+)
+_MODE = click.option(
+    "--mode",
+    "entity_mode",
+    type=click.Choice(["llm", "matcher", "union"]),
+    default="llm",
+    show_default=True,
+    help="Note entities by EMERGE's LLM NER, the KG term matcher, or both.",
+)
+_THRESHOLD = click.option(
+    "--threshold",
+    type=click.FloatRange(-1.0, 1.0),
+    default=0.7,
+    show_default=True,
+    help="Linking cosine threshold (EMERGE: 0.6 for MIMIC-III, 0.7 for MIMIC-IV).",
+)
+_TASK = click.option(
+    "--task",
+    default="generic",
+    show_default=True,
+    help="Which outcome the summary should serve: generic, or a registered task (mortality, "
+    "readmission, ...).",
+)
+_TOKENS = click.option(
+    "--max-new-tokens",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="Tokens the LLM may write per answer.",
+)
+_DENSE = click.option(
+    "--dense/--exact-only",
+    "dense_linking",
+    default=True,
+    show_default=True,
+    help="Dense linking over all KG surface forms, or exact name/synonym matches only.",
+)
 
 
 def _settings(**kw):
@@ -63,8 +106,9 @@ def group() -> None:
 @_OUT
 @_MODE
 @_TOKENS
-def entities(data_dir: Path, kg_dir: str, llm_config: str | None, out: Path, entity_mode: str,
-             max_new_tokens: int) -> None:
+def entities(
+    data_dir: Path, kg_dir: str, llm_config: str | None, out: Path, entity_mode: str, max_new_tokens: int
+) -> None:
     """Abnormal time-series values and note entities of every stay -> OUT/entities/entities.parquet."""
     from emerge.cli.kg import open_kg
     from emerge.data.dataset import EHRDataset
@@ -79,7 +123,9 @@ def entities(data_dir: Path, kg_dir: str, llm_config: str | None, out: Path, ent
         frame = run_entities(dataset, out, settings, kg=kg)
     else:
         with llm_session(out, _llm_config(llm_config), max_new_tokens) as (backend, cache, sampling):
-            frame = run_entities(dataset, out, settings, kg=kg, backend=backend, cache=cache, sampling=sampling)
+            frame = run_entities(
+                dataset, out, settings, kg=kg, backend=backend, cache=cache, sampling=sampling
+            )
     click.echo(f"{frame.height} entity rows for {frame['stay_id'].n_unique()} stays -> {out / 'entities'}")
 
 
@@ -89,8 +135,12 @@ def entities(data_dir: Path, kg_dir: str, llm_config: str | None, out: Path, ent
 @_THRESHOLD
 @_DENSE
 @_MODE
-@click.option("--model", default="default", show_default=True,
-              help='Sentence encoder for dense linking: "default" (bundled MiniLM) or a trained folder.')
+@click.option(
+    "--model",
+    default="default",
+    show_default=True,
+    help='Sentence encoder for dense linking: "default" (bundled MiniLM) or a trained folder.',
+)
 def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_mode: str, model: str) -> None:
     """Link OUT/entities to KG nodes -> OUT/linked/linked.parquet."""
     from drehr.model import load_sentence_encoder
@@ -101,8 +151,10 @@ def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_m
     settings = _settings(link_threshold=threshold, dense_linking=dense_linking, entity_mode=entity_mode)
     encoder = load_sentence_encoder(model)
     frame = run_linking(out, open_kg(kg_dir), encoder.encode, encoder.fingerprint, settings)
-    click.echo(f"linked {int(frame['node_id'].is_not_null().sum())} of {frame.height} entity rows "
-               f"-> {out / 'linked'}")
+    click.echo(
+        f"linked {int(frame['node_id'].is_not_null().sum())} of {frame.height} entity rows "
+        f"-> {out / 'linked'}"
+    )
 
 
 @group.command("summarize")
@@ -115,8 +167,17 @@ def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_m
 @_MODE
 @_THRESHOLD
 @_DENSE
-def summarize(data_dir: Path, kg_dir: str, llm_config: str | None, out: Path, task: str, max_new_tokens: int,
-              entity_mode: str, threshold: float, dense_linking: bool) -> None:
+def summarize(
+    data_dir: Path,
+    kg_dir: str,
+    llm_config: str | None,
+    out: Path,
+    task: str,
+    max_new_tokens: int,
+    entity_mode: str,
+    threshold: float,
+    dense_linking: bool,
+) -> None:
     """Knowledge + summary prompt + local LLM for every stay -> OUT/summaries-<task>/ (resumable)."""
     from emerge.cli.kg import open_kg
     from emerge.data.dataset import EHRDataset
@@ -125,11 +186,18 @@ def summarize(data_dir: Path, kg_dir: str, llm_config: str | None, out: Path, ta
 
     rag_folder(out)
     read_step(out, "link")  # a clear error before the LLM and the KG are loaded
-    settings = _settings(task=task, max_new_tokens=max_new_tokens, entity_mode=entity_mode,
-                         link_threshold=threshold, dense_linking=dense_linking)
+    settings = _settings(
+        task=task,
+        max_new_tokens=max_new_tokens,
+        entity_mode=entity_mode,
+        link_threshold=threshold,
+        dense_linking=dense_linking,
+    )
     dataset = EHRDataset(data_dir)
     with llm_session(out, _llm_config(llm_config), max_new_tokens) as (backend, cache, sampling):
-        frame = run_summaries(dataset, out, open_kg(kg_dir), backend, settings, cache=cache, sampling=sampling)
+        frame = run_summaries(
+            dataset, out, open_kg(kg_dir), backend, settings, cache=cache, sampling=sampling
+        )
     click.echo(f"{frame.height} summaries -> {out / f'summaries-{task}'}")
 
 
@@ -152,8 +220,10 @@ def show(stay_id: int, out: Path, task: str | None) -> None:
     summaries, _ = read_step(out, "summarize", task)
     rows = summaries.filter(pl.col("stay_id") == stay_id)
     if rows.height == 0:
-        raise UserInputError(f"stay {stay_id} is not in the {task} summaries of {out} "
-                             f"(it holds {summaries.height} stays, e.g. {summaries['stay_id'].head(3).to_list()})")
+        raise UserInputError(
+            f"stay {stay_id} is not in the {task} summaries of {out} "
+            f"(it holds {summaries.height} stays, e.g. {summaries['stay_id'].head(3).to_list()})"
+        )
     row = rows.row(0, named=True)
     linked = read_step(out, "link")[0].filter(pl.col("stay_id") == stay_id)
     click.echo(f"# stay {stay_id} ({row['task']}, model {row['model']})\n")

@@ -14,17 +14,37 @@ import click
 
 __all__ = ["COMMANDS", "build_stage1", "build_stage2", "build_qa"]
 
-_notes = click.option("--notes", required=True, type=click.Path(exists=True, dir_okay=False),
-                      help="Notes table (.parquet, .csv, .csv.gz, .jsonl) with note_id, text and a patient column, "
-                           "e.g. MIMIC-IV note/discharge.csv.gz or a dataset's notes.parquet.")
-_patient = click.option("--patient-column", default=None,
-                        help="Patient id column (default: the first of patient_id, subject_id, hadm_id).")
-_out = click.option("--out", required=True, type=click.Path(dir_okay=False),
-                    help="Output JSONL; an existing file is resumed (its anchors are skipped).")
-_limit = click.option("--limit", type=click.IntRange(1), default=None,
-                      help="Process only the first N chunks (stage I/II) or notes (QA).")
-_batch = click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True,
-                      help="Anchors per LLM batch (and per write).")
+_notes = click.option(
+    "--notes",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Notes table (.parquet, .csv, .csv.gz, .jsonl) with note_id, text and a patient column, "
+    "e.g. MIMIC-IV note/discharge.csv.gz or a dataset's notes.parquet.",
+)
+_patient = click.option(
+    "--patient-column",
+    default=None,
+    help="Patient id column (default: the first of patient_id, subject_id, hadm_id).",
+)
+_out = click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output JSONL; an existing file is resumed (its anchors are skipped).",
+)
+_limit = click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=None,
+    help="Process only the first N chunks (stage I/II) or notes (QA).",
+)
+_batch = click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=16,
+    show_default=True,
+    help="Anchors per LLM batch (and per write).",
+)
 
 
 def _echo(counts: dict) -> None:
@@ -33,19 +53,45 @@ def _echo(counts: dict) -> None:
 
 @click.command(name="build-stage1")
 @_notes
-@click.option("--kg", "kg_spec", default="starter", show_default=True,
-              help="'starter' (the bundled starter KG) or a saved knowledge graph folder.")
+@click.option(
+    "--kg",
+    "kg_spec",
+    default="starter",
+    show_default=True,
+    help="'starter' (the bundled starter KG) or a saved knowledge graph folder.",
+)
 @_out
-@click.option("--llm", "llm_config", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="LLM config YAML for abbreviation expansion (e.g. configs/llm/smollm2.yaml); off by default.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the per-chunk sampling of KG expansions.")
-@click.option("--min-words", default=50, show_default=True, type=click.IntRange(1),
-              help="Skip notes shorter than this after cleaning (DR.EHR: 50).")
+@click.option(
+    "--llm",
+    "llm_config",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="LLM config YAML for abbreviation expansion (e.g. configs/llm/smollm2.yaml); off by default.",
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Seed of the per-chunk sampling of KG expansions."
+)
+@click.option(
+    "--min-words",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Skip notes shorter than this after cleaning (DR.EHR: 50).",
+)
 @_patient
 @_limit
 @_batch
-def build_stage1(notes: str, kg_spec: str, out: str, llm_config: str | None, seed: int, min_words: int,
-                 patient_column: str | None, limit: int | None, batch_size: int) -> None:
+def build_stage1(
+    notes: str,
+    kg_spec: str,
+    out: str,
+    llm_config: str | None,
+    seed: int,
+    min_words: int,
+    patient_column: str | None,
+    limit: int | None,
+    batch_size: int,
+) -> None:
     """DR.EHR stage I (knowledge injection) examples: KG terms found in each chunk and their synonyms,
     hypernyms and related concepts."""
     from drehr.data import Stage1Config, build_stage1_file, read_notes
@@ -61,7 +107,9 @@ def build_stage1(notes: str, kg_spec: str, out: str, llm_config: str | None, see
     if llm_config is not None:
         expand, cache = llm_text_fn(llm_config, out)
     try:
-        counts = build_stage1_file(table, kg, out, Stage1Config(seed=seed), expand, limit, batch_size, min_words)
+        counts = build_stage1_file(
+            table, kg, out, Stage1Config(seed=seed), expand, limit, batch_size, min_words
+        )
     finally:
         if cache is not None:
             cache.close()
@@ -71,21 +119,35 @@ def build_stage1(notes: str, kg_spec: str, out: str, llm_config: str | None, see
 def _llm_command(name: str, doc: str):
     @click.command(name=name, help=doc)
     @_notes
-    @click.option("--llm", "llm_config", required=True, type=click.Path(exists=True, dir_okay=False),
-                  help="LLM config YAML, e.g. configs/llm/smollm2.yaml.")
+    @click.option(
+        "--llm",
+        "llm_config",
+        required=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help="LLM config YAML, e.g. configs/llm/smollm2.yaml.",
+    )
     @_out
     @_patient
     @_limit
     @_batch
-    def command(notes: str, llm_config: str, out: str, patient_column: str | None, limit: int | None,
-                batch_size: int) -> None:
+    def command(
+        notes: str, llm_config: str, out: str, patient_column: str | None, limit: int | None, batch_size: int
+    ) -> None:
         run_llm_builder(name, notes, llm_config, out, patient_column, limit, batch_size)
 
     return command
 
 
-def run_llm_builder(name: str, notes: str, llm_config, out: str, patient_column: str | None = None,
-                    limit: int | None = None, batch_size: int = 16, backend=None) -> dict:
+def run_llm_builder(
+    name: str,
+    notes: str,
+    llm_config,
+    out: str,
+    patient_column: str | None = None,
+    limit: int | None = None,
+    batch_size: int = 16,
+    backend=None,
+) -> dict:
     """Build stage II ("build-stage2") or QA ("build-qa") examples; `backend` overrides the config's."""
     from drehr.data import build_qa_file, build_stage2_file, read_notes
     from emerge.llm.text_fn import llm_text_fn
@@ -104,10 +166,13 @@ def run_llm_builder(name: str, notes: str, llm_config, out: str, patient_column:
 
 
 build_stage2 = _llm_command(
-    "build-stage2", "DR.EHR stage II examples: an LLM lists the diagnoses, procedures and prescriptions "
-                    "of each chunk (cached next to --out).")
+    "build-stage2",
+    "DR.EHR stage II examples: an LLM lists the diagnoses, procedures and prescriptions "
+    "of each chunk (cached next to --out).",
+)
 build_qa = _llm_command(
-    "build-qa", "QA-recipe examples: an LLM writes questions that each note section answers "
-                "(cached next to --out).")
+    "build-qa",
+    "QA-recipe examples: an LLM writes questions that each note section answers (cached next to --out).",
+)
 
 COMMANDS: list = [build_stage1, build_stage2, build_qa]

@@ -15,23 +15,34 @@ __all__ = ["COMMANDS", "load_encoder"]
 
 
 def load_encoder(model: str):
-    """`drehr.model.BiEncoder.from_pretrained(model)`; `model` is a saved folder or "default" (bundled MiniLM)."""
+    """`drehr.model.BiEncoder.from_pretrained(model)`; `model` is a saved folder or "default"
+    (bundled MiniLM)."""
     from drehr.model import BiEncoder
 
     return BiEncoder.from_pretrained(model)
 
 
-_model = click.option("--model", required=True, help='A saved BiEncoder folder, or "default" (bundled MiniLM).')
+_model = click.option(
+    "--model", required=True, help='A saved BiEncoder folder, or "default" (bundled MiniLM).'
+)
 _batch = click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
 
 
 @click.command(name="eval")
 @_model
-@click.option("--data", required=True, type=click.Path(exists=True, file_okay=False),
-              help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) or a CliniQ folder.")
-@click.option("--format", "fmt", type=click.Choice(["auto", "beir", "cliniq"]), default="auto", show_default=True)
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="A BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) or a CliniQ folder.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["auto", "beir", "cliniq"]), default="auto", show_default=True
+)
 @click.option("--split", default="test", show_default=True, help="BEIR qrels split (qrels/<split>.tsv).")
-@click.option("--baselines/--no-baselines", default=True, show_default=True, help="Also run BM25 and BM25+dense RRF.")
+@click.option(
+    "--baselines/--no-baselines", default=True, show_default=True, help="Also run BM25 and BM25+dense RRF."
+)
 @_batch
 def eval_command(model: str, data: str, fmt: str, split: str, baselines: bool, batch_size: int) -> None:
     """Evaluate a retriever on BEIR or CliniQ data; print the metrics as JSON."""
@@ -43,16 +54,31 @@ def eval_command(model: str, data: str, fmt: str, split: str, baselines: bool, b
 
 @click.command(name="eval-icd10")
 @_model
-@click.option("--rephrasings", type=click.Path(exists=True, dir_okay=False), default=None,
-              help='JSONL of {"code", "description", "rephrasings": [...]}; default: ICD-10-CM inclusion terms.')
-@click.option("--candidates", type=click.Choice(["file", "billable"]), default="file", show_default=True,
-              help="Retrieve among the query codes, or among all billable ICD-10-CM codes.")
-@click.option("--limit", default=300, show_default=True, type=click.IntRange(1),
-              help="Codes sampled for the inclusion-term queries.")
+@click.option(
+    "--rephrasings",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help='JSONL of {"code", "description", "rephrasings": [...]}; default: ICD-10-CM inclusion terms.',
+)
+@click.option(
+    "--candidates",
+    type=click.Choice(["file", "billable"]),
+    default="file",
+    show_default=True,
+    help="Retrieve among the query codes, or among all billable ICD-10-CM codes.",
+)
+@click.option(
+    "--limit",
+    default=300,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Codes sampled for the inclusion-term queries.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @_batch
-def eval_icd10_command(model: str, rephrasings: str | None, candidates: str, limit: int, seed: int,
-                       batch_size: int) -> None:
+def eval_icd10_command(
+    model: str, rephrasings: str | None, candidates: str, limit: int, seed: int, batch_size: int
+) -> None:
     """The ICD-10-CM semantic search benchmark (arXiv:2401.01943); print JSON."""
     from drehr.evaluation.suite import run_icd10_eval
 
@@ -62,10 +88,18 @@ def eval_icd10_command(model: str, rephrasings: str | None, candidates: str, lim
 
 @click.command(name="index")
 @_model
-@click.option("--chunks", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Parquet or JSONL with chunk_id, patient_id, text.")
-@click.option("--out", required=True, type=click.Path(file_okay=False),
-              help="Folder to write the retriever to (encoder, index, chunk texts).")
+@click.option(
+    "--chunks",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Parquet or JSONL with chunk_id, patient_id, text.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write the retriever to (encoder, index, chunk texts).",
+)
 @click.option("--kind", type=click.Choice(["auto", "flat", "ivf", "hnsw"]), default="auto", show_default=True)
 @click.option("--nprobe", type=click.IntRange(1), default=None, help="IVF cells visited per query.")
 @_batch
@@ -78,16 +112,31 @@ def index_command(model: str, chunks: str, out: str, kind: str, nprobe: int | No
 
 
 @click.command(name="search")
-@click.option("--retriever", "directory", required=True, type=click.Path(exists=True, file_okay=False),
-              help="A folder written by `emerge retriever index` (or drehr.Retriever.save).")
-@click.option("--query", "queries", required=True, multiple=True, help="Query text; repeat for several queries.")
-@click.option("--patient", "patients", multiple=True,
-              help="Search only this patient's chunks; repeat to restrict to several patients (default: all).")
+@click.option(
+    "--retriever",
+    "directory",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="A folder written by `emerge retriever index` (or drehr.Retriever.save).",
+)
+@click.option(
+    "--query", "queries", required=True, multiple=True, help="Query text; repeat for several queries."
+)
+@click.option(
+    "--patient",
+    "patients",
+    multiple=True,
+    help="Search only this patient's chunks; repeat to restrict to several patients (default: all).",
+)
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1), help="Hits per query.")
-@click.option("--device", default=None, help='Torch device for the query encoder, e.g. "cuda" (default: CPU).')
-def search_command(directory: str, queries: tuple[str, ...], patients: tuple[str, ...], k: int,
-                   device: str | None) -> None:
-    """Search a retriever folder; print one JSON line per hit (query, rank, chunk_id, patient_id, score, text)."""
+@click.option(
+    "--device", default=None, help='Torch device for the query encoder, e.g. "cuda" (default: CPU).'
+)
+def search_command(
+    directory: str, queries: tuple[str, ...], patients: tuple[str, ...], k: int, device: str | None
+) -> None:
+    """Search a retriever folder; print one JSON line per hit (query, rank, chunk_id, patient_id,
+    score, text)."""
     from drehr.retriever import Retriever
 
     selected = None if not patients else patients[0] if len(patients) == 1 else list(patients)

@@ -38,13 +38,30 @@ from foundation.artifacts import stable_hash, write_config
 from foundation.errors import UserInputError
 from foundation.outputs import cached_step
 
-__all__ = ["build_dataset", "dataset_key", "DATASET_KIND", "DATASET_VERSION", "DATASET_FILE", "COHORT_COLUMNS"]
+__all__ = [
+    "build_dataset",
+    "dataset_key",
+    "DATASET_KIND",
+    "DATASET_VERSION",
+    "DATASET_FILE",
+    "COHORT_COLUMNS",
+]
 
 logger = logging.getLogger(__name__)
 
 DATASET_KIND, DATASET_VERSION, DATASET_FILE = "ehr_dataset", 1, "dataset.json"
-COHORT_COLUMNS = ["subject_id", "hadm_id", "stay_id", "intime", "outtime", "age", "sex", "split",
-                  "mortality_inhospital", "readmission_30d"]
+COHORT_COLUMNS = [
+    "subject_id",
+    "hadm_id",
+    "stay_id",
+    "intime",
+    "outtime",
+    "age",
+    "sex",
+    "split",
+    "mortality_inhospital",
+    "readmission_30d",
+]
 
 
 def dataset_key(config: BuildConfig, sources: Sources) -> str:
@@ -52,8 +69,10 @@ def dataset_key(config: BuildConfig, sources: Sources) -> str:
     extra = None
     if config.normalizer_path is not None:
         if not Path(config.normalizer_path).is_file():
-            raise UserInputError(f"normalizer_path {config.normalizer_path} not found; pass the normalizer.json "
-                                 f"of a built dataset, or leave it unset to fit one on this training split")
+            raise UserInputError(
+                f"normalizer_path {config.normalizer_path} not found; pass the normalizer.json "
+                f"of a built dataset, or leave it unset to fit one on this training split"
+            )
         extra = hashlib.sha256(Path(config.normalizer_path).read_bytes()).hexdigest()
     return stable_hash(config.model_dump(mode="json"), sources.fingerprints(), extra)
 
@@ -62,9 +81,13 @@ def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, s
     tables = load_tables(sources)
     cohort, exclusions = select_cohort(tables, config)
     if cohort.height == 0:
-        raise UserInputError(f"no ICU stay under {sources.root} passed the cohort rules (exclusions: {exclusions}); "
-                             f"relax the rules in --config (e.g. cohort.min_icu_hours) or check --root")
-    cohort = assign_splits(add_labels(cohort, tables.icustays, tables.admissions, config.labels), config.splits)
+        raise UserInputError(
+            f"no ICU stay under {sources.root} passed the cohort rules (exclusions: {exclusions}); "
+            f"relax the rules in --config (e.g. cohort.min_icu_hours) or check --root"
+        )
+    cohort = assign_splits(
+        add_labels(cohort, tables.icustays, tables.admissions, config.labels), config.splits
+    )
 
     events, ts_skips = extract_events(sources, cohort, config, streaming=streaming)
     series = hourly_series(events, cohort, config)
@@ -72,8 +95,12 @@ def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, s
     no_events = int((mask.reshape(cohort.height, -1).sum(1) == 0).sum())
     ts_skips["stays_without_events"] = no_events
     if no_events:
-        logger.warning("%d of %d stays have no event of the 17 variables in the window: kept, all-missing "
-                       "(imputed with training medians)", no_events, cohort.height)
+        logger.warning(
+            "%d of %d stays have no event of the 17 variables in the window: kept, all-missing "
+            "(imputed with training medians)",
+            no_events,
+            cohort.height,
+        )
 
     train = (cohort["split"] == "train").to_numpy()
     age = cohort["age"].to_numpy()
@@ -95,28 +122,47 @@ def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, s
     notes.write_parquet(folder / "notes.parquet")
 
     split_counts = {s: int((cohort["split"] == s).sum()) for s in ("train", "val", "test")}
-    counts = {"stays": cohort.height, "patients": int(cohort["subject_id"].n_unique()), "splits": split_counts,
-              "mortality_rate": float(cohort["mortality_inhospital"].mean()),
-              "readmission_rate": float(cohort["readmission_30d"].mean()),
-              "events": events.height, "observed_values": int(mask.sum()), "notes": notes.height,
-              "stays_with_notes": int(notes["stay_id"].n_unique())}
-    return {"key": key, "settings": config.model_dump(mode="json"), "root": str(sources.root),
-            "inputs": sources.fingerprints(), "counts": counts, "exclusions": exclusions,
-            "skips": {"cohort": {"duplicate_rows": tables.duplicate_rows}, "timeseries": ts_skips,
-                      "notes": note_skips},
-            "variables": [v.name for v in VARIABLES], "feature_names": feature_names(),
-            "shapes": {"x": list(x.shape), "mask": list(mask.shape)}}
+    counts = {
+        "stays": cohort.height,
+        "patients": int(cohort["subject_id"].n_unique()),
+        "splits": split_counts,
+        "mortality_rate": float(cohort["mortality_inhospital"].mean()),
+        "readmission_rate": float(cohort["readmission_30d"].mean()),
+        "events": events.height,
+        "observed_values": int(mask.sum()),
+        "notes": notes.height,
+        "stays_with_notes": int(notes["stay_id"].n_unique()),
+    }
+    return {
+        "key": key,
+        "settings": config.model_dump(mode="json"),
+        "root": str(sources.root),
+        "inputs": sources.fingerprints(),
+        "counts": counts,
+        "exclusions": exclusions,
+        "skips": {
+            "cohort": {"duplicate_rows": tables.duplicate_rows},
+            "timeseries": ts_skips,
+            "notes": note_skips,
+        },
+        "variables": [v.name for v in VARIABLES],
+        "feature_names": feature_names(),
+        "shapes": {"x": list(x.shape), "mask": list(mask.shape)},
+    }
 
 
-def build_dataset(root: str | Path, out: str | Path, config: BuildConfig, *, streaming: bool = True,
-                  force: bool = False) -> Path:
+def build_dataset(
+    root: str | Path, out: str | Path, config: BuildConfig, *, streaming: bool = True, force: bool = False
+) -> Path:
     """Build (or find up to date) the dataset of `config` from the MIMIC folder `root` into `out`."""
     sources = Sources(root, config.version)
     out = Path(out)
     key = dataset_key(config, sources)
 
     def build(folder: Path) -> dict:
-        logger.info("building MIMIC-%s dataset from %s into %s (key %s)", config.version.upper(), root, out, key)
+        logger.info(
+            "building MIMIC-%s dataset from %s into %s (key %s)", config.version.upper(), root, out, key
+        )
         payload = _build_into(folder, sources, config, key, streaming)
         write_config(folder, DATASET_KIND, DATASET_VERSION, payload, name=DATASET_FILE)
         return {"counts": payload["counts"]}
@@ -126,7 +172,14 @@ def build_dataset(root: str | Path, out: str | Path, config: BuildConfig, *, str
         logger.info("%s is up to date (key %s): nothing to do", out, key)
         return out
     c = step.info["counts"]
-    logger.info("built %s: %d stays (%d patients; train/val/test %s), mortality %.1f%%, readmission %.1f%%, "
-                "%d notes", out, c["stays"], c["patients"], "/".join(str(v) for v in c["splits"].values()),
-                100 * c["mortality_rate"], 100 * c["readmission_rate"], c["notes"])
+    logger.info(
+        "built %s: %d stays (%d patients; train/val/test %s), mortality %.1f%%, readmission %.1f%%, %d notes",
+        out,
+        c["stays"],
+        c["patients"],
+        "/".join(str(v) for v in c["splits"].values()),
+        100 * c["mortality_rate"],
+        100 * c["readmission_rate"],
+        c["notes"],
+    )
     return out

@@ -54,8 +54,10 @@ class CohortTables:
         for name, key in TABLE_KEYS.items():
             table = getattr(self, name)
             if table[key].drop_nulls().is_duplicated().any():
-                raise ValueError(f"{name} repeats values of {key}; pass one row per {key} "
-                                 f"(load_tables drops exact duplicates and refuses conflicting rows)")
+                raise ValueError(
+                    f"{name} repeats values of {key}; pass one row per {key} "
+                    f"(load_tables drops exact duplicates and refuses conflicting rows)"
+                )
 
 
 def drop_duplicate_rows(table: pl.DataFrame, key: str, what: str) -> tuple[pl.DataFrame, int]:
@@ -71,9 +73,11 @@ def drop_duplicate_rows(table: pl.DataFrame, key: str, what: str) -> tuple[pl.Da
         differ = [c for c in first.columns if first[c].n_unique() > 1]
         shown = ", ".join(str(k) for k in keys.head(5).to_list()) + (", ..." if keys.len() > 5 else "")
         raise UserInputError(
-            f"{what} has different rows for the same {key} ({keys.len()} value{'s' if keys.len() > 1 else ''}: "
-            f"{shown}; the rows of {key} {keys[0]} differ in {', '.join(differ)}); a {key} must identify one "
-            f"row. Keep one row per {key} (fix or delete the others), or extract the file again.")
+            f"{what} has different rows for the same {key} "
+            f"({keys.len()} value{'s' if keys.len() > 1 else ''}: {shown}; the rows of {key} {keys[0]} "
+            f"differ in {', '.join(differ)}); a {key} must identify one row. Keep one row per {key} "
+            f"(fix or delete the others), or extract the file again."
+        )
     return unique, table.height - unique.height
 
 
@@ -82,8 +86,10 @@ def _load(sources: Sources, name: str) -> tuple[pl.DataFrame, int]:
     frame = parse_times(sources.scan(name), sources.time_columns(name))
     table = collect(frame, what)
     if table.height == 0:
-        raise UserInputError(f"{what} has a header but no rows; a cohort needs {name}. "
-                             f"Re-extract the file from the MIMIC download.")
+        raise UserInputError(
+            f"{what} has a header but no rows; a cohort needs {name}. "
+            f"Re-extract the file from the MIMIC download."
+        )
     table, duplicates = drop_duplicate_rows(table, TABLE_KEYS[name], what)
     if duplicates:
         logger.warning("%s: %d exactly repeated rows dropped (counted as duplicate_rows)", what, duplicates)
@@ -93,8 +99,10 @@ def _load(sources: Sources, name: str) -> tuple[pl.DataFrame, int]:
 def load_tables(sources: Sources) -> CohortTables:
     """Read patients, admissions and icustays whole (they are small: ~300k rows in MIMIC-IV)."""
     loaded = {name: _load(sources, name) for name in TABLE_KEYS}
-    return CohortTables(**{name: table for name, (table, _) in loaded.items()},
-                        duplicate_rows={name: n for name, (_, n) in loaded.items()})
+    return CohortTables(
+        **{name: table for name, (table, _) in loaded.items()},
+        duplicate_rows={name: n for name, (_, n) in loaded.items()},
+    )
 
 
 def _age_expr(version: str) -> pl.Expr:
@@ -125,21 +133,31 @@ def select_cohort(tables: CohortTables, config: BuildConfig) -> tuple[pl.DataFra
         return kept
 
     stays = drop(stays, pl.col("stay_id").is_not_null(), "no_stay_id")
-    stays = drop(stays, pl.col("intime").is_not_null() & pl.col("outtime").is_not_null()
-                 & (pl.col("outtime") > pl.col("intime")), "impossible_times")
+    stays = drop(
+        stays,
+        pl.col("intime").is_not_null()
+        & pl.col("outtime").is_not_null()
+        & (pl.col("outtime") > pl.col("intime")),
+        "impossible_times",
+    )
     stays = stays.join(tables.admissions.drop("subject_id"), on="hadm_id", how="left")
     stays = drop(stays, pl.col("admittime").is_not_null(), "no_admission")
-    patient_cols = ["subject_id", "gender", "dod"] + (["anchor_age", "anchor_year"] if config.version == "iv"
-                                                      else ["dob"])
+    patient_cols = ["subject_id", "gender", "dod"] + (
+        ["anchor_age", "anchor_year"] if config.version == "iv" else ["dob"]
+    )
     stays = stays.join(tables.patients.select(patient_cols), on="subject_id", how="left")
     stays = drop(stays, pl.col("gender").is_not_null(), "no_patient")
-    stays = stays.with_columns(age=_age_expr(config.version).cast(pl.Float64),
-                               sex=pl.col("gender").str.strip_chars().str.to_uppercase())
+    stays = stays.with_columns(
+        age=_age_expr(config.version).cast(pl.Float64),
+        sex=pl.col("gender").str.strip_chars().str.to_uppercase(),
+    )
     stays = drop(stays, pl.col("sex").is_in(["M", "F"]), "unknown_sex")
 
     stays = drop(stays, pl.col("age") >= rules.min_age, "age_below_min")
     if rules.one_stay_per_admission:
-        per_admission = tables.icustays.group_by("hadm_id").agg(n_stays=pl.col("stay_id").drop_nulls().n_unique())
+        per_admission = tables.icustays.group_by("hadm_id").agg(
+            n_stays=pl.col("stay_id").drop_nulls().n_unique()
+        )
         stays = stays.join(per_admission, on="hadm_id", how="left")
         stays = drop(stays, pl.col("n_stays") == 1, "multiple_stays_in_admission").drop("n_stays")
     if rules.exclude_icu_transfers:
@@ -151,8 +169,23 @@ def select_cohort(tables: CohortTables, config: BuildConfig) -> tuple[pl.DataFra
     stays = drop(stays, hours >= rules.min_icu_hours, "shorter_than_min_hours")
 
     cohort = stays.select(
-        "subject_id", "hadm_id", "stay_id", "intime", "outtime", "age", "sex", "admittime", "dischtime",
-        "deathtime", "hospital_expire_flag", "dod").sort("subject_id", "intime", "stay_id")
-    logger.info("cohort: %d of %d ICU stays kept (%d patients)", cohort.height, stays_in_table,
-                cohort["subject_id"].n_unique())
+        "subject_id",
+        "hadm_id",
+        "stay_id",
+        "intime",
+        "outtime",
+        "age",
+        "sex",
+        "admittime",
+        "dischtime",
+        "deathtime",
+        "hospital_expire_flag",
+        "dod",
+    ).sort("subject_id", "intime", "stay_id")
+    logger.info(
+        "cohort: %d of %d ICU stays kept (%d patients)",
+        cohort.height,
+        stays_in_table,
+        cohort["subject_id"].n_unique(),
+    )
     return cohort, counts

@@ -28,7 +28,8 @@ class CohortRules(BaseModel):
     min_age: float = Field(18, ge=0, description="Adults only: age at ICU admission >= min_age years.")
     one_stay_per_admission: bool = Field(True, description="Drop admissions with more than one ICU stay.")
     exclude_icu_transfers: bool = Field(
-        True, description="Drop stays whose first and last care unit (and ward, in MIMIC-III) differ.")
+        True, description="Drop stays whose first and last care unit (and ward, in MIMIC-III) differ."
+    )
     min_icu_hours: float = Field(48, ge=0, description="Drop stays shorter than this (outtime - intime).")
 
 
@@ -65,8 +66,10 @@ class SplitConfig(BaseModel):
     def _sum_to_one(self) -> SplitConfig:
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"split fractions train+val+test must sum to 1, got {total:.4f} "
-                             f"({self.train}/{self.val}/{self.test})")
+            raise ValueError(
+                f"split fractions train+val+test must sum to 1, got {total:.4f} "
+                f"({self.train}/{self.val}/{self.test})"
+            )
         return self
 
 
@@ -82,16 +85,21 @@ class BuildConfig(BaseModel):
     window_hours: int = Field(48, gt=0, description="Observation window from ICU intime.")
     bin_hours: int = Field(1, gt=0, description="Width of one time step.")
     include_discharge_notes: bool = Field(
-        False, description="Add discharge summaries (written after the window: leaks into 48 h tasks).")
+        False, description="Add discharge summaries (written after the window: leaks into 48 h tasks)."
+    )
     note_categories_iii: tuple[str, ...] | None = Field(
-        None, description="MIMIC-III NOTEEVENTS categories to keep (None: all but 'Discharge summary').")
+        None, description="MIMIC-III NOTEEVENTS categories to keep (None: all but 'Discharge summary')."
+    )
     normalizer_path: Path | None = Field(
-        None, description="Re-use a saved normalizer.json (e.g. from another dataset) instead of fitting one.")
+        None, description="Re-use a saved normalizer.json (e.g. from another dataset) instead of fitting one."
+    )
 
     @model_validator(mode="after")
     def _bins_divide_window(self) -> BuildConfig:
         if self.window_hours % self.bin_hours:
-            raise ValueError(f"window_hours={self.window_hours} is not a multiple of bin_hours={self.bin_hours}")
+            raise ValueError(
+                f"window_hours={self.window_hours} is not a multiple of bin_hours={self.bin_hours}"
+            )
         return self
 
     @property
@@ -102,4 +110,6 @@ class BuildConfig(BaseModel):
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: object) -> BuildConfig:
         """Read a config from YAML; `overrides` (e.g. version from the CLI) win over the file."""
-        return load_config(cls, path, "build config", overrides=overrides, hint="pass an existing YAML file to --config")
+        return load_config(
+            cls, path, "build config", overrides=overrides, hint="pass an existing YAML file to --config"
+        )

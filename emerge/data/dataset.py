@@ -38,7 +38,9 @@ class EHRDataset:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        check_whole(self.path, DATASET_KIND, "dataset", f"build it again with `emerge data build --out {self.path}`")
+        check_whole(
+            self.path, DATASET_KIND, "dataset", f"build it again with `emerge data build --out {self.path}`"
+        )
         self.info = read_config(self.path, DATASET_KIND, DATASET_VERSION, name=DATASET_FILE)
         rebuild = f"build it again with `emerge data build --out {self.path}`"
         with reading(self.path / "cohort.parquet", "dataset table", rebuild, ours=True):
@@ -47,8 +49,10 @@ class EHRDataset:
             tensors = load_file(str(self.path / "features.safetensors"))
         self.x, self.x_mask, self.stay_id = tensors["x"], tensors["mask"], tensors["stay_id"]
         if not np.array_equal(self.stay_id, self.cohort["stay_id"].to_numpy()):
-            raise ArtifactError(f"{self.path}: features.safetensors and cohort.parquet list different stays; "
-                                f"the folder was modified after the build: build it again")
+            raise ArtifactError(
+                f"{self.path}: features.safetensors and cohort.parquet list different stays; "
+                f"the folder was modified after the build: build it again"
+            )
         self._notes: pl.DataFrame | None = None
         self._notes_by_stay: dict[int, list[str]] | None = None
 
@@ -64,8 +68,13 @@ class EHRDataset:
             raise UserInputError(f"task {task!r} returned labels of shape {y.shape}, expected ({len(self)},)")
         return y
 
-    def model_ready(self, tasks: Sequence[str], notes: StayEmbeddings | None = None,
-                    summary: StayEmbeddings | None = None, text_encoder: str | None = None) -> ModelReadyData:
+    def model_ready(
+        self,
+        tasks: Sequence[str],
+        notes: StayEmbeddings | None = None,
+        summary: StayEmbeddings | None = None,
+        text_encoder: str | None = None,
+    ) -> ModelReadyData:
         """The model's input: time series, masks, splits, one label column per task, and the note /
         summary chunk embeddings when given (they must list the dataset's stays in cohort order)."""
         import torch
@@ -76,8 +85,10 @@ class EHRDataset:
             if emb is None:
                 return None, None
             if not np.array_equal(emb.stay_ids, self.stay_id):
-                raise UserInputError(f"{name} embeddings list other stays (or another order) than the dataset "
-                                     f"{self.path}; embed the dataset's stays in cohort order")
+                raise UserInputError(
+                    f"{name} embeddings list other stays (or another order) than the dataset "
+                    f"{self.path}; embed the dataset's stays in cohort order"
+                )
             return torch.from_numpy(emb.emb), torch.from_numpy(emb.mask)
 
         tasks = tuple(dict.fromkeys(tasks))
@@ -87,9 +98,15 @@ class EHRDataset:
         return ModelReadyData(
             x=torch.from_numpy(np.ascontiguousarray(self.x, dtype=np.float32)),
             x_mask=torch.from_numpy(np.ascontiguousarray(self.x_mask, dtype=np.uint8)),
-            y=torch.from_numpy(y), tasks=tasks, stay_id=torch.from_numpy(self.stay_id.astype(np.int64)),
+            y=torch.from_numpy(y),
+            tasks=tasks,
+            stay_id=torch.from_numpy(self.stay_id.astype(np.int64)),
             split=self.cohort["split"].to_numpy().astype(str),
-            notes=notes_t, notes_mask=notes_m, summary=summary_t, summary_mask=summary_m, text_encoder=text_encoder,
+            notes=notes_t,
+            notes_mask=notes_m,
+            summary=summary_t,
+            summary_mask=summary_m,
+            text_encoder=text_encoder,
         )
 
     @property
@@ -120,7 +137,9 @@ class EHRDataset:
         """stay_id -> the texts of its notes in time order (grouped once; stays without notes absent)."""
         if self._notes_by_stay is None:
             grouped = self.notes.group_by("stay_id", maintain_order=True).agg(pl.col("text"))
-            self._notes_by_stay = dict(zip(grouped["stay_id"].to_list(), grouped["text"].to_list(), strict=True))
+            self._notes_by_stay = dict(
+                zip(grouped["stay_id"].to_list(), grouped["text"].to_list(), strict=True)
+            )
         return self._notes_by_stay
 
     def timeseries(self) -> pl.DataFrame:

@@ -42,10 +42,15 @@ class HourlySeries:
 
     def __post_init__(self) -> None:
         n, t = self.numeric.shape[:2]
-        if self.numeric.shape != (n, t, len(NUMERIC_VARIABLES)) or self.cat_index.shape != (n, t, len(CATEGORICAL_VARIABLES)) \
-                or self.stay_id.shape != (n,):
-            raise ValueError(f"inconsistent shapes: stay_id {self.stay_id.shape}, numeric {self.numeric.shape}, "
-                             f"cat_index {self.cat_index.shape}")
+        if (
+            self.numeric.shape != (n, t, len(NUMERIC_VARIABLES))
+            or self.cat_index.shape != (n, t, len(CATEGORICAL_VARIABLES))
+            or self.stay_id.shape != (n,)
+        ):
+            raise ValueError(
+                f"inconsistent shapes: stay_id {self.stay_id.shape}, numeric {self.numeric.shape}, "
+                f"cat_index {self.cat_index.shape}"
+            )
 
     @property
     def codes(self) -> np.ndarray:
@@ -66,18 +71,29 @@ class HourlySeries:
         n, t, _ = self.numeric.shape
         columns: dict[str, pl.Series] = {}
         for j, v in enumerate(NUMERIC_VARIABLES):
-            columns[v.name] = pl.Series(v.name, self.numeric[:, :, j].reshape(-1), pl.Float64, nan_to_null=True)
+            columns[v.name] = pl.Series(
+                v.name, self.numeric[:, :, j].reshape(-1), pl.Float64, nan_to_null=True
+            )
         for j, v in enumerate(CATEGORICAL_VARIABLES):
             index = pl.Series(self.cat_index[:, :, j].reshape(-1))
-            columns[v.name] = pl.select(pl.lit(pl.Series(self.vocab[v.name], dtype=pl.String))
-                                        .gather(pl.when(index >= 0).then(index)).alias(v.name)).to_series()
-        frame = pl.DataFrame({"stay_id": np.repeat(self.stay_id.astype(np.int64), t),
-                              "hour": np.tile(np.arange(t, dtype=np.int32), n)})
+            columns[v.name] = pl.select(
+                pl.lit(pl.Series(self.vocab[v.name], dtype=pl.String))
+                .gather(pl.when(index >= 0).then(index))
+                .alias(v.name)
+            ).to_series()
+        frame = pl.DataFrame(
+            {
+                "stay_id": np.repeat(self.stay_id.astype(np.int64), t),
+                "hour": np.tile(np.arange(t, dtype=np.int32), n),
+            }
+        )
         frame = frame.with_columns(columns[v.name] for v in VARIABLES)
         return frame.with_columns(pl.col(v.name).is_not_null().alias(f"{v.name}_observed") for v in VARIABLES)
 
 
-def _last_per_cell(events: pl.DataFrame, stays: pl.DataFrame, config: BuildConfig, names: list[str]) -> pl.DataFrame:
+def _last_per_cell(
+    events: pl.DataFrame, stays: pl.DataFrame, config: BuildConfig, names: list[str]
+) -> pl.DataFrame:
     """Events of variables `names` -> (cell, num, cat) with one row per occupied grid cell, its last event.
 
     stays: (stay_id, intime, _row) sorted by stay_id. cell = (stay row * T + step) * len(names) +
@@ -94,8 +110,9 @@ def _last_per_cell(events: pl.DataFrame, stays: pl.DataFrame, config: BuildConfi
     at = stays["stay_id"].search_sorted(part["stay_id"]).clip(0, n - 1)
     part = part.with_columns(stays.select("stay_id", "intime", "_row")[at].rename({"stay_id": "_found"}))
     since = (pl.col("charttime") - pl.col("intime")).dt.total_microseconds()
-    part = (part.filter((pl.col("_found") == pl.col("stay_id")) & (since >= 0) & (since < t * bin_us))
-            .with_columns(cell=(pl.col("_row") * t + since // bin_us) * width + position, within=since % bin_us))
+    part = part.filter(
+        (pl.col("_found") == pl.col("stay_id")) & (since >= 0) & (since < t * bin_us)
+    ).with_columns(cell=(pl.col("_row") * t + since // bin_us) * width + position, within=since % bin_us)
     if n * t * width < (1 << 62) // bin_us:  # the single key fits in an int64
         part = part.sort(pl.col("cell") * bin_us + pl.col("within"), maintain_order=True)
     else:
@@ -119,16 +136,25 @@ def hourly_series(events: pl.DataFrame, stays: pl.DataFrame, config: BuildConfig
     cat_names = [v.name for v in CATEGORICAL_VARIABLES]
     cat_index = np.full(n * t * len(cat_names), -1, dtype=np.int32)
     cells = _last_per_cell(events, by_id, config, cat_names)
-    seen = cells.select(variable=pl.lit(pl.Series(cat_names)).gather(pl.col("cell") % len(cat_names)), cat="cat")
+    seen = cells.select(
+        variable=pl.lit(pl.Series(cat_names)).gather(pl.col("cell") % len(cat_names)), cat="cat"
+    )
     vocab: dict[str, tuple[str, ...]] = {}
     for name in cat_names:
         extra = seen.filter((pl.col("variable") == name) & ~pl.col("cat").is_in(BENCHMARK_CATEGORIES[name]))
         vocab[name] = BENCHMARK_CATEGORIES[name] + tuple(sorted(extra["cat"].unique().to_list()))
-    lookup = pl.DataFrame([(name, c, i) for name in cat_names for i, c in enumerate(vocab[name])],
-                          schema={"variable": pl.String, "cat": pl.String, "index": pl.Int32}, orient="row")
-    indexed = seen.with_columns(cell=cells["cell"]).join(lookup, on=["variable", "cat"], maintain_order="left")
+    lookup = pl.DataFrame(
+        [(name, c, i) for name in cat_names for i, c in enumerate(vocab[name])],
+        schema={"variable": pl.String, "cat": pl.String, "index": pl.Int32},
+        orient="row",
+    )
+    indexed = seen.with_columns(cell=cells["cell"]).join(
+        lookup, on=["variable", "cat"], maintain_order="left"
+    )
     cat_index[indexed["cell"].to_numpy()] = indexed["index"].to_numpy()
-    return HourlySeries(grid["stay_id"].to_numpy(), numeric.reshape(n, t, -1), cat_index.reshape(n, t, -1), vocab)
+    return HourlySeries(
+        grid["stay_id"].to_numpy(), numeric.reshape(n, t, -1), cat_index.reshape(n, t, -1), vocab
+    )
 
 
 def hourly_table(events: pl.DataFrame, stays: pl.DataFrame, config: BuildConfig) -> pl.DataFrame:

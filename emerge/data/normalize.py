@@ -91,11 +91,16 @@ class Normalizer:
             modes[v.name] = int(np.bincount(observed).argmax()) if observed.size else None
         missing = [k for k, s in stats.items() if s.mean is None] + [k for k, m in modes.items() if m is None]
         if missing:
-            logger.warning("never observed in the training split (features constant 0): %s", ", ".join(missing))
+            logger.warning(
+                "never observed in the training split (features constant 0): %s", ", ".join(missing)
+            )
         return cls(stats, modes, robust_stats(age.astype(np.float64)))
 
-    def transform(self, numeric: np.ndarray, codes: np.ndarray, male: np.ndarray, age: np.ndarray) -> np.ndarray:
-        """Impute and scale. numeric [N, T, 12], codes [N, T, 5], male [N] 0/1, age [N] -> x [N, T, 61] float32."""
+    def transform(
+        self, numeric: np.ndarray, codes: np.ndarray, male: np.ndarray, age: np.ndarray
+    ) -> np.ndarray:
+        """Impute and scale. numeric [N, T, 12], codes [N, T, 5], male [N] 0/1, age [N]
+        -> x [N, T, 61] float32."""
         n, t, _ = numeric.shape
         filled = forward_fill(numeric.astype(np.float64))
         z = np.zeros_like(filled)
@@ -118,10 +123,14 @@ class Normalizer:
         return np.concatenate(onehots + [z, static], axis=-1).astype(np.float32)
 
     def to_dict(self) -> dict:
-        return {"kind": NORMALIZER_KIND, "format_version": NORMALIZER_VERSION,
-                "numeric": {k: asdict(s) for k, s in self.numeric.items()},
-                "categorical_mode": self.categorical_mode, "age": asdict(self.age),
-                "feature_names": feature_names()}
+        return {
+            "kind": NORMALIZER_KIND,
+            "format_version": NORMALIZER_VERSION,
+            "numeric": {k: asdict(s) for k, s in self.numeric.items()},
+            "categorical_mode": self.categorical_mode,
+            "age": asdict(self.age),
+            "feature_names": feature_names(),
+        }
 
     def save(self, path: str | Path) -> None:
         """Write the statistics as JSON (atomically)."""
@@ -132,15 +141,23 @@ class Normalizer:
         """Read statistics written by `save`; raises `ArtifactError` saying what to do if they do not fit."""
         path = Path(path)
         if not path.is_file():
-            raise ArtifactError(f"normalizer file {path} not found; pass the normalizer.json of a built dataset")
+            raise ArtifactError(
+                f"normalizer file {path} not found; pass the normalizer.json of a built dataset"
+            )
         body = json.loads(path.read_text(encoding="utf-8"))
         if body.get("kind") != NORMALIZER_KIND or body.get("format_version") != NORMALIZER_VERSION:
-            raise ArtifactError(f"{path} is not a {NORMALIZER_KIND} v{NORMALIZER_VERSION} file "
-                                f"(kind={body.get('kind')!r}, format_version={body.get('format_version')}); rebuild it")
+            raise ArtifactError(
+                f"{path} is not a {NORMALIZER_KIND} v{NORMALIZER_VERSION} file "
+                f"(kind={body.get('kind')!r}, format_version={body.get('format_version')}); rebuild it"
+            )
         expected = {v.name for v in NUMERIC_VARIABLES}
         if set(body["numeric"]) != expected:
-            raise ArtifactError(f"{path} has statistics for {sorted(body['numeric'])}, expected {sorted(expected)}; "
-                                f"it was written for other variables: rebuild it")
-        return cls({k: NumericStats(**s) for k, s in body["numeric"].items()},
-                   {k: (None if m is None else int(m)) for k, m in body["categorical_mode"].items()},
-                   NumericStats(**body["age"]))
+            raise ArtifactError(
+                f"{path} has statistics for {sorted(body['numeric'])}, expected {sorted(expected)}; "
+                f"it was written for other variables: rebuild it"
+            )
+        return cls(
+            {k: NumericStats(**s) for k, s in body["numeric"].items()},
+            {k: (None if m is None else int(m)) for k, m in body["categorical_mode"].items()},
+            NumericStats(**body["age"]),
+        )

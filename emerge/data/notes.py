@@ -32,12 +32,21 @@ __all__ = ["extract_notes", "NOTE_SCHEMA", "LEAK_WARNING"]
 
 logger = logging.getLogger(__name__)
 
-NOTE_SCHEMA = {"stay_id": pl.Int64, "subject_id": pl.Int64, "hadm_id": pl.Int64, "note_id": pl.String,
-               "note_type": pl.String, "charttime": pl.Datetime("us"), "hours_from_intime": pl.Float64,
-               "text": pl.String}
-LEAK_WARNING = ("include_discharge_notes is on: discharge summaries are written after the observation "
-                "window and leak the outcome into 48 h prediction tasks; use them only for studies that "
-                "accept this (e.g. to reproduce EMERGE's MIMIC-IV setting)")
+NOTE_SCHEMA = {
+    "stay_id": pl.Int64,
+    "subject_id": pl.Int64,
+    "hadm_id": pl.Int64,
+    "note_id": pl.String,
+    "note_type": pl.String,
+    "charttime": pl.Datetime("us"),
+    "hours_from_intime": pl.Float64,
+    "text": pl.String,
+}
+LEAK_WARNING = (
+    "include_discharge_notes is on: discharge summaries are written after the observation "
+    "window and leak the outcome into 48 h prediction tasks; use them only for studies that "
+    "accept this (e.g. to reproduce EMERGE's MIMIC-IV setting)"
+)
 _DISCHARGE_III = "discharge summary"
 _ROW = "_row"  # the note's row in its table: tells a repeated row from one note reached twice
 
@@ -45,14 +54,16 @@ _ROW = "_row"  # the note's row in its table: tells a repeated row from one note
 def _in_window(notes: pl.LazyFrame, stays: pl.DataFrame, config: BuildConfig) -> pl.LazyFrame:
     """Notes of the cohort's patients charted in [intime, intime + window], on each stay's clock."""
     end = pl.col("intime") + timedelta(hours=config.window_hours)
-    return (notes.join(stays.lazy().select("stay_id", "subject_id", "intime"), on="subject_id")
-            .filter((pl.col("charttime") >= pl.col("intime")) & (pl.col("charttime") <= end)))
+    return notes.join(stays.lazy().select("stay_id", "subject_id", "intime"), on="subject_id").filter(
+        (pl.col("charttime") >= pl.col("intime")) & (pl.col("charttime") <= end)
+    )
 
 
 def _of_admission(notes: pl.LazyFrame, stays: pl.DataFrame) -> pl.LazyFrame:
     """Notes of the cohort stays' admissions, whatever their time (for discharge summaries)."""
-    return notes.drop("subject_id").join(stays.lazy().select("stay_id", "subject_id", "hadm_id", "intime"),
-                                         on="hadm_id")
+    return notes.drop("subject_id").join(
+        stays.lazy().select("stay_id", "subject_id", "hadm_id", "intime"), on="hadm_id"
+    )
 
 
 def _finish(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -69,8 +80,12 @@ def _notes_iv(sources: Sources, stays: pl.DataFrame, config: BuildConfig) -> lis
     parts = []
     for name in ("radiology", "discharge"):
         if not sources.has(name):
-            logger.warning("%s not found under %s: no %s notes (the public MIMIC-IV demo has no note/)",
-                           sources.describe(name), sources.root, name)
+            logger.warning(
+                "%s not found under %s: no %s notes (the public MIMIC-IV demo has no note/)",
+                sources.describe(name),
+                sources.root,
+                name,
+            )
             continue
         frame = parse_times(_scan(sources, name, stays["subject_id"]), ["charttime"])
         parts.append((name, _finish(_in_window(frame, stays, config))))
@@ -79,8 +94,9 @@ def _notes_iv(sources: Sources, stays: pl.DataFrame, config: BuildConfig) -> lis
     return parts
 
 
-def _notes_iii(sources: Sources, stays: pl.DataFrame, config: BuildConfig,
-               counts: dict[str, Any]) -> list[tuple[str, pl.LazyFrame]]:
+def _notes_iii(
+    sources: Sources, stays: pl.DataFrame, config: BuildConfig, counts: dict[str, Any]
+) -> list[tuple[str, pl.LazyFrame]]:
     if not sources.has("noteevents"):
         logger.warning("%s not found under %s: no notes", sources.describe("noteevents"), sources.root)
         return []
@@ -96,16 +112,30 @@ def _notes_iii(sources: Sources, stays: pl.DataFrame, config: BuildConfig,
     else:
         keep = category.is_in([c.lower() for c in config.note_categories_iii])
     window_notes = frame.filter(keep)
-    counts["no_charttime"] = int(collect(
-        window_notes.filter(pl.col("charttime").is_null() & pl.col("hadm_id").is_in(stays["hadm_id"].implode()))
-        .select(pl.len()), what).item())
+    counts["no_charttime"] = int(
+        collect(
+            window_notes.filter(
+                pl.col("charttime").is_null() & pl.col("hadm_id").is_in(stays["hadm_id"].implode())
+            ).select(pl.len()),
+            what,
+        ).item()
+    )
     if counts["no_charttime"]:
-        logger.info("%d notes of the cohort's admissions have only a CHARTDATE and cannot be placed in the "
-                    "window: skipped", counts["no_charttime"])
-    parts = [("noteevents", _finish(_in_window(window_notes.filter(pl.col("charttime").is_not_null()), stays, config)))]
+        logger.info(
+            "%d notes of the cohort's admissions have only a CHARTDATE and cannot be placed in the "
+            "window: skipped",
+            counts["no_charttime"],
+        )
+    parts = [
+        (
+            "noteevents",
+            _finish(_in_window(window_notes.filter(pl.col("charttime").is_not_null()), stays, config)),
+        )
+    ]
     if config.include_discharge_notes:
         discharge = frame.filter(category == _DISCHARGE_III).with_columns(
-            charttime=pl.coalesce("charttime", "chartdate"))
+            charttime=pl.coalesce("charttime", "chartdate")
+        )
         parts.append(("noteevents", _finish(_of_admission(discharge, stays))))
     return parts
 
@@ -127,31 +157,49 @@ def _drop_repeats(notes: pl.DataFrame, counts: dict[str, Any]) -> pl.DataFrame:
     one = distinct.unique(["stay_id", "note_id"], keep="first", maintain_order=True)
     counts["conflicting_note_id"] = distinct.height - one.height
     if counts["conflicting_note_id"]:
-        logger.warning("%d notes share a note_id with a different row of their stay: the first one is kept "
-                       "(counted as conflicting_note_id); check the note tables", counts["conflicting_note_id"])
+        logger.warning(
+            "%d notes share a note_id with a different row of their stay: the first one is kept "
+            "(counted as conflicting_note_id); check the note tables",
+            counts["conflicting_note_id"],
+        )
     return one.drop("_table", _ROW)
 
 
-def extract_notes(sources: Sources, stays: pl.DataFrame, config: BuildConfig) -> tuple[pl.DataFrame, dict[str, Any]]:
+def extract_notes(
+    sources: Sources, stays: pl.DataFrame, config: BuildConfig
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Notes of the cohort's stays (see module docs). stays: cohort with stay_id, subject_id, hadm_id, intime.
 
     Returns (notes with the columns of NOTE_SCHEMA sorted by stay and time, skip counts per reason;
     `duplicate_rows` per table).
     """
     tables = ["radiology", "discharge"] if config.version == "iv" else ["noteevents"]
-    counts: dict[str, Any] = {"marked_error": 0, "no_charttime": 0, "empty_text": 0, "conflicting_note_id": 0,
-                              "duplicate_rows": dict.fromkeys(tables, 0)}
+    counts: dict[str, Any] = {
+        "marked_error": 0,
+        "no_charttime": 0,
+        "empty_text": 0,
+        "conflicting_note_id": 0,
+        "duplicate_rows": dict.fromkeys(tables, 0),
+    }
     if config.include_discharge_notes:
         logger.warning(LEAK_WARNING)
-    parts = _notes_iv(sources, stays, config) if config.version == "iv" else _notes_iii(sources, stays, config, counts)
+    parts = (
+        _notes_iv(sources, stays, config)
+        if config.version == "iv"
+        else _notes_iii(sources, stays, config, counts)
+    )
     schema = {**NOTE_SCHEMA, _ROW: pl.UInt32}
-    frames = [collect(frame, sources.describe(name)).cast(schema).with_columns(_table=pl.lit(name))
-              for name, frame in parts]
+    frames = [
+        collect(frame, sources.describe(name)).cast(schema).with_columns(_table=pl.lit(name))
+        for name, frame in parts
+    ]
     empty = pl.DataFrame(schema={**schema, "_table": pl.String})
     notes = _drop_repeats(pl.concat([empty, *frames]), counts)
     counts["empty_text"] = int(notes["text"].is_null().sum())
     notes = notes.filter(pl.col("text").is_not_null())
-    notes = notes.with_columns(text=pl.Series([clean_note(t) for t in notes["text"].to_list()], dtype=pl.String))
+    notes = notes.with_columns(
+        text=pl.Series([clean_note(t) for t in notes["text"].to_list()], dtype=pl.String)
+    )
     notes = notes.sort("stay_id", "charttime", "note_id")
     logger.info("notes: %d notes for %d stays", notes.height, notes["stay_id"].n_unique())
     return notes, counts

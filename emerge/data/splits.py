@@ -44,6 +44,8 @@ def assign_splits(cohort: pl.DataFrame, config: SplitConfig) -> pl.DataFrame:
     """Add a `split` column to `cohort` (needs subject_id and mortality_inhospital)."""
     per_patient = cohort.group_by("subject_id").agg(pl.col("mortality_inhospital").max().alias("y"))
     mapping = split_patients(per_patient["subject_id"].to_numpy(), per_patient["y"].to_numpy(), config)
-    table = pl.DataFrame({"subject_id": list(mapping), "split": list(mapping.values())},
-                         schema={"subject_id": pl.Int64, "split": pl.String})
+    table = pl.DataFrame(
+        {"subject_id": list(mapping), "split": list(mapping.values())},
+        schema={"subject_id": pl.Int64, "split": pl.String},
+    )
     return cohort.join(table, on="subject_id", how="left", maintain_order="left")

@@ -35,8 +35,16 @@ from emerge.rag.stage import RagSettings
 from foundation.config_io import load_yaml_mapping, validation_message
 from foundation.errors import UserInputError
 
-__all__ = ["CONFIGS", "ExperimentConfig", "ResolvedExperiment", "config_path", "reads", "load_experiment",
-           "apply_overrides", "experiment_path"]
+__all__ = [
+    "CONFIGS",
+    "ExperimentConfig",
+    "ResolvedExperiment",
+    "config_path",
+    "reads",
+    "load_experiment",
+    "apply_overrides",
+    "experiment_path",
+]
 
 CONFIGS = Path(str(resources.files("emerge") / "configs"))
 """The shipped configs (package data): experiment/, model/, trainer/, llm/, retriever/."""
@@ -59,10 +67,13 @@ def config_path(value: str | os.PathLike, what: str) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
-    example = {"model config": "model/emerge_full.yaml", "LLM config": "llm/smollm2.yaml"}.get(what,
-                                                                                               "trainer/default.yaml")
-    raise UserInputError(f"{what} file {str(value)!r} not found (looked in the working folder and in {CONFIGS}); "
-                         f"give a path such as {example}")
+    example = {"model config": "model/emerge_full.yaml", "LLM config": "llm/smollm2.yaml"}.get(
+        what, "trainer/default.yaml"
+    )
+    raise UserInputError(
+        f"{what} file {str(value)!r} not found (looked in the working folder and in {CONFIGS}); "
+        f"give a path such as {example}"
+    )
 
 
 class _Section(BaseModel):
@@ -142,7 +153,9 @@ class ExperimentConfig(_Section):
     def from_yaml(cls, path: str | os.PathLike, sets: Sequence[str] = ()) -> ExperimentConfig:
         """Read an experiment file; `sets` are `a.b=value` overrides applied to its fields first."""
         path = Path(path)
-        body = load_yaml_mapping(path, "experiment config", f"the shipped ones are in {CONFIGS / 'experiment'}")
+        body = load_yaml_mapping(
+            path, "experiment config", f"the shipped ones are in {CONFIGS / 'experiment'}"
+        )
         body = apply_overrides(body, sets)
         try:
             return cls(**body)
@@ -163,14 +176,18 @@ class ExperimentConfig(_Section):
         for entry in self.models:
             model = ModelConfig.from_yaml(config_path(entry, "model config"))
             if model.display_name in models:
-                raise UserInputError(f"two model configs of {self.name} are both named {model.display_name!r}; "
-                                     "give one a distinct `name:`")
+                raise UserInputError(
+                    f"two model configs of {self.name} are both named {model.display_name!r}; "
+                    "give one a distinct `name:`"
+                )
             models[model.display_name] = model
         trainer = TrainerConfig.from_yaml(config_path(self.trainer, "trainer config"))
         names = sorted(n for n, m in models.items() if reads(m, "summary"))
         if names and not self.rag.enabled:
-            raise UserInputError(f"models {names} read the RAG summary but rag.enabled is false in {self.name}; "
-                                 "enable the RAG stage or drop those models")
+            raise UserInputError(
+                f"models {names} read the RAG summary but rag.enabled is false in {self.name}; "
+                "enable the RAG stage or drop those models"
+            )
         llm = load_llm_config(config_path(self.rag.llm, "LLM config")) if self.rag.enabled else None
         return ResolvedExperiment(self, models, trainer, llm)
 
@@ -197,7 +214,9 @@ def apply_overrides(body: dict[str, Any], sets: Sequence[str]) -> dict[str, Any]
         for depth, part in enumerate(parts[:-1]):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise UserInputError(f"--set {item!r}: {'.'.join(parts[:depth + 1])} is not a section of settings")
+                raise UserInputError(
+                    f"--set {item!r}: {'.'.join(parts[: depth + 1])} is not a section of settings"
+                )
         node[parts[-1]] = value
     return body
 
@@ -211,8 +230,10 @@ def experiment_path(value: str | os.PathLike) -> Path:
     if path.parent == Path(".") and shipped.is_file():
         return shipped
     names = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
-    raise UserInputError(f"experiment config {str(value)!r} not found; pass a YAML file or the name of a shipped "
-                         f"experiment: {', '.join(names)}")
+    raise UserInputError(
+        f"experiment config {str(value)!r} not found; pass a YAML file or the name of a shipped "
+        f"experiment: {', '.join(names)}"
+    )
 
 
 def load_experiment(value: str | os.PathLike, sets: Sequence[str] = ()) -> ExperimentConfig:

@@ -18,8 +18,14 @@ from emerge.experiment.runner import ExperimentResult
 __all__ = ["demo_overrides", "demo_config", "run_demo"]
 
 
-def demo_overrides(out: str | Path = "runs/demo", stays: int | None = None, seed: int | None = None, *,
-                   summaries: bool = True, trainer_config: str | Path | None = None) -> list[str]:
+def demo_overrides(
+    out: str | Path = "runs/demo",
+    stays: int | None = None,
+    seed: int | None = None,
+    *,
+    summaries: bool = True,
+    trainer_config: str | Path | None = None,
+) -> list[str]:
     """`emerge demo`'s options as `a.b=value` overrides of the demo experiment (None keeps its value).
 
     Without summaries the RAG stage is off and the models that read the summary are left out.
@@ -35,22 +41,36 @@ def demo_overrides(out: str | Path = "runs/demo", stays: int | None = None, seed
         from emerge.models.config import ModelConfig
 
         models = ExperimentConfig.from_yaml(experiment_path("demo")).models
-        kept = [m for m in models if not reads(ModelConfig.from_yaml(config_path(m, "model config")), "summary")]
+        kept = [
+            m for m in models if not reads(ModelConfig.from_yaml(config_path(m, "model config")), "summary")
+        ]
         sets += ["rag.enabled=false", f"models={json.dumps(kept)}"]
     return sets
 
 
-def demo_config(out: str | Path = "runs/demo", stays: int | None = None, seed: int | None = None, *,
-                summaries: bool = True, trainer_config: str | Path | None = None,
-                sets: Sequence[str] = ()) -> ExperimentConfig:
+def demo_config(
+    out: str | Path = "runs/demo",
+    stays: int | None = None,
+    seed: int | None = None,
+    *,
+    summaries: bool = True,
+    trainer_config: str | Path | None = None,
+    sets: Sequence[str] = (),
+) -> ExperimentConfig:
     """The demo experiment with `emerge demo`'s options (and any further `sets`) applied."""
     overrides = demo_overrides(out, stays, seed, summaries=summaries, trainer_config=trainer_config)
     return load_experiment("demo", [*overrides, *sets])
 
 
-def run_demo(out: str | Path = "runs/demo", stays: int | None = None, seed: int | None = None, *,
-             summaries: bool = True, trainer_config: str | Path | None = None,
-             sets: Sequence[str] = ()) -> ExperimentResult:
+def run_demo(
+    out: str | Path = "runs/demo",
+    stays: int | None = None,
+    seed: int | None = None,
+    *,
+    summaries: bool = True,
+    trainer_config: str | Path | None = None,
+    sets: Sequence[str] = (),
+) -> ExperimentResult:
     """Run every stage of the demo."""
     from emerge.experiment.runner import run_experiment
 

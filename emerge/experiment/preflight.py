@@ -27,14 +27,18 @@ def _check_data(exp: ResolvedExperiment, root: str | Path | None) -> str:
         return f"data: synthetic cohort of {data.synthetic.stays} stays (seed {data.synthetic.seed})"
     source = root or data.root
     if not source:
-        raise UserInputError(f"experiment {exp.config.name!r} reads MIMIC-{data.build.version.upper()} but no "
-                             "folder was given; pass --root /path/to/mimic (or set data.root in the config)")
+        raise UserInputError(
+            f"experiment {exp.config.name!r} reads MIMIC-{data.build.version.upper()} but no "
+            "folder was given; pass --root /path/to/mimic (or set data.root in the config)"
+        )
     sources = Sources(source, data.build.version)  # required tables, or an error naming the missing one
     notes = [n for n in _NOTE_TABLES[data.build.version] if sources.has(n)]
     if exp.needs_notes and not notes:
         wanted = ", ".join(sources.describe(n) for n in _NOTE_TABLES[data.build.version])
-        raise UserInputError(f"models of {exp.config.name} read notes but {source} holds no note table "
-                             f"(looked for {wanted}); add the note module, or drop the models that read notes")
+        raise UserInputError(
+            f"models of {exp.config.name} read notes but {source} holds no note table "
+            f"(looked for {wanted}); add the note module, or drop the models that read notes"
+        )
     return f"data: MIMIC-{data.build.version.upper()} at {source} (note tables: {', '.join(notes) or 'none'})"
 
 
@@ -46,8 +50,10 @@ def _check_kg(exp: ResolvedExperiment) -> str:
         return "knowledge graph: starter (built offline on first use and cached)"
     path = Path(section.path)
     if not path.exists():
-        raise UserInputError(f"kg.path {str(path)!r} does not exist; point it at the {section.source} "
-                             f"{'kg.csv file' if section.source == 'primekg' else 'folder'}")
+        raise UserInputError(
+            f"kg.path {str(path)!r} does not exist; point it at the {section.source} "
+            f"{'kg.csv file' if section.source == 'primekg' else 'folder'}"
+        )
     if section.source == "primekg" and not path.is_file():
         raise UserInputError(f"kg.path {path} is a folder; PrimeKG is read from its kg.csv file")
     if section.source in ("bios", "folder") and not path.is_dir():
@@ -89,32 +95,45 @@ def _check_out(exp: ResolvedExperiment, out: str | Path | None) -> str:
             raise UserInputError(f"output folder {folder} is a file; pass a folder path with --out")
         manifest = read_manifest(folder)
         if manifest is None and any(folder.iterdir()):
-            raise UserInputError(f"output folder {folder} is not empty and was not written by emerge; "
-                                 "pass a new or empty folder with --out")
+            raise UserInputError(
+                f"output folder {folder} is not empty and was not written by emerge; "
+                "pass a new or empty folder with --out"
+            )
         if manifest is not None and manifest.kind != EXPERIMENT_KIND:
-            raise UserInputError(f"output folder {folder} holds a {manifest.kind!r} written by emerge, not an "
-                                 "experiment; pass another folder with --out")
+            raise UserInputError(
+                f"output folder {folder} holds a {manifest.kind!r} written by emerge, not an "
+                "experiment; pass another folder with --out"
+            )
     return f"output: {folder}"
 
 
-def check_experiment(exp: ResolvedExperiment, root: str | Path | None = None,
-                     out: str | Path | None = None) -> list[str]:
+def check_experiment(
+    exp: ResolvedExperiment, root: str | Path | None = None, out: str | Path | None = None
+) -> list[str]:
     """One line per checked part; raise `UserInputError` listing every problem found."""
     lines, problems = [], []
-    for check in (lambda: _check_data(exp, root), lambda: _check_kg(exp), lambda: _check_encoders(exp),
-                  lambda: _check_llm(exp), lambda: _check_out(exp, out)):
+    for check in (
+        lambda: _check_data(exp, root),
+        lambda: _check_kg(exp),
+        lambda: _check_encoders(exp),
+        lambda: _check_llm(exp),
+        lambda: _check_out(exp, out),
+    ):
         try:
             lines.append(check())
         except UserInputError as exc:
             problems.append(str(exc))
     if problems:
-        raise UserInputError(f"{exp.config.name} cannot run ({len(problems)} problem"
-                             f"{'s' if len(problems) > 1 else ''}):\n" + "\n".join(f"- {p}" for p in problems))
+        raise UserInputError(
+            f"{exp.config.name} cannot run ({len(problems)} problem"
+            f"{'s' if len(problems) > 1 else ''}):\n" + "\n".join(f"- {p}" for p in problems)
+        )
     return lines
 
 
 def check_splits(dataset, tasks: tuple[str, ...], name: str) -> None:
-    """Refuse to train when a split lacks a class of a task: its metrics would be undefined (or silently NaN)."""
+    """Refuse to train when a split lacks a class of a task: its metrics would be undefined
+    (or silently NaN)."""
     import numpy as np
 
     problems = []
@@ -129,4 +148,5 @@ def check_splits(dataset, tasks: tuple[str, ...], name: str) -> None:
     if problems:
         raise UserInputError(
             f"{name}: a split holds only one class, so its models cannot be trained or evaluated "
-            f"({'; '.join(problems)}); use more stays (e.g. `emerge demo --stays 1200`) or a larger cohort")
+            f"({'; '.join(problems)}); use more stays (e.g. `emerge demo --stays 1200`) or a larger cohort"
+        )

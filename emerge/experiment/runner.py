@@ -66,8 +66,9 @@ class _Stages:
             logger.info("== %d/%d %s: skipped (%s)", self.n, self.total, name, why)
 
 
-def run_experiment(exp: ResolvedExperiment, out: str | Path | None = None, root: str | Path | None = None,
-                   llm_backend=None) -> ExperimentResult:
+def run_experiment(
+    exp: ResolvedExperiment, out: str | Path | None = None, root: str | Path | None = None, llm_backend=None
+) -> ExperimentResult:
     """Run (or resume) every stage of `exp`.
 
     Args:
@@ -111,7 +112,9 @@ def run_experiment(exp: ResolvedExperiment, out: str | Path | None = None, root:
     stages.done("report", t)
     seconds = time.perf_counter() - t0
     c = dataset.info["counts"]
-    headline = (f"{exp.config.name} finished in {seconds:.0f} s. Data: {c['stays']} ICU stays "
-                f"({c['patients']} patients), mortality {100 * c['mortality_rate']:.1f} %, "
-                f"readmission {100 * c['readmission_rate']:.1f} %, {c['notes']} in-window notes.")
+    headline = (
+        f"{exp.config.name} finished in {seconds:.0f} s. Data: {c['stays']} ICU stays "
+        f"({c['patients']} patients), mortality {100 * c['mortality_rate']:.1f} %, "
+        f"readmission {100 * c['readmission_rate']:.1f} %, {c['notes']} in-window notes."
+    )
     return ExperimentResult(metrics, table, headline, out, seconds)

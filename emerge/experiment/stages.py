@@ -21,8 +21,16 @@ from typing import Any
 from emerge.experiment.config import ResolvedExperiment, reads
 from foundation.errors import UserInputError
 
-__all__ = ["Run", "data_stage", "kg_stage", "rag_stage", "text_stage", "model_stage", "report_stage",
-           "synthetic_cohort"]
+__all__ = [
+    "Run",
+    "data_stage",
+    "kg_stage",
+    "rag_stage",
+    "text_stage",
+    "model_stage",
+    "report_stage",
+    "synthetic_cohort",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +89,10 @@ def data_stage(run: Run):
     else:
         source = run.root or data.root
         if not source:
-            raise UserInputError(f"experiment {run.config.name!r} reads MIMIC-{data.build.version.upper()} but no "
-                                 "folder was given; pass --root /path/to/mimic (or set data.root in the config)")
+            raise UserInputError(
+                f"experiment {run.config.name!r} reads MIMIC-{data.build.version.upper()} but no "
+                "folder was given; pass --root /path/to/mimic (or set data.root in the config)"
+            )
     dataset = EHRDataset(build_dataset(source, run.out / "dataset", data.build))
     check_splits(dataset, run.tasks(), run.config.name)
     return dataset
@@ -100,8 +110,15 @@ def rag_stage(run: Run, dataset, kg) -> dict[int, str]:
     from emerge.rag.session import run_rag
 
     rag = run.config.rag
-    return run_rag(dataset, run.out / "rag", kg, run.exp.llm, rag.settings, run.encoder(rag.linker_encoder),
-                   backend=run.llm_backend)
+    return run_rag(
+        dataset,
+        run.out / "rag",
+        kg,
+        run.exp.llm,
+        rag.settings,
+        run.encoder(rag.linker_encoder),
+        backend=run.llm_backend,
+    )
 
 
 def text_stage(run: Run, dataset, summaries: dict[int, str] | None):
@@ -116,8 +133,17 @@ def text_stage(run: Run, dataset, summaries: dict[int, str] | None):
     cache = run.out / "cache" / "embeddings"
 
     def embed(texts: dict[int, list[str]], name: str):
-        return embed_stay_texts(dataset.stay_id, texts, encoder, cache / name, max_chunks=text.max_chunks,
-                                chunk_words=100, overlap=10, shard_size=512, batch_size=64)
+        return embed_stay_texts(
+            dataset.stay_id,
+            texts,
+            encoder,
+            cache / name,
+            max_chunks=text.max_chunks,
+            chunk_words=100,
+            overlap=10,
+            shard_size=512,
+            batch_size=64,
+        )
 
     notes = embed(dataset.notes_by_stay(), "notes") if run.exp.needs_notes else None
     summary = None
@@ -134,8 +160,14 @@ def model_stage(run: Run, data) -> list[dict[str, Any]]:
     for task in run.config.tasks:
         for name, model_config in run.exp.models.items():
             text = reads(model_config, "notes") or reads(model_config, "summary")
-            result = train_and_evaluate(data, model_config, run.exp.trainer, run.out / "runs" / task / name,
-                                        task=task, expected_text_encoder=data.text_encoder if text else None)
+            result = train_and_evaluate(
+                data,
+                model_config,
+                run.exp.trainer,
+                run.out / "runs" / task / name,
+                task=task,
+                expected_text_encoder=data.text_encoder if text else None,
+            )
             reports.append(result.metrics)
     return reports
 

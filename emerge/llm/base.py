@@ -93,8 +93,8 @@ def _check_one(name: str, prompt: Any) -> None:
             )
     if not any(msg["content"].strip() for msg in prompt):
         raise UserInputError(
-            f"{name} has {len(prompt)} chat message(s) whose contents are all empty; the model would answer a "
-            f"blank question. Give a message text, or leave that item out"
+            f"{name} has {len(prompt)} chat message(s) whose contents are all empty; the model would "
+            f"answer a blank question. Give a message text, or leave that item out"
         )
 
 

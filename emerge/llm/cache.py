@@ -33,19 +33,25 @@ _CHUNK = 500  # keys per SELECT ... IN (...), well under SQLite's variable limit
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, backend TEXT NOT NULL, model_id TEXT NOT NULL, "
-    "sampling TEXT NOT NULL, prompt TEXT NOT NULL, output TEXT NOT NULL, created REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS outputs (key TEXT PRIMARY KEY, backend TEXT NOT NULL, "
+    "model_id TEXT NOT NULL, sampling TEXT NOT NULL, prompt TEXT NOT NULL, output TEXT NOT NULL, "
+    "created REAL NOT NULL)",
 )
 
 
 # SQLite result codes (exc.sqlite_errorname) that mean "this file is damaged", and fixes for the others.
 _DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 _OTHER_FIXES = (
-    (("SQLITE_BUSY", "SQLITE_LOCKED"), "another process held its lock past the busy timeout; run again when it "
-     "is done, or pass another --cache"),
+    (
+        ("SQLITE_BUSY", "SQLITE_LOCKED"),
+        "another process held its lock past the busy timeout; run again when it "
+        "is done, or pass another --cache",
+    ),
     (("SQLITE_FULL",), "the disk is full; free some space, or pass a --cache on another disk"),
-    (("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH"), "this user cannot open or write it; "
-     "check its permissions and its folder's, or pass another --cache"),
+    (
+        ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH"),
+        "this user cannot open or write it; check its permissions and its folder's, or pass another --cache",
+    ),
 )
 
 
@@ -58,12 +64,15 @@ def cache_error(path: Path, exc: sqlite3.DatabaseError) -> ArtifactError:
     """The `ArtifactError` for a SQLite failure on the cache file `path`: damaged, or what else to check."""
     if _is_damage(exc):
         return ArtifactError(
-            f"LLM cache {path} is damaged or not a SQLite file ({exc}); delete it (its answers are recomputed "
-            f"on the next run; also delete {path.name}-wal and {path.name}-shm if present), or pass another --cache"
+            f"LLM cache {path} is damaged or not a SQLite file ({exc}); delete it (its answers are "
+            f"recomputed on the next run; also delete {path.name}-wal and {path.name}-shm if present), "
+            f"or pass another --cache"
         )
     name = getattr(exc, "sqlite_errorname", "") or ""
-    fix = next((fix for names, fix in _OTHER_FIXES if name.startswith(names)),
-               "check the file and its disk; if it keeps failing, delete it (its answers are recomputed)")
+    fix = next(
+        (fix for names, fix in _OTHER_FIXES if name.startswith(names)),
+        "check the file and its disk; if it keeps failing, delete it (its answers are recomputed)",
+    )
     return ArtifactError(f"LLM cache {path}: SQLite failed ({exc}); {fix}")
 
 
@@ -82,12 +91,18 @@ class LLMCache:
     def __init__(self, path: str | os.PathLike, busy_timeout_s: float = 120.0) -> None:
         self.path = Path(path)
         if self.path.is_dir():
-            raise UserInputError(f"LLM cache {self.path} is a folder; pass a file path (e.g. llm_cache.sqlite)")
+            raise UserInputError(
+                f"LLM cache {self.path} is a folder; pass a file path (e.g. llm_cache.sqlite)"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        writable = os.access(self.path, os.W_OK) if self.path.exists() else os.access(self.path.parent, os.W_OK)
+        writable = (
+            os.access(self.path, os.W_OK) if self.path.exists() else os.access(self.path.parent, os.W_OK)
+        )
         if not writable:  # found now, not after hours of generation whose answers could not be kept
-            raise ArtifactError(f"LLM cache {self.path} cannot be written by this user (or its folder is read-only); "
-                                "check its permissions, or pass another --cache")
+            raise ArtifactError(
+                f"LLM cache {self.path} cannot be written by this user (or its folder is read-only); "
+                "check its permissions, or pass another --cache"
+            )
         self._lock = threading.Lock()
         with self._sqlite():
             self._conn = sqlite3.connect(
@@ -108,7 +123,9 @@ class LLMCache:
         problems = [row[0] for row in self._conn.execute("PRAGMA quick_check").fetchall()]
         if problems != ["ok"]:
             lines = [line for text in problems for line in text.splitlines() if not line.startswith("***")]
-            raise sqlite3.DatabaseError("quick_check: " + " / ".join(lines[:2]))  # reported by _sqlite as damage
+            raise sqlite3.DatabaseError(
+                "quick_check: " + " / ".join(lines[:2])
+            )  # reported by _sqlite as damage
         self._conn.execute("BEGIN IMMEDIATE")
         for statement in _SCHEMA:
             self._conn.execute(statement)
@@ -118,8 +135,8 @@ class LLMCache:
         self._conn.execute("COMMIT")
         if row is not None and row[0] != str(SCHEMA_VERSION):
             raise ArtifactError(
-                f"{self.path} has LLM cache schema {row[0]}, this code reads {SCHEMA_VERSION}; delete the file "
-                f"(its answers will be recomputed) or use another --cache path"
+                f"{self.path} has LLM cache schema {row[0]}, this code reads {SCHEMA_VERSION}; "
+                f"delete the file (its answers will be recomputed) or use another --cache path"
             )
 
     @contextmanager

@@ -33,8 +33,8 @@ __all__ = [
 
 
 def default_cache_dir() -> Path:
-    """`$EMERGE_CACHE`, else `~/.cache/emerge` (foundation.artifacts.cache_root): converted GGUF models and the
-    LLM output cache."""
+    """`$EMERGE_CACHE`, else `~/.cache/emerge` (foundation.artifacts.cache_root): converted GGUF
+    models and the LLM output cache."""
     return cache_root()
 
 
@@ -69,7 +69,8 @@ class TransformersConfig(_Base):
     cache_converted: bool = True
     convert_cache_dir: Path | None = None
     prefix_cache: bool = Field(
-        True, description="Run the prompts' common token prefix once per call and reuse its key/value cache.")
+        True, description="Run the prompts' common token prefix once per call and reuse its key/value cache."
+    )
     max_context_tokens: int | None = Field(None, ge=16, description="Override the model's context window.")
 
 
@@ -111,12 +112,14 @@ class OpenAIConfig(_Base):
     max_context_tokens: int = Field(8192, ge=16)
     tokenizer: Path | None = Field(
         None,
-        description="A local HF tokenizer folder for exact token counts; None = estimate 1 token per 3 chars.",
+        description="A local HF tokenizer folder for exact token counts; "
+        "None = estimate 1 token per 3 chars.",
     )
     proxy: str | None = Field(
         None,
-        description="http(s) URL of a proxy for a non-loopback base_url (e.g. http://proxy.hospital.org:3128); "
-        "None = connect directly. Environment proxy variables are never used.",
+        description="http(s) URL of a proxy for a non-loopback base_url "
+        "(e.g. http://proxy.hospital.org:3128); None = connect directly. "
+        "Environment proxy variables are never used.",
     )
 
     @field_validator("proxy")

@@ -52,17 +52,23 @@ def backend_identity(config: LLMConfig) -> tuple[str, str]:
 # Packages each local backend imports, and how to install the missing one.
 _PACKAGES = {
     "transformers": (("torch", "transformers"), "reinstall the project: pip install emerge-drehr"),
-    "vllm": (("vllm",), "the vllm backend runs on GPUs only; install the gpu extra: pip install 'emerge-drehr[gpu]'"),
+    "vllm": (
+        ("vllm",),
+        "the vllm backend runs on GPUs only; install the gpu extra: pip install 'emerge-drehr[gpu]'",
+    ),
 }
 
 
 def _require_packages(backend: str) -> None:
-    """Raise `UserInputError` when a package the backend imports is not installed (found without importing)."""
+    """Raise `UserInputError` when a package the backend imports is not installed (found without
+    importing)."""
     names, fix = _PACKAGES[backend]
     missing = [name for name in names if importlib.util.find_spec(name) is None]
     if missing:
-        raise UserInputError(f"the {backend} LLM backend needs the Python package {', '.join(missing)}, which is "
-                             f"not installed; {fix}")
+        raise UserInputError(
+            f"the {backend} LLM backend needs the Python package {', '.join(missing)}, which is "
+            f"not installed; {fix}"
+        )
 
 
 def check_backend_ready(config: LLMConfig | str | os.PathLike | None) -> None:
@@ -134,7 +140,8 @@ class LazyBackend(LLMBackend):
             self._backend = _build(self.config)
             if (self._backend.name, self._backend.model_id) != (self.name, self.model_id):
                 raise RuntimeError(
-                    f"lazy backend identity {(self.name, self.model_id)} != built {(self._backend.name, self._backend.model_id)}"
+                    f"lazy backend identity {(self.name, self.model_id)} != "
+                    f"built {(self._backend.name, self._backend.model_id)}"
                 )
         return self._backend
 

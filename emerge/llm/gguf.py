@@ -73,8 +73,8 @@ def resolve_model_path(model: Path | None) -> Path:
     model = Path(model).expanduser()
     if _PLACEHOLDER.search(model.as_posix()):
         raise UserInputError(
-            f"model {str(model)!r} is a placeholder from an example config; set `model:` in the LLM config to "
-            f"your model's local folder or .gguf file (or null for the bundled SmolLM2)"
+            f"model {str(model)!r} is a placeholder from an example config; set `model:` in the LLM "
+            f"config to your model's local folder or .gguf file (or null for the bundled SmolLM2)"
         )
     if not model.exists():
         raise UserInputError(f"model {model} not found; {_CHECK_MODEL}")
@@ -83,7 +83,8 @@ def resolve_model_path(model: Path | None) -> Path:
         return model
     if not (model / "config.json").is_file():
         raise UserInputError(
-            f"model {model} is neither a .gguf file nor a Hugging Face folder with config.json; {_CHECK_MODEL}"
+            f"model {model} is neither a .gguf file nor a Hugging Face folder with config.json; "
+            f"{_CHECK_MODEL}"
         )
     if not any(model.glob("*.safetensors")):
         found = sorted(p.name for p in model.iterdir())[:8]
@@ -136,7 +137,9 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
             cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
         except OSError:
             return False
-    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    flags = next(
+        (line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), []
+    )
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
@@ -155,13 +158,17 @@ def load_gguf(gguf: Path, dtype):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, local_files_only=True
+        )
         model = AutoModelForCausalLM.from_pretrained(
             str(gguf.parent), gguf_file=gguf.name, dtype=dtype, trust_remote_code=False, local_files_only=True
         )
     except (ValueError, KeyError, OSError, RuntimeError, EOFError) as exc:  # the gguf reader's ways to fail
-        raise UserInputError(f"GGUF file {gguf} cannot be read ({str(exc).splitlines()[0][:200]}); it is truncated "
-                             f"or damaged: download it again, or pass another model") from exc
+        raise UserInputError(
+            f"GGUF file {gguf} cannot be read ({str(exc).splitlines()[0][:200]}); it is truncated "
+            f"or damaged: download it again, or pass another model"
+        ) from exc
     return model, tokenizer
 
 
@@ -194,5 +201,6 @@ def converted_folder(gguf: Path, cache_dir: Path) -> Path:
         return {"source": fingerprint}
 
     # another process may convert it too: the first complete copy wins
-    return cached_step(target, _KIND, _FORMAT_VERSION, key, convert, keep_concurrent=True,
-                       what="GGUF conversion cache").path
+    return cached_step(
+        target, _KIND, _FORMAT_VERSION, key, convert, keep_concurrent=True, what="GGUF conversion cache"
+    ).path

@@ -42,9 +42,7 @@ def read_prompts(path: str | os.PathLike) -> list[tuple[Any, Any]]:
         items.append((row["id"], row["prompt"]))
         names.append(f"{path}:{number}: prompt of id {json.dumps(row['id'])}")
     if not items:
-        raise UserInputError(
-            f"prompts file {path} holds no prompts; expected one {expected} a line"
-        )
+        raise UserInputError(f"prompts file {path} holds no prompts; expected one {expected} a line")
     check_prompts([prompt for _, prompt in items], names)  # before any model is loaded
     return items
 

@@ -42,12 +42,13 @@ def is_loopback_host(host: str) -> bool:
 
 
 def check_endpoint_allowed(config: OpenAIConfig) -> str:
-    """Return the host of `config.base_url` if the two opt-in flags allow it; raise `UserInputError` if not."""
+    """Return the host of `config.base_url` if the two opt-in flags allow it; raise
+    `UserInputError` if not."""
     if not config.allow_remote_patient_text:
         raise UserInputError(
-            "the openai backend sends prompts (patient text) over HTTP and is off by default; MIMIC's data use "
-            "agreement forbids sending patient text outside the institution. If the server runs on this "
-            "machine, set `allow_remote_patient_text: true` in the LLM config"
+            "the openai backend sends prompts (patient text) over HTTP and is off by default; MIMIC's "
+            "data use agreement forbids sending patient text outside the institution. If the server "
+            "runs on this machine, set `allow_remote_patient_text: true` in the LLM config"
         )
     parts = urlsplit(config.base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -63,9 +64,9 @@ def check_endpoint_allowed(config: OpenAIConfig) -> str:
         )
     if config.proxy is not None and is_loopback_host(host):
         raise UserInputError(
-            f"proxy {config.proxy!r} is set but base_url {config.base_url!r} is on this machine: a proxy would "
-            f"receive the prompts (patient text) and could answer in the model's place; remove `proxy` from the "
-            f"LLM config (loopback servers are always reached directly)"
+            f"proxy {config.proxy!r} is set but base_url {config.base_url!r} is on this machine: a proxy "
+            f"would receive the prompts (patient text) and could answer in the model's place; remove "
+            f"`proxy` from the LLM config (loopback servers are always reached directly)"
         )
     return host
 
@@ -90,8 +91,9 @@ def check_tokenizer_folder(config: OpenAIConfig) -> None:
         return
     if not folder.is_dir() or not any((folder / name).is_file() for name in _TOKENIZER_FILES):
         raise UserInputError(
-            f"tokenizer {folder} is not a folder with {' or '.join(_TOKENIZER_FILES)}; point `tokenizer` in the "
-            f"LLM config at the served model's local folder, or set it to null to estimate token counts"
+            f"tokenizer {folder} is not a folder with {' or '.join(_TOKENIZER_FILES)}; point `tokenizer` "
+            f"in the LLM config at the served model's local folder, or set it to null to estimate token "
+            f"counts"
         )
 
 

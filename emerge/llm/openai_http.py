@@ -26,8 +26,10 @@ _SHOW = 300  # characters of a bad answer quoted in an error
 
 # What to check for an HTTP error status (the first matching class of status codes).
 _STATUS_FIXES = (
-    ((301, 302, 303, 307, 308),
-     "redirects are not followed; set `base_url` to the address the server really answers at"),
+    (
+        (301, 302, 303, 307, 308),
+        "redirects are not followed; set `base_url` to the address the server really answers at",
+    ),
     ((401, 403), "the server wants an API key: export it and name the variable in `api_key_env`"),
     ((404,), "is `base_url` the server's OpenAI-compatible API root (usually ending in /v1)?"),
     ((400, 422), "check `model:` in the LLM config (the name the server serves) and the sampling settings"),
@@ -52,8 +54,10 @@ def _status_error(url: str, exc: urllib.error.HTTPError) -> UserInputError:
         detail = exc.read().decode("utf-8", "replace")[:_SHOW]
     except OSError:
         detail = ""
-    fix = next((fix for codes, fix in _STATUS_FIXES if exc.code in codes),
-               "the server failed on this request; see its log" if exc.code >= 500 else "see the server's log")
+    fix = next(
+        (fix for codes, fix in _STATUS_FIXES if exc.code in codes),
+        "the server failed on this request; see its log" if exc.code >= 500 else "see the server's log",
+    )
     return UserInputError(f"{url} answered HTTP {exc.code} {exc.reason}: {detail!r}; {fix}")
 
 
@@ -71,14 +75,24 @@ def _unreachable_error(url: str, reason: object) -> UserInputError:
             f"`llama-server -m MODEL.gguf --port 8000` or `vllm serve MODEL --port 8000`), or fix `base_url` "
             f"in the LLM config"
         )
-    return UserInputError(f"cannot reach {url} ({reason}); check that the server runs and that `base_url` "
-                          f"in the LLM config is right")
+    return UserInputError(
+        f"cannot reach {url} ({reason}); check that the server runs and that `base_url` "
+        f"in the LLM config is right"
+    )
 
 
-def post_json(opener: urllib.request.OpenerDirector, url: str, body: dict[str, Any], headers: dict[str, str],
-              timeout_s: float) -> Any:
-    """POST `body` as JSON to `url` and return the decoded JSON answer; every failure is a `UserInputError`."""
-    request = urllib.request.Request(url, data=json.dumps(body).encode("utf-8"), headers=headers, method="POST")
+def post_json(
+    opener: urllib.request.OpenerDirector,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    timeout_s: float,
+) -> Any:
+    """POST `body` as JSON to `url` and return the decoded JSON answer; every failure is a
+    `UserInputError`."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode("utf-8"), headers=headers, method="POST"
+    )
     try:
         with opener.open(request, timeout=timeout_s) as response:
             raw = response.read()
@@ -91,30 +105,36 @@ def post_json(opener: urllib.request.OpenerDirector, url: str, body: dict[str, A
     except TimeoutError as exc:  # the connection was made, the answer did not come in time
         raise _timeout_error(url, timeout_s) from exc
     except (http.client.HTTPException, ConnectionError) as exc:
-        raise UserInputError(f"the connection to {url} broke before a whole answer came ({type(exc).__name__}: "
-                             f"{exc}); check the server's log, then run again") from exc
+        raise UserInputError(
+            f"the connection to {url} broke before a whole answer came ({type(exc).__name__}: "
+            f"{exc}); check the server's log, then run again"
+        ) from exc
     text = raw.decode("utf-8", "replace")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserInputError(
-            f"{url} answered something that is not JSON ({text[:_SHOW]!r}); `base_url` must be the root of an "
-            f"OpenAI-compatible API (usually ending in /v1)"
+            f"{url} answered something that is not JSON ({text[:_SHOW]!r}); `base_url` must be the root "
+            f"of an OpenAI-compatible API (usually ending in /v1)"
         ) from exc
 
 
 def reply_text(reply: Any, url: str, chat: bool) -> str:
-    """`choices[0].message.content` (chat) or `choices[0].text` (completions) of an answer; a null text is ""."""
+    """`choices[0].message.content` (chat) or `choices[0].text` (completions) of an answer; a null
+    text is ""."""
     field = "message.content" if chat else "text"
     try:
         choice = reply["choices"][0]
         text = choice["message"]["content"] if chat else choice["text"]
     except (KeyError, IndexError, TypeError) as exc:
         raise UserInputError(
-            f"{url} answered JSON without choices[0].{field} ({json.dumps(reply)[:_SHOW]}); the server is not "
-            f"OpenAI-compatible or reported an error: check the server's log and `model:` in the LLM config"
+            f"{url} answered JSON without choices[0].{field} ({json.dumps(reply)[:_SHOW]}); the server "
+            f"is not OpenAI-compatible or reported an error: check the server's log and `model:` in the "
+            f"LLM config"
         ) from exc
     if text is not None and not isinstance(text, str):
-        raise UserInputError(f"{url} answered choices[0].{field} of type {type(text).__name__}, not a string "
-                             f"({json.dumps(reply)[:_SHOW]}); the server is not OpenAI-compatible")
+        raise UserInputError(
+            f"{url} answered choices[0].{field} of type {type(text).__name__}, not a string "
+            f"({json.dumps(reply)[:_SHOW]}); the server is not OpenAI-compatible"
+        )
     return text or ""

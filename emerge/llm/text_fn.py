@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 __all__ = ["llm_text_fn"]
 
 
-def llm_text_fn(config: str | os.PathLike | LLMConfig, out_path: str | os.PathLike,
-                backend: LLMBackend | None = None) -> tuple[TextFn, LLMCache]:
+def llm_text_fn(
+    config: str | os.PathLike | LLMConfig, out_path: str | os.PathLike, backend: LLMBackend | None = None
+) -> tuple[TextFn, LLMCache]:
     """A cached `list[str] -> list[str]` over the LLM of `config` (a YAML path or an LLMConfig).
 
     The cache is a SQLite file next to the output (`<out>.llm_cache.sqlite`), so a rerun never asks

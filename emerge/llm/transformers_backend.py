@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 
 def pick_device(device: str) -> str:
-    """"cuda" or "cpu" for a config's `device`; `cuda` without a visible GPU is a `UserInputError`."""
+    """ "cuda" or "cpu" for a config's `device`; `cuda` without a visible GPU is a `UserInputError`."""
     import torch
 
     if device == "auto":
@@ -103,7 +103,9 @@ class TransformersBackend(LLMBackend):
             with _no_progress_bars():
                 local = {"trust_remote_code": False, "local_files_only": True}
                 tokenizer = AutoTokenizer.from_pretrained(str(source), **local)
-                model = AutoModelForCausalLM.from_pretrained(str(source), dtype=dtype, use_safetensors=True, **local)
+                model = AutoModelForCausalLM.from_pretrained(
+                    str(source), dtype=dtype, use_safetensors=True, **local
+                )
         self.load_seconds = time.perf_counter() - start
         logger.info("loaded %s on %s in %.1f s", self.model_id, self.device, self.load_seconds)
         tokenizer.padding_side = "left"
@@ -111,7 +113,8 @@ class TransformersBackend(LLMBackend):
             tokenizer.pad_token = tokenizer.eos_token
         if self.config.use_chat_template and not tokenizer.chat_template:
             raise UserInputError(
-                f"model {self.model_id} has no chat template; set `use_chat_template: false` in the LLM config"
+                f"model {self.model_id} has no chat template; "
+                f"set `use_chat_template: false` in the LLM config"
             )
         self.tokenizer = tokenizer
         self.model = model.to(self.device).eval()
@@ -153,8 +156,9 @@ class TransformersBackend(LLMBackend):
             if n + max_new_tokens > self.max_context_tokens:
                 raise UserInputError(
                     f"prompt {i} has {n} tokens (chat template included) + max_new_tokens "
-                    f"{max_new_tokens} > the context window of {self.max_context_tokens} tokens of {self.model_id}; "
-                    f"trim the prompt (see LLMBackend.count_tokens / max_context_tokens) or lower max_new_tokens"
+                    f"{max_new_tokens} > the context window of {self.max_context_tokens} tokens of "
+                    f"{self.model_id}; trim the prompt (see LLMBackend.count_tokens / max_context_tokens) "
+                    f"or lower max_new_tokens"
                 )
 
     @property
@@ -177,8 +181,11 @@ class TransformersBackend(LLMBackend):
             return 0, None
         cache = DynamicCache(config=self.model.config)
         with torch.inference_mode():
-            self.model(input_ids=torch.tensor([first[:n]], device=self.device), use_cache=True,
-                       **{self._cache_kwarg: cache})
+            self.model(
+                input_ids=torch.tensor([first[:n]], device=self.device),
+                use_cache=True,
+                **{self._cache_kwarg: cache},
+            )
         return n, cache
 
     def _batch_inputs(self, ids: list[list[int]], prefix: int, prefix_cache):
@@ -194,8 +201,10 @@ class TransformersBackend(LLMBackend):
         head = ids[0][:prefix]
         input_ids = [head + [pad] * (width - len(r)) + r for r in rests]
         mask = [[1] * prefix + [0] * (width - len(r)) + [1] * len(r) for r in rests]
-        kwargs = {"input_ids": torch.tensor(input_ids, device=self.device),
-                  "attention_mask": torch.tensor(mask, device=self.device)}
+        kwargs = {
+            "input_ids": torch.tensor(input_ids, device=self.device),
+            "attention_mask": torch.tensor(mask, device=self.device),
+        }
         if prefix_cache is not None:
             cache = copy.deepcopy(prefix_cache)
             cache.batch_repeat_interleave(len(ids))
@@ -227,8 +236,12 @@ class TransformersBackend(LLMBackend):
             with torch.random.fork_rng(devices=devices), torch.inference_mode():
                 torch.manual_seed(sampling.seed)
                 out = self.model.generate(**enc, **kwargs)  # (batch, prompt_len + new_len)
-            new_tokens = out[:, enc["input_ids"].shape[1] :]  # (batch, new_len): padding keeps prompts aligned
-            for i, text in zip(rows, self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True), strict=True):
+            new_tokens = out[
+                :, enc["input_ids"].shape[1] :
+            ]  # (batch, new_len): padding keeps prompts aligned
+            for i, text in zip(
+                rows, self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True), strict=True
+            ):
                 outputs[i] = text
         return outputs
 

@@ -66,7 +66,8 @@ class VLLMBackend(LLMBackend):
         )
         if config.use_chat_template and not getattr(self.tokenizer, "chat_template", None):
             raise UserInputError(
-                f"model {self.model_id} has no chat template; set `use_chat_template: false` in the LLM config"
+                f"model {self.model_id} has no chat template; "
+                f"set `use_chat_template: false` in the LLM config"
             )
 
     @property

@@ -15,9 +15,23 @@ from emerge.metrics.report import (
 )
 
 __all__ = [
-    "auroc", "auprc", "min_p_se", "brier", "check_binary_inputs",
-    "reliability_bins", "ReliabilityBins", "expected_calibration_error",
-    "bootstrap_ci", "BootstrapSummary", "resampled_ranking_metrics",
-    "evaluate_predictions", "RANKING_METRICS",
-    "build_metrics", "merge_metrics", "markdown_table", "save_metrics_json", "load_metrics_json", "write_report",
+    "auroc",
+    "auprc",
+    "min_p_se",
+    "brier",
+    "check_binary_inputs",
+    "reliability_bins",
+    "ReliabilityBins",
+    "expected_calibration_error",
+    "bootstrap_ci",
+    "BootstrapSummary",
+    "resampled_ranking_metrics",
+    "evaluate_predictions",
+    "RANKING_METRICS",
+    "build_metrics",
+    "merge_metrics",
+    "markdown_table",
+    "save_metrics_json",
+    "load_metrics_json",
+    "write_report",
 ]

@@ -88,12 +88,23 @@ def summarize(values: np.ndarray, alpha: float = 0.05) -> BootstrapSummary:
         nan = float("nan")
         return BootstrapSummary(mean=nan, std=nan, ci=(nan, nan), n_valid=0)
     lo, hi = np.percentile(finite, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return BootstrapSummary(mean=float(finite.mean()), std=float(finite.std()), ci=(float(lo), float(hi)),
-                            n_valid=int(finite.size))
+    return BootstrapSummary(
+        mean=float(finite.mean()),
+        std=float(finite.std()),
+        ci=(float(lo), float(hi)),
+        n_valid=int(finite.size),
+    )
 
 
-def bootstrap_ci(y_true, y_prob, n_resamples: int = 1000, seed: int = 0, alpha: float = 0.05,
-                 chunk: int = 200, name: str = "predictions") -> dict[str, BootstrapSummary]:
+def bootstrap_ci(
+    y_true,
+    y_prob,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    chunk: int = 200,
+    name: str = "predictions",
+) -> dict[str, BootstrapSummary]:
     """Bootstrap the test set `n_resamples` times (with replacement, seeded) and summarise each metric.
 
     Resamples are scored `chunk` at a time to bound memory at about chunk * N * 8 bytes per array.

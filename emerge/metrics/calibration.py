@@ -53,8 +53,9 @@ def reliability_bins(y_true, y_prob, n_bins: int = 10, name: str = "predictions"
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_predicted = np.where(count > 0, sum_p / count, np.nan)
         fraction_positive = np.where(count > 0, sum_y / count, np.nan)
-    return ReliabilityBins(edges=edges, mean_predicted=mean_predicted, fraction_positive=fraction_positive,
-                           count=count)
+    return ReliabilityBins(
+        edges=edges, mean_predicted=mean_predicted, fraction_positive=fraction_positive, count=count
+    )
 
 
 def expected_calibration_error(y_true, y_prob, n_bins: int = 10, name: str = "predictions") -> float:

@@ -33,14 +33,16 @@ def check_binary_inputs(y_true, y_prob, name: str = "predictions") -> tuple[np.n
     bad = ~np.isfinite(p)
     if bad.any():
         raise UserInputError(
-            f"{name}: {int(bad.sum())} of {p.size} scores are NaN or inf (first at index {int(np.argmax(bad))}); "
+            f"{name}: {int(bad.sum())} of {p.size} scores are NaN or inf "
+            f"(first at index {int(np.argmax(bad))}); "
             "the model diverged or its inputs hold NaN. Check the inputs and lower the learning rate."
         )
     y_float = y.astype(np.float64)
     if not np.isin(y_float, (0.0, 1.0)).all():
         odd = np.unique(y_float[~np.isin(y_float, (0.0, 1.0))])[:5]
         raise UserInputError(
-            f"{name}: labels must be 0 or 1, found {odd.tolist()}; drop stays with unknown labels (NaN) first."
+            f"{name}: labels must be 0 or 1, found {odd.tolist()}; "
+            "drop stays with unknown labels (NaN) first."
         )
     return y_float.astype(np.int64), p
 

@@ -2,7 +2,8 @@
 
 `evaluate_predictions(y, p)` returns
 `{"auroc", "auprc", "min_p_se", "auroc_ci", "auprc_ci", "min_p_se_ci", "auroc_std", "auprc_std",
-"min_p_se_std", "auroc_boot_mean", ..., "brier", "ece", "n", "positives", "n_bootstrap", "n_bootstrap_valid"}`.
+"min_p_se_std", "auroc_boot_mean", ..., "brier", "ece", "n", "positives", "n_bootstrap",
+"n_bootstrap_valid"}`.
 Point values are computed on the whole test set; `*_ci` are 95 % percentile intervals and `*_std`
 the standard deviation over bootstrap resamples (EMERGE reports mean +- std over resamples; the
 bootstrap mean is stored as `*_boot_mean`). Stays whose label is NaN (unknown) are left out and
@@ -28,8 +29,9 @@ logger = logging.getLogger(__name__)
 RANKING_METRICS = ("auroc", "auprc", "min_p_se")
 
 
-def evaluate_predictions(y_true, y_prob, n_bootstrap: int = 1000, seed: int = 0, n_bins: int = 10,
-                         name: str = "predictions") -> dict[str, float | int | list[float]]:
+def evaluate_predictions(
+    y_true, y_prob, n_bootstrap: int = 1000, seed: int = 0, n_bins: int = 10, name: str = "predictions"
+) -> dict[str, float | int | list[float]]:
     """Score `y_prob` [N] against `y_true` [N] (0/1, NaN = unknown label, left out)."""
     y = np.asarray(y_true, dtype=np.float64).reshape(-1)
     p = np.asarray(y_prob, dtype=np.float64).reshape(-1)

@@ -83,8 +83,9 @@ def plot_pr(curves: Curves, path: str | os.PathLike, title: str = "Precision-rec
     return _save(plt, fig, Path(path))
 
 
-def plot_calibration(curves: Curves, path: str | os.PathLike, n_bins: int = 10,
-                     title: str = "Calibration") -> Path:
+def plot_calibration(
+    curves: Curves, path: str | os.PathLike, n_bins: int = 10, title: str = "Calibration"
+) -> Path:
     """Reliability diagram: observed positive rate against mean predicted probability per bin."""
     from emerge.metrics.calibration import expected_calibration_error, reliability_bins
 
@@ -94,10 +95,20 @@ def plot_calibration(curves: Curves, path: str | os.PathLike, n_bins: int = 10,
         bins = reliability_bins(y, p, n_bins=n_bins, name=model)
         keep = bins.count > 0
         ece = expected_calibration_error(y, p, n_bins=n_bins, name=model)
-        ax.plot(bins.mean_predicted[keep], bins.fraction_positive[keep], marker="o", ms=3,
-                label=f"{model} (ECE {ece:.3f})")
+        ax.plot(
+            bins.mean_predicted[keep],
+            bins.fraction_positive[keep],
+            marker="o",
+            ms=3,
+            label=f"{model} (ECE {ece:.3f})",
+        )
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
-    ax.set(xlabel="mean predicted probability", ylabel="observed fraction positive", title=title,
-           xlim=(0, 1), ylim=(0, 1.01))
+    ax.set(
+        xlabel="mean predicted probability",
+        ylabel="observed fraction positive",
+        title=title,
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
     ax.legend(loc="upper left", fontsize=7)
     return _save(plt, fig, Path(path))

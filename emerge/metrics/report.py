@@ -28,8 +28,14 @@ from emerge.metrics.plots import plot_calibration, plot_pr, plot_roc
 from foundation.artifacts import atomic_write_text
 from foundation.errors import UserInputError
 
-__all__ = ["build_metrics", "merge_metrics", "markdown_table", "save_metrics_json", "load_metrics_json",
-           "write_report"]
+__all__ = [
+    "build_metrics",
+    "merge_metrics",
+    "markdown_table",
+    "save_metrics_json",
+    "load_metrics_json",
+    "write_report",
+]
 
 Predictions = Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]]  # task -> model -> (y, p)
 
@@ -38,10 +44,12 @@ def build_metrics(predictions: Predictions, n_bootstrap: int = 1000, seed: int =
     """Evaluate every (task, model) pair; the bootstrap of each pair uses the same `seed`."""
     tasks: dict[str, Any] = {}
     for task, models in predictions.items():
-        tasks[task] = {"models": {
-            model: evaluate_predictions(y, p, n_bootstrap=n_bootstrap, seed=seed, name=f"{task}/{model}")
-            for model, (y, p) in models.items()
-        }}
+        tasks[task] = {
+            "models": {
+                model: evaluate_predictions(y, p, n_bootstrap=n_bootstrap, seed=seed, name=f"{task}/{model}")
+                for model, (y, p) in models.items()
+            }
+        }
     return {"tasks": tasks}
 
 
@@ -107,21 +115,30 @@ def markdown_table(metrics: Mapping[str, Any]) -> str:
     """One markdown table per task: a row per model, ranking metrics x100 with 95 % bootstrap CIs."""
     lines: list[str] = []
     for task, body in metrics["tasks"].items():
-        lines += [f"### {task}", "",
-                  "| model | AUROC | AUPRC | min(+P,Se) | Brier | ECE | n | positives |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"### {task}",
+            "",
+            "| model | AUROC | AUPRC | min(+P,Se) | Brier | ECE | n | positives |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for model, v in body["models"].items():
             lines.append(
                 f"| {model} | {_with_ci(v, 'auroc')} | {_with_ci(v, 'auprc')} | {_with_ci(v, 'min_p_se')} | "
-                f"{_fmt(v.get('brier'), 1.0, 4)} | {_fmt(v.get('ece'), 1.0, 4)} | {v.get('n')} | {v.get('positives')} |"
+                f"{_fmt(v.get('brier'), 1.0, 4)} | {_fmt(v.get('ece'), 1.0, 4)} | "
+                f"{v.get('n')} | {v.get('positives')} |"
             )
         lines.append("")
     lines.append("Ranking metrics x100 on the test split, 95 % bootstrap percentile interval in brackets.")
     return "\n".join(lines) + "\n"
 
 
-def write_report(out_dir: str | os.PathLike, predictions: Predictions, n_bootstrap: int = 1000,
-                 seed: int = 0, plots: bool = True) -> dict[str, Any]:
+def write_report(
+    out_dir: str | os.PathLike,
+    predictions: Predictions,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    plots: bool = True,
+) -> dict[str, Any]:
     """Evaluate `predictions` and write metrics.json, metrics.md and (optionally) the plots."""
     out_dir = Path(out_dir)
     metrics = build_metrics(predictions, n_bootstrap=n_bootstrap, seed=seed)
@@ -131,5 +148,7 @@ def write_report(out_dir: str | os.PathLike, predictions: Predictions, n_bootstr
         for task, models in predictions.items():
             plot_roc(models, out_dir / "plots" / f"{task}_roc.png", title=f"{task}: ROC")
             plot_pr(models, out_dir / "plots" / f"{task}_pr.png", title=f"{task}: precision-recall")
-            plot_calibration(models, out_dir / "plots" / f"{task}_calibration.png", title=f"{task}: calibration")
+            plot_calibration(
+                models, out_dir / "plots" / f"{task}_calibration.png", title=f"{task}: calibration"
+            )
     return metrics

@@ -33,7 +33,8 @@ class EmergeModel(nn.Module):
             raise UserInputError(f"num_outputs must be >= 1, got {num_outputs}.")
         if self.requires and dims.text_dim == 0:
             raise UserInputError(
-                f"model {config.variant!r} reads {sorted(self.requires)} but the data has no text (text_dim=0); "
+                f"model {config.variant!r} reads {sorted(self.requires)} but the data has no text "
+                "(text_dim=0); "
                 "embed the notes / summaries first or choose variant 'ts_only'."
             )
         self.config = config

@@ -17,7 +17,7 @@ from emerge.models.registry import register_model
 from emerge.models.text_encoder import TextProjector
 from emerge.models.unimodal import build_ts_encoder
 
-__all__ = ["ConcatModel"]
+__all__ = ["ConcatModel", "ConcatNoSummaryModel"]
 
 
 @register_model("concat")
@@ -28,7 +28,9 @@ class ConcatModel(EmergeModel):
         super().__init__(config, dims, num_outputs)
         h = config.hidden_dim
         self.ts_encoder = build_ts_encoder(config, dims)
-        self.projectors = nn.ModuleDict({k: TextProjector(dims.text_dim, h, config.dropout) for k in self.requires})
+        self.projectors = nn.ModuleDict(
+            {k: TextProjector(dims.text_dim, h, config.dropout) for k in self.requires}
+        )
         self.missing = nn.ParameterDict({k: nn.Parameter(torch.zeros(h)) for k in self.requires})
         self.head = PredictionHead(h * (1 + len(self.requires)), h, num_outputs, config.head_dropout)
 
@@ -40,3 +42,11 @@ class ConcatModel(EmergeModel):
             pooled, has_any = masked_mean(self.projectors[key](chunks, mask), mask)  # [B, H]
             parts.append(torch.where(has_any.unsqueeze(-1), pooled, self.missing[key].expand_as(pooled)))
         return {"logits": self.head(torch.cat(parts, dim=-1))}  # [B, (1 + M) H] -> [B, K]
+
+
+@register_model("concat_no_summary")
+class ConcatNoSummaryModel(ConcatModel):
+    """Late fusion of the time-series vector and the pooled notes vector, no summary: the "TS + Note"
+    comparison point that tells a weak note representation from a weak fusion."""
+
+    requires = frozenset({"notes"})

@@ -22,8 +22,16 @@ from foundation.config_io import load_config
 
 __all__ = ["Variant", "VARIANTS", "ModelConfig", "InputDims", "load_yaml_config"]
 
-Variant = Literal["ts_only", "notes_only", "summary_only", "concat", "fusion_no_summary", "emerge_full",
-                  "emerge_released"]
+Variant = Literal[
+    "ts_only",
+    "notes_only",
+    "summary_only",
+    "concat",
+    "concat_no_summary",
+    "fusion_no_summary",
+    "emerge_full",
+    "emerge_released",
+]
 VARIANTS: tuple[str, ...] = Variant.__args__  # type: ignore[attr-defined]
 
 
@@ -49,6 +57,14 @@ class ModelConfig(BaseModel):
         dropout: dropout inside encoders and fusion blocks.
         head_dropout: dropout in the prediction head (EMERGE: 0.25).
         use_obs_mask: append the [48, 17] observed-value masks to the time-series input.
+        ts_pool: how the fusion variants summarise the time series: "mean" of the cross-attended
+            time-series tokens (the paper), or "encoder": the encoder's own pooled vector (the last
+            GRU state), exactly the representation `ts_only` predicts from.
+        fusion_output: "gate" (the paper): a softmax gate mixes the pooled modality vectors into one
+            convex combination; "residual": the time-series vector plus gated contributions of the
+            text vectors, each gate a sigmoid that starts near `residual_gate_init` (so training starts
+            from the time-series representation and adds text only where it helps).
+        residual_gate_init: the initial value of the residual gates (sigmoid of their bias).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -65,6 +81,9 @@ class ModelConfig(BaseModel):
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     head_dropout: float = Field(0.25, ge=0.0, lt=1.0)
     use_obs_mask: bool = True
+    ts_pool: Literal["mean", "encoder"] = "mean"
+    fusion_output: Literal["gate", "residual"] = "gate"
+    residual_gate_init: float = Field(0.1, gt=0.0, lt=1.0)
 
     @model_validator(mode="after")
     def _heads_divide_hidden(self) -> ModelConfig:

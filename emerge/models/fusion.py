@@ -6,8 +6,12 @@ time-series states and the text chunk tokens, then an adaptive gate and the pred
     summary [B, Ts, D] -> TextProjector (+ type embedding 1) -> [B, Ts, H]
     text tokens = notes ++ summary [B, Tn + Ts, H], mask [B, Tn + Ts]
     BidirectionalCrossAttention: ts tokens attend to text tokens, text tokens to ts tokens
-    pooled vectors: ts mean [B, H]; notes / summary masked means [B, H] each
-    AdaptiveGate over the present modalities -> [B, H] -> PredictionHead -> logits [B, K]
+    pooled vectors: ts [B, H] (ts_pool "mean": mean of the attended ts tokens, as in the paper;
+                    "encoder": the encoder's own pooled vector, the last GRU state, as ts_only uses);
+                    notes / summary masked means [B, H] each
+    fusion_output "gate" (the paper): AdaptiveGate, a softmax over the present modalities -> [B, H]
+                  "residual": ts + gated text contributions (ResidualGate)            -> [B, H]
+    -> PredictionHead -> logits [B, K]
 
 A stay without notes (or summary) has an all-False mask: its ts tokens get a zero attention update,
 and the gate gives the missing modality weight 0. `fusion_no_summary` is the same network without
@@ -22,7 +26,7 @@ from torch import nn
 from emerge.models.base import EmergeModel
 from emerge.models.config import InputDims, ModelConfig
 from emerge.models.cross_attention import BidirectionalCrossAttention
-from emerge.models.gate import AdaptiveGate
+from emerge.models.gate import AdaptiveGate, ResidualGate
 from emerge.models.head import PredictionHead
 from emerge.models.pooling import masked_mean
 from emerge.models.registry import register_model
@@ -41,17 +45,28 @@ class EmergeFullModel(EmergeModel):
         super().__init__(config, dims, num_outputs)
         h = config.hidden_dim
         self.ts_encoder = build_ts_encoder(config, dims)
-        self.projectors = nn.ModuleDict({k: TextProjector(dims.text_dim, h, config.dropout) for k in self.text_sources})
+        self.projectors = nn.ModuleDict(
+            {k: TextProjector(dims.text_dim, h, config.dropout) for k in self.text_sources}
+        )
         # Tells the attention which source a text token came from: [num_sources, H].
         self.type_embedding = nn.Parameter(torch.zeros(len(self.text_sources), h))
         nn.init.normal_(self.type_embedding, std=0.02)
-        self.fusion = BidirectionalCrossAttention(h, config.num_heads, config.fusion_layers, config.dropout,
-                                                  config.ffn_mult, config.norm)
-        self.gate = AdaptiveGate(h, 1 + len(self.text_sources))
+        self.fusion = BidirectionalCrossAttention(
+            h, config.num_heads, config.fusion_layers, config.dropout, config.ffn_mult, config.norm
+        )
+        if config.fusion_output == "gate":
+            self.gate = AdaptiveGate(h, 1 + len(self.text_sources))
+        else:
+            self.gate = ResidualGate(h, len(self.text_sources), config.residual_gate_init)
         self.head = PredictionHead(h, h, num_outputs, config.head_dropout)
 
+    @property
+    def modality_names(self) -> tuple[str, ...]:
+        """The pooled vectors' modalities, in the order of "gate" and "vectors"."""
+        return ("ts", *self.text_sources)
+
     def forward_details(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        ts_tokens, _ = self.ts_encoder(batch["x"], batch.get("x_mask"))  # [B, 48, H]
+        ts_tokens, ts_pooled = self.ts_encoder(batch["x"], batch.get("x_mask"))  # [B, 48, H], [B, H]
         tokens, masks, lengths = [], [], []
         for i, key in enumerate(self.text_sources):
             chunks, mask = self.text_inputs(batch, key)  # [B, T_k, D], [B, T_k]
@@ -62,14 +77,24 @@ class EmergeFullModel(EmergeModel):
         text = torch.cat(tokens, dim=1)  # [B, sum T_k, H]
         text_mask = torch.cat(masks, dim=1)  # [B, sum T_k]
         ts_tokens, text, attn = self.fusion(ts_tokens, text, text_mask)
-        vectors = [ts_tokens.mean(dim=1)]  # [B, H]
+        vectors = [ts_tokens.mean(dim=1) if self.config.ts_pool == "mean" else ts_pooled]  # [B, H]
         present = [torch.ones_like(text_mask[:, 0])]
         for tok, mask in zip(torch.split(text, lengths, dim=1), masks, strict=True):  # [B, T_k, H] each
             pooled, has_any = masked_mean(tok, mask)
             vectors.append(pooled)
             present.append(has_any)
-        fused, gate = self.gate(torch.stack(vectors, dim=1), torch.stack(present, dim=1))  # [B, H], [B, M]
-        return {"logits": self.head(fused), "gate": gate, **{f"attn_{k}": v for k, v in attn.items()}}
+        stacked, present_t = torch.stack(vectors, dim=1), torch.stack(present, dim=1)  # [B, M, H], [B, M]
+        if self.config.fusion_output == "gate":
+            fused, gate = self.gate(stacked, present_t)  # [B, H], [B, M]
+        else:
+            fused, gate = self.gate(stacked[:, 0], stacked[:, 1:], present_t[:, 1:])
+        return {
+            "logits": self.head(fused),
+            "gate": gate,
+            "vectors": stacked,
+            "present": present_t,
+            **{f"attn_{k}": v for k, v in attn.items()},
+        }
 
 
 @register_model("fusion_no_summary")

@@ -15,8 +15,9 @@ __all__ = ["PredictionHead"]
 class PredictionHead(nn.Module):
     def __init__(self, in_dim: int, hidden_dim: int, num_outputs: int, dropout: float = 0.25):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(), nn.Dropout(dropout),
-                                 nn.Linear(hidden_dim, num_outputs))
+        self.net = nn.Sequential(
+            nn.Linear(in_dim, hidden_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden_dim, num_outputs)
+        )
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """h [B, in_dim] -> logits [B, K]."""

@@ -30,13 +30,21 @@ def save_model(model: EmergeModel, directory: str | os.PathLike, outputs: tuple[
     def write(folder: Path) -> dict:
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(folder / WEIGHTS_FILE))
-        write_config(folder, MODEL_KIND, MODEL_FORMAT_VERSION, {
-            "model": model.config.model_dump(mode="json"), "dims": model.dims.model_dump(),
-            "outputs": list(outputs)})
+        write_config(
+            folder,
+            MODEL_KIND,
+            MODEL_FORMAT_VERSION,
+            {
+                "model": model.config.model_dump(mode="json"),
+                "dims": model.dims.model_dump(),
+                "outputs": list(outputs),
+            },
+        )
         return {"outputs": list(outputs)}
 
-    return cached_step(directory, MODEL_KIND, MODEL_FORMAT_VERSION, None, write, force=True,
-                       what="model folder").path
+    return cached_step(
+        directory, MODEL_KIND, MODEL_FORMAT_VERSION, None, write, force=True, what="model folder"
+    ).path
 
 
 def load_model(directory: str | os.PathLike) -> tuple[EmergeModel, tuple[str, ...]]:

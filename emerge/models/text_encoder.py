@@ -17,8 +17,9 @@ class TextProjector(nn.Module):
     def __init__(self, text_dim: int, hidden_dim: int, dropout: float = 0.1):
         super().__init__()
         self.norm = nn.LayerNorm(text_dim)
-        self.proj = nn.Sequential(nn.Linear(text_dim, hidden_dim), nn.GELU(), nn.Dropout(dropout),
-                                  nn.Linear(hidden_dim, hidden_dim))
+        self.proj = nn.Sequential(
+            nn.Linear(text_dim, hidden_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden_dim, hidden_dim)
+        )
 
     def forward(self, chunks: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """chunks [B, T, D], mask [B, T] bool -> tokens [B, T, H] (zeros at padded positions)."""

@@ -22,28 +22,50 @@ __all__ = ["TimeSeriesEncoder"]
 
 
 class TimeSeriesEncoder(nn.Module):
-    def __init__(self, ts_features: int, hidden_dim: int, kind: Literal["gru", "transformer"] = "gru",
-                 obs_mask_features: int = 0, num_layers: int = 1, num_heads: int = 4, dropout: float = 0.1,
-                 steps: int = 48, ffn_mult: int = 2):
+    def __init__(
+        self,
+        ts_features: int,
+        hidden_dim: int,
+        kind: Literal["gru", "transformer"] = "gru",
+        obs_mask_features: int = 0,
+        num_layers: int = 1,
+        num_heads: int = 4,
+        dropout: float = 0.1,
+        steps: int = 48,
+        ffn_mult: int = 2,
+    ):
         super().__init__()
         self.kind = kind
         self.obs_mask_features = obs_mask_features
         in_features = ts_features + obs_mask_features
         if kind == "gru":
-            self.rnn = nn.GRU(in_features, hidden_dim, num_layers=num_layers, batch_first=True,
-                              dropout=dropout if num_layers > 1 else 0.0)
+            self.rnn = nn.GRU(
+                in_features,
+                hidden_dim,
+                num_layers=num_layers,
+                batch_first=True,
+                dropout=dropout if num_layers > 1 else 0.0,
+            )
         elif kind == "transformer":
             self.input_proj = nn.Linear(in_features, hidden_dim)
             self.position = nn.Parameter(torch.zeros(1, steps, hidden_dim))
             nn.init.normal_(self.position, std=0.02)
-            layer = nn.TransformerEncoderLayer(hidden_dim, num_heads, dim_feedforward=ffn_mult * hidden_dim,
-                                               dropout=dropout, batch_first=True, norm_first=True)
+            layer = nn.TransformerEncoderLayer(
+                hidden_dim,
+                num_heads,
+                dim_feedforward=ffn_mult * hidden_dim,
+                dropout=dropout,
+                batch_first=True,
+                norm_first=True,
+            )
             self.transformer = nn.TransformerEncoder(layer, num_layers=num_layers, enable_nested_tensor=False)
             self.final_norm = nn.LayerNorm(hidden_dim)
         else:
             raise UserInputError(f"ts_encoder must be 'gru' or 'transformer', got {kind!r}.")
 
-    def forward(self, x: torch.Tensor, x_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, x_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """x [B, T, F], x_mask [B, T, V] -> (states [B, T, H], pooled [B, H])."""
         if self.obs_mask_features:
             if x_mask is None:

@@ -22,10 +22,17 @@ __all__ = ["TsOnlyModel", "NotesOnlyModel", "SummaryOnlyModel", "build_ts_encode
 
 def build_ts_encoder(config: ModelConfig, dims: InputDims) -> TimeSeriesEncoder:
     """The time-series encoder every variant shares, from the config and the data sizes."""
-    return TimeSeriesEncoder(dims.ts_features, config.hidden_dim, kind=config.ts_encoder,
-                             obs_mask_features=dims.obs_mask_features if config.use_obs_mask else 0,
-                             num_layers=config.ts_layers, num_heads=config.num_heads, dropout=config.dropout,
-                             steps=dims.steps, ffn_mult=config.ffn_mult)
+    return TimeSeriesEncoder(
+        dims.ts_features,
+        config.hidden_dim,
+        kind=config.ts_encoder,
+        obs_mask_features=dims.obs_mask_features if config.use_obs_mask else 0,
+        num_layers=config.ts_layers,
+        num_heads=config.num_heads,
+        dropout=config.dropout,
+        steps=dims.steps,
+        ffn_mult=config.ffn_mult,
+    )
 
 
 @register_model("ts_only")

@@ -17,14 +17,22 @@ from typing import Literal
 
 from foundation.errors import UserInputError
 
-__all__ = ["NER_PROMPT", "ner_prompt", "ner_prompts", "split_pieces", "sample_pieces", "literal_count",
-           "NoteEntities", "extract_note_entities"]
+__all__ = [
+    "NER_PROMPT",
+    "ner_prompt",
+    "ner_prompts",
+    "split_pieces",
+    "sample_pieces",
+    "literal_count",
+    "NoteEntities",
+    "extract_note_entities",
+]
 
 NER_PROMPT = (
     "You are a clinical information extraction assistant. Extract every disease, syndrome or "
     "clinical condition mentioned in the clinical note below. Copy each one exactly as it is written "
-    "in the note. Answer only with JSON of the form {{\"entities\": [\"...\", \"...\"]}}; answer "
-    "{{\"entities\": []}} if there is none.\n\nNote:\n{text}"
+    'in the note. Answer only with JSON of the form {{"entities": ["...", "..."]}}; answer '
+    '{{"entities": []}} if there is none.\n\nNote:\n{text}'
 )
 
 AskFn = Callable[[list[str]], list[list[str] | None]]
@@ -55,11 +63,17 @@ def _joined(notes: Sequence[str]) -> str:
     return "\n".join(n for n in notes if n and n.strip())
 
 
-def ner_prompts(notes: Sequence[str], seed: int = 0, piece_words: int = 2000, max_pieces: int = 4) -> list[str]:
+def ner_prompts(
+    notes: Sequence[str], seed: int = 0, piece_words: int = 2000, max_pieces: int = 4
+) -> list[str]:
     """The NER prompts `extract_note_entities` sends for one stay's notes (none without text), so a caller
     can send the prompts of many stays to the LLM in one batch first and answer from those results."""
     text = _joined(notes)
-    return [ner_prompt(p) for p in sample_pieces(split_pieces(text, piece_words), max_pieces, seed)] if text else []
+    return (
+        [ner_prompt(p) for p in sample_pieces(split_pieces(text, piece_words), max_pieces, seed)]
+        if text
+        else []
+    )
 
 
 def literal_count(entity: str, text_lower: str) -> int:
@@ -79,9 +93,15 @@ class NoteEntities:
     source: str = "none"
 
 
-def extract_note_entities(notes: Sequence[str], ask: AskFn | None, seed: int = 0, piece_words: int = 2000,
-                          max_pieces: int = 4, mode: Mode = "llm",
-                          match: Callable[[str], Sequence[str]] | None = None) -> NoteEntities:
+def extract_note_entities(
+    notes: Sequence[str],
+    ask: AskFn | None,
+    seed: int = 0,
+    piece_words: int = 2000,
+    max_pieces: int = 4,
+    mode: Mode = "llm",
+    match: Callable[[str], Sequence[str]] | None = None,
+) -> NoteEntities:
     """Entities of one stay's notes.
 
     Args:

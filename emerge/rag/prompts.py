@@ -18,14 +18,16 @@ from foundation.errors import UserInputError
 
 __all__ = ["DiseaseKnowledge", "SummaryPrompt", "build_summary_prompt", "summary_goal"]
 
-_GENERIC_GOAL = ("healthcare prediction tasks such as in-hospital mortality prediction and 30-day readmission "
-                 "prediction")
+_GENERIC_GOAL = (
+    "healthcare prediction tasks such as in-hospital mortality prediction and 30-day readmission prediction"
+)
 
 
 def summary_goal(task: str) -> str:
     """What the summary should be informative for: the task's own `summary_goal`, or both of EMERGE's
     outcomes for "generic"."""
     return _GENERIC_GOAL if task == GENERIC else get_task(task).summary_goal
+
 
 _INSTRUCTION = (
     "As an experienced clinical professor, you have been provided with the following information to "
@@ -58,7 +60,9 @@ class SummaryPrompt:
     fits: bool = True
 
 
-def _render(task: str, features: Sequence[str], diseases: Sequence[str], knowledge: Sequence[DiseaseKnowledge]) -> str:
+def _render(
+    task: str, features: Sequence[str], diseases: Sequence[str], knowledge: Sequence[DiseaseKnowledge]
+) -> str:
     docs = [k.document for k in knowledge if k.document]
     triples = [t for k in knowledge for t in k.triples]
     parts = [
@@ -71,9 +75,14 @@ def _render(task: str, features: Sequence[str], diseases: Sequence[str], knowled
     return "\n\n".join(parts)
 
 
-def build_summary_prompt(task: str, features: Sequence[str], diseases: Sequence[str],
-                         knowledge: Sequence[DiseaseKnowledge], count_tokens: Callable[[str], int] | None = None,
-                         max_tokens: int | None = None) -> SummaryPrompt:
+def build_summary_prompt(
+    task: str,
+    features: Sequence[str],
+    diseases: Sequence[str],
+    knowledge: Sequence[DiseaseKnowledge],
+    count_tokens: Callable[[str], int] | None = None,
+    max_tokens: int | None = None,
+) -> SummaryPrompt:
     """The summary prompt for one stay, trimmed to `max_tokens` (as counted by `count_tokens`)."""
     summary_goal(task)  # an unknown task is an error naming the registered ones
     if (max_tokens is None) != (count_tokens is None):
@@ -92,13 +101,17 @@ def build_summary_prompt(task: str, features: Sequence[str], diseases: Sequence[
     # (1) triples, last disease first, one at a time
     for i in reversed(range(len(knowledge))):
         while knowledge[i].triples and not fits():
-            knowledge[i] = DiseaseKnowledge(knowledge[i].name, knowledge[i].document, knowledge[i].triples[:-1])
+            knowledge[i] = DiseaseKnowledge(
+                knowledge[i].name, knowledge[i].document, knowledge[i].triples[:-1]
+            )
             trimmed["triples"] += 1
     # (2) definition documents: shorten, then drop, last disease first
     for i in reversed(range(len(knowledge))):
         words = knowledge[i].document.split()
         if len(words) > _SHORT_DOC_WORDS and not fits():
-            knowledge[i] = DiseaseKnowledge(knowledge[i].name, " ".join(words[:_SHORT_DOC_WORDS]) + " ...", ())
+            knowledge[i] = DiseaseKnowledge(
+                knowledge[i].name, " ".join(words[:_SHORT_DOC_WORDS]) + " ...", ()
+            )
             trimmed["documents_shortened"] += 1
     for i in reversed(range(len(knowledge))):
         if knowledge[i].document and not fits():

@@ -32,7 +32,9 @@ def default_llm_config():
 
 
 @contextmanager
-def llm_session(out: str | Path, llm_config: Any, max_new_tokens: int, backend: Any = None) -> Iterator[tuple]:
+def llm_session(
+    out: str | Path, llm_config: Any, max_new_tokens: int, backend: Any = None
+) -> Iterator[tuple]:
     """(backend, cache, sampling) for the RAG output folder `out`.
 
     `llm_config` is a loaded LLM config (None: the bundled SmolLM2); `backend` (optional) an already built
@@ -55,8 +57,15 @@ def llm_session(out: str | Path, llm_config: Any, max_new_tokens: int, backend: 
             backend.close()
 
 
-def run_rag(dataset: EHRDataset, out: str | Path, kg, llm_config: Any, settings: RagSettings, encoder,
-            backend: Any = None) -> dict[int, str]:
+def run_rag(
+    dataset: EHRDataset,
+    out: str | Path,
+    kg,
+    llm_config: Any,
+    settings: RagSettings,
+    encoder,
+    backend: Any = None,
+) -> dict[int, str]:
     """Entities -> links -> knowledge -> summaries for every stay; returns stay_id -> summary text.
 
     `encoder` is the sentence encoder used for dense linking (a `drehr.model.BiEncoder`).

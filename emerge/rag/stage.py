@@ -8,7 +8,8 @@ setting or a damaged file redoes it. LLM calls go through the persistent SQLite 
 (`OUT/llm_cache.sqlite`, `emerge.llm.cache`), so a killed run resumes without repeating a prompt.
 
 - entities/entities.parquet      stay_id, source ("timeseries" | "notes"), entity, count, phrase
-- linked/linked.parquet          stay_id, entity, count, node_id, node_name, score (node_id null: nothing passed)
+- linked/linked.parquet          stay_id, entity, count, node_id, node_name, score
+                                 (node_id null: nothing passed)
 - summaries-<task>/summaries.parquet
                                  stay_id, task, summary, prompt_sha, model, features, diseases, nodes,
                                  trimmed, gaps, prompt
@@ -41,20 +42,35 @@ from foundation.errors import UserInputError
 from foundation.inputs import reading
 from foundation.outputs import cached_step, check_whole, claim_folder, read_manifest
 
-__all__ = ["RagSettings", "run_entities", "run_linking", "run_summaries", "rag_folder", "step_path", "read_step",
-           "remove_step",
-           "RAG_KIND", "STEPS"]
+__all__ = [
+    "RagSettings",
+    "run_entities",
+    "run_linking",
+    "run_summaries",
+    "rag_folder",
+    "step_path",
+    "read_step",
+    "remove_step",
+    "RAG_KIND",
+    "STEPS",
+]
 
 logger = logging.getLogger(__name__)
 
 RAG_KIND = "emerge_rag"
-STEPS = {"entities": ("entities", "entities.parquet"), "link": ("linked", "linked.parquet"),
-         "summarize": ("summaries-{task}", "summaries.parquet")}
+STEPS = {
+    "entities": ("entities", "entities.parquet"),
+    "link": ("linked", "linked.parquet"),
+    "summarize": ("summaries-{task}", "summaries.parquet"),
+}
 """step -> (folder under the RAG output folder, parquet file in it)."""
 _STEP_VERSION = 1
 _PREREQUISITE = {"link": "entities", "summarize": "link"}
-_COMMAND = {"entities": "emerge rag entities --data DATASET", "link": "emerge rag link",
-            "summarize": "emerge rag summarize --data DATASET"}
+_COMMAND = {
+    "entities": "emerge rag entities --data DATASET",
+    "link": "emerge rag link",
+    "summarize": "emerge rag summarize --data DATASET",
+}
 
 
 def rag_folder(out: str | Path) -> Path:
@@ -125,8 +141,10 @@ def read_step(out: str | Path, step: str, task: str = "generic") -> tuple[pl.Dat
     folder = step_path(out, step, task)
     manifest = read_manifest(folder)
     if manifest is None or manifest.kind != _step_kind(step):
-        raise UserInputError(f"{folder} not found: the {step!r} step has not run for {out}; run "
-                             f"`{_COMMAND[step]} --out {out}` first")
+        raise UserInputError(
+            f"{folder} not found: the {step!r} step has not run for {out}; run "
+            f"`{_COMMAND[step]} --out {out}` first"
+        )
     check_whole(folder, _step_kind(step), f"RAG {step} output", f"run `{_COMMAND[step]} --out {out}` again")
     with reading(folder / STEPS[step][1], f"RAG {step} table", ours=True):
         return pl.read_parquet(folder / STEPS[step][1]), str(manifest.key)
@@ -137,12 +155,20 @@ def _check_same_dataset(out: Path, dataset: EHRDataset) -> None:
     info = read_manifest(step_path(out, "entities")).info
     if info.get("dataset_key") not in (None, _dataset_key(dataset)):
         raise UserInputError(
-            f"the entities in {out} were found in the dataset {info.get('dataset')}, not in {dataset.path}; pass "
-            f"--data {info.get('dataset')}, or run `emerge rag entities --data {dataset.path} --out {out}` first")
+            f"the entities in {out} were found in the dataset {info.get('dataset')}, "
+            f"not in {dataset.path}; pass --data {info.get('dataset')}, "
+            f"or run `emerge rag entities --data {dataset.path} --out {out}` first"
+        )
 
 
-def _cached(out: Path, step: str, key: str, make: Callable[[], pl.DataFrame], info: dict[str, Any],
-            task: str = "generic") -> pl.DataFrame:
+def _cached(
+    out: Path,
+    step: str,
+    key: str,
+    make: Callable[[], pl.DataFrame],
+    info: dict[str, Any],
+    task: str = "generic",
+) -> pl.DataFrame:
     """Reuse the step's folder when its key matches and its file is whole; else compute and write it."""
     frame: list[pl.DataFrame] = []
 
@@ -151,8 +177,9 @@ def _cached(out: Path, step: str, key: str, make: Callable[[], pl.DataFrame], in
         frame[0].write_parquet(tmp / STEPS[step][1])
         return info
 
-    result = cached_step(step_path(out, step, task), _step_kind(step), _STEP_VERSION, key, build,
-                         what=f"RAG {step} folder")
+    result = cached_step(
+        step_path(out, step, task), _step_kind(step), _STEP_VERSION, key, build, what=f"RAG {step} folder"
+    )
     if result.reused:
         logger.info("%s up to date in %s", step, result.path)
         return read_step(out, step, task)[0]
@@ -160,7 +187,9 @@ def _cached(out: Path, step: str, key: str, make: Callable[[], pl.DataFrame], in
 
 
 def _dataset_key(dataset: EHRDataset) -> str:
-    return str(dataset.info.get("key") or stable_hash(dataset.info.get("inputs"), dataset.info.get("settings")))
+    return str(
+        dataset.info.get("key") or stable_hash(dataset.info.get("inputs"), dataset.info.get("settings"))
+    )
 
 
 def _kg_key(kg) -> str:
@@ -180,18 +209,37 @@ def _ts_entities(dataset: EHRDataset, settings: RagSettings) -> list[dict[str, A
         z = dataset.x[i][:, cols]  # [48, 12] z-scores (imputed where unobserved)
         observed = dataset.x_mask[i][:, mask_cols].astype(bool)  # [48, 12]
         for f in abnormal_features(z, observed, variables, labels, settings.z_threshold):
-            rows.append({"stay_id": int(stay), "source": "timeseries", "entity": f.clinical_term or f.phrase,
-                         "count": f.count, "phrase": f.phrase})
+            rows.append(
+                {
+                    "stay_id": int(stay),
+                    "source": "timeseries",
+                    "entity": f.clinical_term or f.phrase,
+                    "count": f.count,
+                    "phrase": f.phrase,
+                }
+            )
     return rows
 
 
-def run_entities(dataset: EHRDataset, out: str | Path, settings: RagSettings, kg=None,
-                 backend=None, cache=None, sampling=None) -> pl.DataFrame:
+def run_entities(
+    dataset: EHRDataset,
+    out: str | Path,
+    settings: RagSettings,
+    kg=None,
+    backend=None,
+    cache=None,
+    sampling=None,
+) -> pl.DataFrame:
     """Entities of every stay: abnormal time-series values and disease mentions in the notes."""
     out = rag_folder(out)
     model = getattr(backend, "model_id", None) if settings.entity_mode != "matcher" else None  # LLM unused
-    key = stable_hash("entities", _dataset_key(dataset), settings.model_dump(mode="json"), model,
-                      None if kg is None else _kg_key(kg))
+    key = stable_hash(
+        "entities",
+        _dataset_key(dataset),
+        settings.model_dump(mode="json"),
+        model,
+        None if kg is None else _kg_key(kg),
+    )
     if settings.entity_mode in ("matcher", "union") and kg is None:
         raise UserInputError(f"entity_mode {settings.entity_mode!r} needs a knowledge graph (--kg)")
     if settings.entity_mode in ("llm", "union") and backend is None:
@@ -200,8 +248,18 @@ def run_entities(dataset: EHRDataset, out: str | Path, settings: RagSettings, kg
     def make() -> pl.DataFrame:
         return _entities(dataset, settings, kg, backend, cache, sampling)
 
-    return _cached(out, "entities", key, make, {"settings": settings.model_dump(mode="json"), "model": model,
-                                                "dataset": str(dataset.path), "dataset_key": _dataset_key(dataset)})
+    return _cached(
+        out,
+        "entities",
+        key,
+        make,
+        {
+            "settings": settings.model_dump(mode="json"),
+            "model": model,
+            "dataset": str(dataset.path),
+            "dataset_key": _dataset_key(dataset),
+        },
+    )
 
 
 def _entities(dataset: EHRDataset, settings: RagSettings, kg, backend, cache, sampling) -> pl.DataFrame:
@@ -219,10 +277,20 @@ def _entities(dataset: EHRDataset, settings: RagSettings, kg, backend, cache, sa
 
         # Every stay's NER prompts go to the LLM together (batched, cached, retried by round), then each
         # stay is answered from the results.
-        prompts = list(dict.fromkeys(p for stay in stays for p in ner_prompts(
-            texts.get(stay, []), settings.seed + stay, settings.piece_words, settings.max_pieces)))
+        prompts = list(
+            dict.fromkeys(
+                p
+                for stay in stays
+                for p in ner_prompts(
+                    texts.get(stay, []), settings.seed + stay, settings.piece_words, settings.max_pieces
+                )
+            )
+        )
         results = generate_entities(backend, prompts, sampling, cache=cache, progress=True) if prompts else []
-        answers = {p: list(r.entities) if r.status == "parsed" else None for p, r in zip(prompts, results, strict=True)}
+        answers = {
+            p: list(r.entities) if r.status == "parsed" else None
+            for p, r in zip(prompts, results, strict=True)
+        }
 
         def ask(stay_prompts: list[str]) -> list[list[str] | None]:
             return [answers[p] for p in stay_prompts]
@@ -230,35 +298,75 @@ def _entities(dataset: EHRDataset, settings: RagSettings, kg, backend, cache, sa
     from tqdm.auto import tqdm
 
     for stay in tqdm(stays, desc="note entities", unit="stay"):
-        found = extract_note_entities(texts.get(stay, []), ask, seed=settings.seed + stay,
-                                      piece_words=settings.piece_words, max_pieces=settings.max_pieces,
-                                      mode=settings.entity_mode, match=match)
-        rows += [{"stay_id": stay, "source": "notes", "entity": e, "count": c, "phrase": e} for e, c in found.entities]
-    frame = pl.DataFrame(rows, schema={"stay_id": pl.Int64, "source": pl.Utf8, "entity": pl.Utf8,
-                                       "count": pl.Int64, "phrase": pl.Utf8})
+        found = extract_note_entities(
+            texts.get(stay, []),
+            ask,
+            seed=settings.seed + stay,
+            piece_words=settings.piece_words,
+            max_pieces=settings.max_pieces,
+            mode=settings.entity_mode,
+            match=match,
+        )
+        rows += [
+            {"stay_id": stay, "source": "notes", "entity": e, "count": c, "phrase": e}
+            for e, c in found.entities
+        ]
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "stay_id": pl.Int64,
+            "source": pl.Utf8,
+            "entity": pl.Utf8,
+            "count": pl.Int64,
+            "phrase": pl.Utf8,
+        },
+    )
     logger.info("entities: %d rows for %d stays", frame.height, frame["stay_id"].n_unique())
     return frame
 
 
-def run_linking(out: str | Path, kg, encoder: Callable[[list[str]], np.ndarray], encoder_name: str,
-                settings: RagSettings, cache_root: str | Path | None = None) -> pl.DataFrame:
+def run_linking(
+    out: str | Path,
+    kg,
+    encoder: Callable[[list[str]], np.ndarray],
+    encoder_name: str,
+    settings: RagSettings,
+    cache_root: str | Path | None = None,
+) -> pl.DataFrame:
     """Link every distinct entity once; one row per (stay, entity)."""
     out = rag_folder(out)
     entities, entities_key = read_step(out, "entities")
-    key = stable_hash("link", entities_key, encoder_name, settings.link_threshold, settings.link_types,
-                      settings.dense_linking, _kg_key(kg))
+    key = stable_hash(
+        "link",
+        entities_key,
+        encoder_name,
+        settings.link_threshold,
+        settings.link_types,
+        settings.dense_linking,
+        _kg_key(kg),
+    )
 
     def make() -> pl.DataFrame:
-        return _link(entities, kg, encoder, encoder_name, settings, Path(cache_root or default_cache_root() / "linkers"))
+        return _link(
+            entities,
+            kg,
+            encoder,
+            encoder_name,
+            settings,
+            Path(cache_root or default_cache_root() / "linkers"),
+        )
 
     return _cached(out, "link", key, make, {"encoder": encoder_name})
 
 
-def _link(entities: pl.DataFrame, kg, encoder, encoder_name: str, settings: RagSettings, cache_root: Path
-          ) -> pl.DataFrame:
+def _link(
+    entities: pl.DataFrame, kg, encoder, encoder_name: str, settings: RagSettings, cache_root: Path
+) -> pl.DataFrame:
     from kg.linking import cached_linker
 
-    linker = cached_linker(kg, encoder, cache_root, encoder_name, settings.link_threshold, list(settings.link_types))
+    linker = cached_linker(
+        kg, encoder, cache_root, encoder_name, settings.link_threshold, list(settings.link_types)
+    )
     distinct = entities["entity"].unique(maintain_order=True).to_list()
     if not settings.dense_linking:
         from foundation.terms import normalize_term
@@ -267,36 +375,49 @@ def _link(entities: pl.DataFrame, kg, encoder, encoder_name: str, settings: RagS
         distinct = [e for e in distinct if normalize_term(e) in surfaces]
     records = {r["mention"]: r for r in linker.link(distinct)} if distinct else {}
     frame = entities.with_columns(
-        pl.col("entity").replace_strict({m: r["node_id"] for m, r in records.items()}, default=None,
-                                        return_dtype=pl.Utf8).alias("node_id"),
-        pl.col("entity").replace_strict({m: r["node_name"] for m, r in records.items()}, default=None,
-                                        return_dtype=pl.Utf8).alias("node_name"),
-        pl.col("entity").replace_strict({m: float(r["score"]) for m, r in records.items()}, default=None,
-                                        return_dtype=pl.Float64).alias("score"),
+        pl.col("entity")
+        .replace_strict({m: r["node_id"] for m, r in records.items()}, default=None, return_dtype=pl.Utf8)
+        .alias("node_id"),
+        pl.col("entity")
+        .replace_strict({m: r["node_name"] for m, r in records.items()}, default=None, return_dtype=pl.Utf8)
+        .alias("node_name"),
+        pl.col("entity")
+        .replace_strict(
+            {m: float(r["score"]) for m, r in records.items()}, default=None, return_dtype=pl.Float64
+        )
+        .alias("score"),
     )
     linked = frame["node_id"].is_not_null().sum()
     logger.info("linked %d of %d entity rows (%d distinct entities)", linked, frame.height, len(distinct))
     return frame
 
 
-def run_summaries(dataset: EHRDataset, out: str | Path, kg, backend, settings: RagSettings, cache=None,
-                  sampling=None) -> pl.DataFrame:
+def run_summaries(
+    dataset: EHRDataset, out: str | Path, kg, backend, settings: RagSettings, cache=None, sampling=None
+) -> pl.DataFrame:
     """Prompt the LLM for every stay's summary (cached, resumable) and store it with its provenance."""
     out = rag_folder(out)
     linked, linked_key = read_step(out, "link")
     _check_same_dataset(out, dataset)
-    key = stable_hash("summarize", linked_key, backend.model_id, settings.model_dump(mode="json"),
-                      sampling.model_dump(mode="json"))
+    key = stable_hash(
+        "summarize",
+        linked_key,
+        backend.model_id,
+        settings.model_dump(mode="json"),
+        sampling.model_dump(mode="json"),
+    )
 
     def make() -> pl.DataFrame:
         return _summaries(dataset, linked, kg, backend, settings, cache, sampling)
 
-    return _cached(out, "summarize", key, make, {"model": backend.model_id, "task": settings.task},
-                   task=settings.task)
+    return _cached(
+        out, "summarize", key, make, {"model": backend.model_id, "task": settings.task}, task=settings.task
+    )
 
 
-def _summaries(dataset: EHRDataset, linked: pl.DataFrame, kg, backend, settings: RagSettings, cache, sampling
-               ) -> pl.DataFrame:
+def _summaries(
+    dataset: EHRDataset, linked: pl.DataFrame, kg, backend, settings: RagSettings, cache, sampling
+) -> pl.DataFrame:
     from emerge.llm.batch import run_batch
     from kg.retrieval import gather_knowledge
 
@@ -307,22 +428,63 @@ def _summaries(dataset: EHRDataset, linked: pl.DataFrame, kg, backend, settings:
         g = by_stay.get(stay)
         features = [] if g is None else g.filter(pl.col("source") == "timeseries")["phrase"].to_list()
         diseases = [] if g is None else g.filter(pl.col("source") == "notes")["entity"].to_list()
-        nodes = {} if g is None else {n: int(c) for n, c in g.filter(pl.col("node_id").is_not_null())
-                                      .group_by("node_id", maintain_order=True).agg(pl.col("count").sum()).iter_rows()}
-        knowledge = gather_knowledge(kg, nodes, settings.max_nodes, settings.max_triples, settings.seed,
-                                     node_types=list(settings.knowledge_types)) if nodes else []
-        prompt = build_summary_prompt(settings.task, features, diseases,
-                                      [DiseaseKnowledge(k.name, k.document, k.triples) for k in knowledge],
-                                      backend.count_tokens, budget)
-        gaps = [name for name, empty in (("no abnormal values", not features), ("no note entities", not diseases),
-                                         ("nothing linked", not nodes), ("no knowledge", not knowledge),
-                                         ("prompt over budget", not prompt.fits)) if empty]
+        nodes = (
+            {}
+            if g is None
+            else {
+                n: int(c)
+                for n, c in g.filter(pl.col("node_id").is_not_null())
+                .group_by("node_id", maintain_order=True)
+                .agg(pl.col("count").sum())
+                .iter_rows()
+            }
+        )
+        knowledge = (
+            gather_knowledge(
+                kg,
+                nodes,
+                settings.max_nodes,
+                settings.max_triples,
+                settings.seed,
+                node_types=list(settings.knowledge_types),
+            )
+            if nodes
+            else []
+        )
+        prompt = build_summary_prompt(
+            settings.task,
+            features,
+            diseases,
+            [DiseaseKnowledge(k.name, k.document, k.triples) for k in knowledge],
+            backend.count_tokens,
+            budget,
+        )
+        gaps = [
+            name
+            for name, empty in (
+                ("no abnormal values", not features),
+                ("no note entities", not diseases),
+                ("nothing linked", not nodes),
+                ("no knowledge", not knowledge),
+                ("prompt over budget", not prompt.fits),
+            )
+            if empty
+        ]
         prompts.append((stay, prompt.text))
-        provenance.append({"stay_id": stay, "task": settings.task,
-                           "prompt_sha": hashlib.sha256(prompt.text.encode()).hexdigest()[:16],
-                           "model": backend.model_id, "features": features, "diseases": diseases,
-                           "nodes": [k.node_id for k in knowledge], "trimmed": json.dumps(prompt.trimmed),
-                           "gaps": gaps, "prompt": prompt.text})
+        provenance.append(
+            {
+                "stay_id": stay,
+                "task": settings.task,
+                "prompt_sha": hashlib.sha256(prompt.text.encode()).hexdigest()[:16],
+                "model": backend.model_id,
+                "features": features,
+                "diseases": diseases,
+                "nodes": [k.node_id for k in knowledge],
+                "trimmed": json.dumps(prompt.trimmed),
+                "gaps": gaps,
+                "prompt": prompt.text,
+            }
+        )
     outputs = run_batch(prompts, backend, sampling, cache=cache, desc="summaries")
     for row in provenance:
         text = outputs[row["stay_id"]].strip()

@@ -63,8 +63,13 @@ class AbnormalFeature:
         return CLINICAL_TERMS.get((self.variable, self.direction))
 
 
-def abnormal_features(z: np.ndarray, observed: np.ndarray, variables: Sequence[str], labels: Sequence[str],
-                      threshold: float = 2.0) -> list[AbnormalFeature]:
+def abnormal_features(
+    z: np.ndarray,
+    observed: np.ndarray,
+    variables: Sequence[str],
+    labels: Sequence[str],
+    threshold: float = 2.0,
+) -> list[AbnormalFeature]:
     """Abnormal variables of one stay, most frequent first.
 
     Args:
@@ -75,7 +80,12 @@ def abnormal_features(z: np.ndarray, observed: np.ndarray, variables: Sequence[s
     """
     z = np.asarray(z, dtype=np.float64)
     observed = np.asarray(observed, dtype=bool)
-    if z.ndim != 2 or z.shape != observed.shape or z.shape[1] != len(variables) or len(labels) != len(variables):
+    if (
+        z.ndim != 2
+        or z.shape != observed.shape
+        or z.shape[1] != len(variables)
+        or len(labels) != len(variables)
+    ):
         raise UserInputError(
             f"abnormal_features expects z and observed of shape [T, V] with V={len(variables)} variables "
             f"and labels; got z {z.shape}, observed {observed.shape}, {len(labels)} labels"

@@ -5,5 +5,13 @@ are registered here; `register_task` adds one (see `emerge.tasks.base`)."""
 from emerge.tasks.base import ColumnTask, Task
 from emerge.tasks.registry import GENERIC, MULTITASK, get_task, register_task, resolve_tasks, task_names
 
-__all__ = ["Task", "ColumnTask", "register_task", "get_task", "resolve_tasks", "task_names", "MULTITASK",
-           "GENERIC"]
+__all__ = [
+    "Task",
+    "ColumnTask",
+    "register_task",
+    "get_task",
+    "resolve_tasks",
+    "task_names",
+    "MULTITASK",
+    "GENERIC",
+]

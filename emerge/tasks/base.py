@@ -63,6 +63,8 @@ class ColumnTask(Task):
 
     def labels(self, cohort: pl.DataFrame) -> np.ndarray:
         if self.column not in cohort.columns:
-            raise UserInputError(f"task {self.name!r} reads the cohort column {self.column!r}, which the dataset "
-                                 f"lacks (found: {cohort.columns}); build the dataset again with this version")
+            raise UserInputError(
+                f"task {self.name!r} reads the cohort column {self.column!r}, which the dataset "
+                f"lacks (found: {cohort.columns}); build the dataset again with this version"
+            )
         return cohort[self.column].cast(pl.Float32).fill_null(float("nan")).to_numpy().astype(np.float32)

@@ -20,8 +20,10 @@ class Readmission(ColumnTask):
     name = "readmission"
     column = "readmission_30d"
     positive_class = "readmitted to the ICU, or died, within 30 days of ICU discharge (EMERGE's definition)"
-    summary_goal = ("predicting whether the patient will be readmitted to the ICU or die within 30 days of "
-                    "ICU discharge (30-day readmission)")
+    summary_goal = (
+        "predicting whether the patient will be readmitted to the ICU or die within 30 days of "
+        "ICU discharge (30-day readmission)"
+    )
 
 
 register_task(Mortality())

@@ -23,7 +23,9 @@ def register_task(task: Task) -> Task:
     if not isinstance(name, str) or not name or name in (MULTITASK, GENERIC):
         raise UserInputError(f"a task needs a name other than {MULTITASK!r} and {GENERIC!r}, got {name!r}")
     if name in _TASKS and _TASKS[name] is not task:
-        raise UserInputError(f"a task named {name!r} is already registered ({_TASKS[name]!r}); choose another name")
+        raise UserInputError(
+            f"a task named {name!r} is already registered ({_TASKS[name]!r}); choose another name"
+        )
     for attr in ("summary_goal", "positive_class"):
         if not isinstance(getattr(task, attr, None), str):
             raise UserInputError(f"task {name!r} must set `{attr}` (a string)")
@@ -37,8 +39,10 @@ def get_task(name: str) -> Task:
     """The registered task called `name`."""
     _load_builtin()
     if name not in _TASKS:
-        raise UserInputError(f"unknown task {name!r}; registered tasks: {sorted(_TASKS)} (or {MULTITASK!r}); "
-                             "a new task is registered with emerge.tasks.register_task")
+        raise UserInputError(
+            f"unknown task {name!r}; registered tasks: {sorted(_TASKS)} (or {MULTITASK!r}); "
+            "a new task is registered with emerge.tasks.register_task"
+        )
     return _TASKS[name]
 
 

@@ -40,7 +40,9 @@ logger = logging.getLogger(__name__)
 class TextEncoder(Protocol):
     fingerprint: str
 
-    def encode(self, texts: list[str], batch_size: int = ..., show_progress_bar: bool = ...) -> np.ndarray: ...
+    def encode(
+        self, texts: list[str], batch_size: int = ..., show_progress_bar: bool = ...
+    ) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,9 @@ def _stay_chunks(texts: Sequence[str], chunk_words: int, overlap: int, max_chunk
     return chunks[-max_chunks:]
 
 
-def _shard(encoder: TextEncoder, chunks: list[list[str]], dim: int | None, batch_size: int
-           ) -> tuple[np.ndarray, np.ndarray]:
+def _shard(
+    encoder: TextEncoder, chunks: list[list[str]], dim: int | None, batch_size: int
+) -> tuple[np.ndarray, np.ndarray]:
     flat = [c for stay in chunks for c in stay]
     width = max((len(s) for s in chunks), default=0)
     vectors = encoder.encode(flat, batch_size=batch_size, show_progress_bar=False) if flat else None
@@ -97,7 +100,9 @@ def _load_shard(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
         if recorded is None or _digest(emb, stored["mask"]) != recorded:
             raise ValueError("its content does not match the checksum written with it")
     except Exception as exc:  # any failure to read a cache file means: compute the shard again
-        logger.warning("cached shard %s is damaged (%s); computing it again", path.name, str(exc).splitlines()[0][:120])
+        logger.warning(
+            "cached shard %s is damaged (%s); computing it again", path.name, str(exc).splitlines()[0][:120]
+        )
         return None
     return emb, mask
 
@@ -110,10 +115,18 @@ def _save_shard(path: Path, emb: np.ndarray, mask: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def embed_stay_texts(stay_ids: Sequence[int], texts: Mapping[int, Sequence[str]], encoder: TextEncoder,
-                     cache_dir: str | os.PathLike, max_chunks: int = 16, chunk_words: int = 100,
-                     overlap: int = 10, shard_size: int = 512, batch_size: int = 64,
-                     dim: int | None = None) -> StayEmbeddings:
+def embed_stay_texts(
+    stay_ids: Sequence[int],
+    texts: Mapping[int, Sequence[str]],
+    encoder: TextEncoder,
+    cache_dir: str | os.PathLike,
+    max_chunks: int = 16,
+    chunk_words: int = 100,
+    overlap: int = 10,
+    shard_size: int = 512,
+    batch_size: int = 64,
+    dim: int | None = None,
+) -> StayEmbeddings:
     """Embed every stay's texts (a stay missing from `texts` gets an all-False mask).
 
     Returns arrays padded to the longest stay (at most `max_chunks`), in `stay_ids` order.
@@ -140,7 +153,9 @@ def embed_stay_texts(stay_ids: Sequence[int], texts: Mapping[int, Sequence[str]]
         shards.append((emb, mask))
     dims = {e.shape[2] for e, m in shards if m.any()}
     if len(dims) > 1:
-        raise UserInputError(f"cached shards in {cache} have different dimensions {sorted(dims)}; delete the folder")
+        raise UserInputError(
+            f"cached shards in {cache} have different dimensions {sorted(dims)}; delete the folder"
+        )
     d = dims.pop() if dims else (dim or 1)
     width = max((e.shape[1] for e, _ in shards), default=1)
     emb = np.zeros((len(stay_ids), width, d), dtype=np.float32)
@@ -152,6 +167,11 @@ def embed_stay_texts(stay_ids: Sequence[int], texts: Mapping[int, Sequence[str]]
             emb[row : row + n, :t] = e
         mask[row : row + n, :t] = m
         row += n
-    logger.info("embedded texts of %d stays (%d with text), up to %d chunks of %d dims",
-                len(stay_ids), int(mask.any(1).sum()), width, d)
+    logger.info(
+        "embedded texts of %d stays (%d with text), up to %d chunks of %d dims",
+        len(stay_ids),
+        int(mask.any(1).sum()),
+        width,
+        d,
+    )
     return StayEmbeddings(np.asarray(stay_ids, dtype=np.int64), emb, mask)

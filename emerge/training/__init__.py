@@ -11,13 +11,17 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "ModelReadyData": "data", "SPLITS": "data",
+    "ModelReadyData": "data",
+    "SPLITS": "data",
     "TrainerConfig": "config",
-    "EmergeDataModule": "datamodule", "StayDataset": "datamodule",
+    "EmergeDataModule": "datamodule",
+    "StayDataset": "datamodule",
     "EmergeLightningModule": "module",
     "masked_bce_with_logits": "loss",
-    "build_trainer": "trainer", "monitor_key": "trainer",
-    "train_and_evaluate": "run", "TrainingResult": "run",
+    "build_trainer": "trainer",
+    "monitor_key": "trainer",
+    "train_and_evaluate": "run",
+    "TrainingResult": "run",
     "make_synthetic_data": "synthetic",
 }
 

@@ -49,7 +49,9 @@ class TrainerConfig(BaseModel):
     main_task: str | None = None
     accelerator: Literal["cpu", "gpu", "cuda", "auto"] = "auto"
     devices: int | Literal["auto"] = 1
-    strategy: Literal["auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true", "deepspeed_stage_2"] = "auto"
+    strategy: Literal["auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true", "deepspeed_stage_2"] = (
+        "auto"
+    )
     num_nodes: int = Field(1, ge=1)
     precision: Literal["32-true", "16-mixed", "bf16-mixed"] = "32-true"
     seed: int = 42
@@ -68,9 +70,19 @@ class TrainerConfig(BaseModel):
 
     def identity(self) -> dict:
         """The settings that change results (hardware, logging and progress bars left out)."""
-        return self.model_dump(mode="json", exclude={"accelerator", "devices", "strategy", "num_nodes",
-                                                     "num_workers", "loggers", "enable_progress_bar",
-                                                     "log_every_n_steps"})
+        return self.model_dump(
+            mode="json",
+            exclude={
+                "accelerator",
+                "devices",
+                "strategy",
+                "num_nodes",
+                "num_workers",
+                "loggers",
+                "enable_progress_bar",
+                "log_every_n_steps",
+            },
+        )
 
 
 RESULT_FIELDS = ("stay_id", "task", "y_true", "y_prob")

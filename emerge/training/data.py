@@ -86,11 +86,14 @@ class ModelReadyData:
         if not self.tasks or len(set(self.tasks)) != len(self.tasks):
             raise UserInputError(f"tasks must name y's columns once each, got {self.tasks}.")
         if self.y.shape != (n, len(self.tasks)):
-            raise UserInputError(f"y must be [N={n}, {len(self.tasks)}] (columns {self.tasks}), "
-                                 f"got {tuple(self.y.shape)}.")
+            raise UserInputError(
+                f"y must be [N={n}, {len(self.tasks)}] (columns {self.tasks}), got {tuple(self.y.shape)}."
+            )
         known = self.y[~torch.isnan(self.y)]
         if not ((known == 0) | (known == 1)).all():
-            raise UserInputError(f"y must hold 0, 1 or NaN (unknown), found {torch.unique(known)[:5].tolist()}.")
+            raise UserInputError(
+                f"y must hold 0, 1 or NaN (unknown), found {torch.unique(known)[:5].tolist()}."
+            )
         split = np.asarray(self.split).astype(str)
         object.__setattr__(self, "split", split)
         if split.shape != (n,):
@@ -100,7 +103,9 @@ class ModelReadyData:
             raise UserInputError(f"split holds {unknown}; expected only {list(SPLITS)}.")
         if self.x_mask is not None and self.x_mask.shape[:2] != self.x.shape[:2]:
             raise UserInputError(
-                f"x_mask must be [N, T, V] with N, T of x {tuple(self.x.shape[:2])}, got {tuple(self.x_mask.shape)}.")
+                f"x_mask must be [N, T, V] with N, T of x {tuple(self.x.shape[:2])}, "
+                f"got {tuple(self.x_mask.shape)}."
+            )
         dims = set()
         for key in _TEXT:
             chunks, mask = getattr(self, key), getattr(self, f"{key}_mask")
@@ -110,15 +115,20 @@ class ModelReadyData:
                 continue
             if chunks.ndim != 3 or chunks.shape[0] != n or mask.shape != chunks.shape[:2]:
                 raise UserInputError(
-                    f"{key} must be [N={n}, T, D] with {key}_mask [N, T]; got {tuple(chunks.shape)} and {tuple(mask.shape)}.")
+                    f"{key} must be [N={n}, T, D] with {key}_mask [N, T]; "
+                    f"got {tuple(chunks.shape)} and {tuple(mask.shape)}."
+                )
             if not torch.isfinite(chunks).all():
                 raise UserInputError(
                     f"{key} holds NaN or inf in {_first_bad(~torch.isfinite(chunks), self.stay_id)}; "
-                    "re-run the embedding step (pad missing chunks with zeros, not NaN).")
+                    "re-run the embedding step (pad missing chunks with zeros, not NaN)."
+                )
             dims.add(chunks.shape[2])
             object.__setattr__(self, f"{key}_mask", mask.bool())
         if len(dims) > 1:
-            raise UserInputError(f"notes and summary embeddings differ in width {sorted(dims)}; embed both with one encoder.")
+            raise UserInputError(
+                f"notes and summary embeddings differ in width {sorted(dims)}; embed both with one encoder."
+            )
 
     # ----------------------------------------------------------------------------------- views
     @property
@@ -133,15 +143,20 @@ class ModelReadyData:
     @property
     def dims(self) -> InputDims:
         text = self.notes if self.notes is not None else self.summary
-        return InputDims(ts_features=self.x.shape[2], steps=self.x.shape[1],
-                         obs_mask_features=0 if self.x_mask is None else self.x_mask.shape[2],
-                         text_dim=0 if text is None else text.shape[2])
+        return InputDims(
+            ts_features=self.x.shape[2],
+            steps=self.x.shape[1],
+            obs_mask_features=0 if self.x_mask is None else self.x_mask.shape[2],
+            text_dim=0 if text is None else text.shape[2],
+        )
 
     def labels(self, task: str) -> torch.Tensor:
         """[N] labels of one task (NaN = unknown)."""
         if task not in self.tasks:
-            raise UserInputError(f"the data holds labels for {list(self.tasks)}, not {task!r}; build it with "
-                                 "that task (`EHRDataset.model_ready(tasks=...)`)")
+            raise UserInputError(
+                f"the data holds labels for {list(self.tasks)}, not {task!r}; build it with "
+                "that task (`EHRDataset.model_ready(tasks=...)`)"
+            )
         return self.y[:, self.tasks.index(task)]
 
     def split_indices(self, split: str) -> np.ndarray:
@@ -159,7 +174,8 @@ class ModelReadyData:
         if expected is not None and self.modalities and self.text_encoder != expected:
             raise UserInputError(
                 f"the note / summary embeddings were made by {self.text_encoder!r} but the config names "
-                f"{expected!r}; re-embed the text with {expected!r} or change the config.")
+                f"{expected!r}; re-embed the text with {expected!r} or change the config."
+            )
 
     def fingerprint(self, modalities: Iterable[str] | None = None) -> str:
         """Hash of the tensors, the splits and the encoder name: the identity of this data set.
@@ -193,10 +209,20 @@ class ModelReadyData:
             codes = {name: i for i, name in enumerate(SPLITS)}
             tensors["split_code"] = torch.tensor([codes[s] for s in self.split.tolist()], dtype=torch.int8)
             save_file(tensors, str(folder / TENSORS_FILE))
-            write_config(folder, KIND, FORMAT_VERSION, {
-                "n": self.n, "tasks": list(self.tasks), "splits": list(SPLITS), "text_encoder": self.text_encoder,
-                "dims": self.dims.model_dump(), "modalities": sorted(self.modalities), "meta": self.meta,
-            })
+            write_config(
+                folder,
+                KIND,
+                FORMAT_VERSION,
+                {
+                    "n": self.n,
+                    "tasks": list(self.tasks),
+                    "splits": list(SPLITS),
+                    "text_encoder": self.text_encoder,
+                    "dims": self.dims.model_dump(),
+                    "modalities": sorted(self.modalities),
+                    "meta": self.meta,
+                },
+            )
             return {"n": self.n}
 
         return cached_step(directory, KIND, FORMAT_VERSION, None, write, force=True, what="data folder").path
@@ -209,10 +235,17 @@ class ModelReadyData:
         check_whole(directory, KIND, "model-ready data folder")
         config = read_config(directory, KIND, FORMAT_VERSION)
         if tuple(config["splits"]) != SPLITS:
-            raise UserInputError(f"{directory} was written for splits {config['splits']}; "
-                                 f"this code expects {list(SPLITS)}. Rebuild it.")
+            raise UserInputError(
+                f"{directory} was written for splits {config['splits']}; "
+                f"this code expects {list(SPLITS)}. Rebuild it."
+            )
         with reading(directory / TENSORS_FILE, "model-ready tensors", ours=True):
             t = load_file(str(directory / TENSORS_FILE))
         split = np.array(SPLITS)[t.pop("split_code").numpy().astype(np.int64)]
-        return cls(split=split, tasks=tuple(config["tasks"]), text_encoder=config.get("text_encoder"),
-                   meta=config.get("meta", {}), **t)
+        return cls(
+            split=split,
+            tasks=tuple(config["tasks"]),
+            text_encoder=config.get("text_encoder"),
+            meta=config.get("meta", {}),
+            **t,
+        )

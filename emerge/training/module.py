@@ -19,8 +19,14 @@ __all__ = ["EmergeLightningModule"]
 
 
 class EmergeLightningModule(L.LightningModule):
-    def __init__(self, model: nn.Module, tasks: tuple[str, ...], lr: float = 1e-3, weight_decay: float = 1e-2,
-                 hparams: dict | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        tasks: tuple[str, ...],
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        hparams: dict | None = None,
+    ):
         super().__init__()
         self.model = model
         self.tasks = tuple(tasks)
@@ -38,15 +44,45 @@ class EmergeLightningModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        logits = self(batch)
+        details = self.model.forward_details(batch)
+        logits = details["logits"]
         y = batch["y"]  # [B, K]
-        self.log("val/loss", masked_bce_with_logits(logits, y), on_epoch=True, sync_dist=True,
-                 batch_size=y.shape[0])
+        self._log_fusion_diagnostics(details, y.shape[0])
+        self.log(
+            "val/loss",
+            masked_bce_with_logits(logits, y),
+            on_epoch=True,
+            sync_dist=True,
+            batch_size=y.shape[0],
+        )
         probs = torch.sigmoid(logits)
         for k, task in enumerate(self.tasks):
             known = ~torch.isnan(y[:, k])
             self.val_auroc[task].update(probs[known, k], y[known, k].long())
             self.val_auprc[task].update(probs[known, k], y[known, k].long())
+
+    def _log_fusion_diagnostics(self, details: dict[str, torch.Tensor], batch_size: int) -> None:
+        """Per modality: the mean gate weight (val/gate_<m>) and the mean norm of its pooled vector over
+        the stays that have it (val/norm_<m>); the normalised entropy of the time-series -> text
+        attention (val/attn_entropy: 1 = uniform over the valid text tokens, 0 = one token)."""
+        names = getattr(self.model, "modality_names", None)
+        log = dict(on_epoch=True, on_step=False, sync_dist=True, batch_size=batch_size)
+        if names is not None and "gate" in details:
+            for m, name in enumerate(names):
+                self.log(f"val/gate_{name}", details["gate"][:, m].float().mean(), **log)
+        if names is not None and "vectors" in details:
+            norms = details["vectors"].float().norm(dim=-1)  # [B, M]
+            present = details.get("present", torch.ones_like(norms, dtype=torch.bool))
+            for m, name in enumerate(names):
+                if present[:, m].any():
+                    self.log(f"val/norm_{name}", norms[present[:, m], m].mean(), **log)
+        weights = details.get("attn_ts_to_text")  # [B, Tq, Tk]
+        if weights is not None and weights.dim() == 3 and weights.shape[-1] > 1:
+            valid = (weights > 0).sum(dim=-1).float()  # [B, Tq] keys with weight
+            rows = valid > 1
+            if rows.any():
+                entropy = -(weights.clamp_min(1e-12).log() * weights).sum(dim=-1)  # [B, Tq]
+                self.log("val/attn_entropy", (entropy[rows] / valid[rows].log()).mean(), **log)
 
     def on_validation_epoch_end(self) -> None:
         for task in self.tasks:
@@ -71,7 +107,9 @@ class EmergeLightningModule(L.LightningModule):
         """
         parts = {k: torch.cat([p[k] for p in self._predicted]) for k in ("stay_id", "prob", "y")}
         if self.trainer.world_size > 1:
-            parts = {k: self.all_gather(v).flatten(0, 1) for k, v in parts.items()}  # [W, n, ...] -> [W n, ...]
+            parts = {
+                k: self.all_gather(v).flatten(0, 1) for k, v in parts.items()
+            }  # [W, n, ...] -> [W n, ...]
         self.predictions = {k: v.cpu() for k, v in parts.items()}
         self._predicted = []
 

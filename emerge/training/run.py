@@ -57,7 +57,8 @@ RUN_CONFIG = "run_config.json"
 @dataclass(frozen=True)
 class TrainingResult:
     """What a run produced. `predictions[task]` holds "stay_id" [N], "y_true" [N] (NaN = unknown)
-    and "y_prob" [N] for the test split; `metrics` has the metrics.json shape for this one model."""
+    and "y_prob" [N] for the test split (`val_predictions[task]` the same for the validation split,
+    e.g. to stack models or calibrate); `metrics` has the metrics.json shape for this one model."""
 
     model_name: str
     task: str
@@ -65,6 +66,7 @@ class TrainingResult:
     metrics: dict[str, Any]
     out_dir: Path
     best_checkpoint: str | None
+    val_predictions: dict[str, dict[str, np.ndarray]] | None = None
 
 
 def _claim_run(out_dir: Path, identity: dict[str, Any]) -> Manifest:
@@ -77,7 +79,8 @@ def _claim_run(out_dir: Path, identity: dict[str, Any]) -> Manifest:
         changed = sorted(k for k in identity if found.get(k) != identity[k])
         raise UserInputError(
             f"{out_dir} holds a run with other settings (differs in {changed}); "
-            "use a new output folder, or delete this one to start over.")
+            "use a new output folder, or delete this one to start over."
+        )
     if not (out_dir / RUN_CONFIG).is_file():
         write_config(out_dir, RUN_KIND, RUN_FORMAT_VERSION, identity, name=RUN_CONFIG)
     return manifest
@@ -90,7 +93,9 @@ def _finished(out_dir: Path, manifest: Manifest) -> bool:
     problems = verify(out_dir, manifest)
     if not problems:
         return True
-    logger.warning("%s was damaged after the run finished (%s); producing it again", out_dir, "; ".join(problems[:3]))
+    logger.warning(
+        "%s was damaged after the run finished (%s); producing it again", out_dir, "; ".join(problems[:3])
+    )
     write_manifest(out_dir, RUN_KIND, 1, manifest.key, manifest.info, growing=True)
     return False
 
@@ -125,29 +130,53 @@ def _in_order(predicted: dict[str, torch.Tensor], stay_ids: np.ndarray) -> dict[
     return {"stay_id": got[rows], "prob": predicted["prob"].numpy()[rows], "y": predicted["y"].numpy()[rows]}
 
 
-def _write_predictions(path: Path, tasks: tuple[str, ...], out: dict[str, np.ndarray]) -> None:
+def _write_predictions(path: Path, tasks: tuple[str, ...], splits: dict[str, dict[str, np.ndarray]]) -> None:
+    """predictions.parquet: stay_id, split ("test", "val"), task, y_true, y_prob."""
     import polars as pl
 
-    frames = [pl.DataFrame({"stay_id": out["stay_id"], "task": [t] * len(out["stay_id"]),
-                            "y_true": out["y"][:, k].astype(np.float64),
-                            "y_prob": out["prob"][:, k].astype(np.float64)}) for k, t in enumerate(tasks)]
+    frames = [
+        pl.DataFrame(
+            {
+                "stay_id": out["stay_id"],
+                "split": [split] * len(out["stay_id"]),
+                "task": [t] * len(out["stay_id"]),
+                "y_true": out["y"][:, k].astype(np.float64),
+                "y_prob": out["prob"][:, k].astype(np.float64),
+            }
+        )
+        for split, out in splits.items()
+        for k, t in enumerate(tasks)
+    ]
     tmp = path.with_name(f".{path.name}.tmp")
     pl.concat(frames).write_parquet(tmp)
     os.replace(tmp, path)
 
 
-def _read_predictions(path: Path) -> dict[str, dict[str, np.ndarray]]:
+def _read_predictions(path: Path, split: str = "test") -> dict[str, dict[str, np.ndarray]]:
     import polars as pl
 
     df = pl.read_parquet(path)
-    return {t: {"stay_id": g["stay_id"].to_numpy(), "y_true": g["y_true"].to_numpy(), "y_prob": g["y_prob"].to_numpy()}
-            for (t,), g in df.group_by("task", maintain_order=True)}
+    df = df.filter(pl.col("split") == split) if "split" in df.columns else df  # (older runs: test only)
+    return {
+        t: {
+            "stay_id": g["stay_id"].to_numpy(),
+            "y_true": g["y_true"].to_numpy(),
+            "y_prob": g["y_prob"].to_numpy(),
+        }
+        for (t,), g in df.group_by("task", maintain_order=True)
+    }
 
 
-def train_and_evaluate(data: ModelReadyData | str | os.PathLike, model_config: ModelConfig,
-                       trainer_config: TrainerConfig, out_dir: str | os.PathLike, task: str = "mortality", *,
-                       expected_text_encoder: str | None = None,
-                       extra_callbacks: Sequence[Any] = ()) -> TrainingResult:
+def train_and_evaluate(
+    data: ModelReadyData | str | os.PathLike,
+    model_config: ModelConfig,
+    trainer_config: TrainerConfig,
+    out_dir: str | os.PathLike,
+    task: str = "mortality",
+    *,
+    expected_text_encoder: str | None = None,
+    extra_callbacks: Sequence[Any] = (),
+) -> TrainingResult:
     """Train `model_config` on the train split (early stopping on val), evaluate on test, write the report.
 
     Args:
@@ -168,35 +197,68 @@ def train_and_evaluate(data: ModelReadyData | str | os.PathLike, model_config: M
     tasks = tuple(t.name for t in task_objects)
     main_task = tasks[0] if len(tasks) == 1 or trainer_config.main_task is None else trainer_config.main_task
     if main_task not in tasks:
-        raise UserInputError(f"main_task {main_task!r} is not one of the trained tasks {list(tasks)}; set main_task "
-                             "in the trainer config to one of them")
+        raise UserInputError(
+            f"main_task {main_task!r} is not one of the trained tasks {list(tasks)}; set main_task "
+            "in the trainer config to one of them"
+        )
     monitor = trainer_config.monitor_metric or get_task(main_task).monitor
     data.check_text_encoder(expected_text_encoder)
     if model_config.use_obs_mask and data.x_mask is None:
-        raise UserInputError("the model config has use_obs_mask: true but the data has no x_mask; "
-                             "build the data with observed masks or set use_obs_mask: false.")
+        raise UserInputError(
+            "the model config has use_obs_mask: true but the data has no x_mask; "
+            "build the data with observed masks or set use_obs_mask: false."
+        )
     out_dir = Path(out_dir)
     name = model_config.display_name
-    identity = {"model": model_config.model_dump(mode="json"), "trainer": trainer_config.identity(), "task": task,
-                "data": data.fingerprint(get_model_class(model_config.variant).requires)}
+    identity = {
+        "model": model_config.model_dump(mode="json"),
+        "trainer": trainer_config.identity(),
+        "task": task,
+        "data": data.fingerprint(get_model_class(model_config.variant).requires),
+    }
     manifest = _claim_run(out_dir, identity)
     if _finished(out_dir, manifest):
         logger.info("%s: finished run found, reusing it", out_dir)
         best_file = out_dir / "best_checkpoint.txt"
         best = best_file.read_text().strip() or None if best_file.is_file() else None
-        return TrainingResult(name, task, _read_predictions(out_dir / "predictions.parquet"),
-                              load_metrics_json(out_dir / "metrics.json"), out_dir, best)
+        return TrainingResult(
+            name,
+            task,
+            _read_predictions(out_dir / "predictions.parquet"),
+            load_metrics_json(out_dir / "metrics.json"),
+            out_dir,
+            best,
+            _read_predictions(out_dir / "predictions.parquet", "val") or None,
+        )
 
     seed_everything(trainer_config.seed, workers=True, verbose=False)
     model = build_model(model_config, data.dims, len(tasks))
-    dm = EmergeDataModule(data, tasks, main_task, modalities=model.requires, batch_size=trainer_config.batch_size,
-                          num_workers=trainer_config.num_workers, use_obs_mask=model_config.use_obs_mask)
-    module = EmergeLightningModule(model, tasks, lr=trainer_config.lr, weight_decay=trainer_config.weight_decay,
-                                   hparams={"model": model_config.model_dump(mode="json"), "task": task,
-                                            "trainer": trainer_config.model_dump(mode="json")})
+    dm = EmergeDataModule(
+        data,
+        tasks,
+        main_task,
+        modalities=model.requires,
+        batch_size=trainer_config.batch_size,
+        num_workers=trainer_config.num_workers,
+        use_obs_mask=model_config.use_obs_mask,
+    )
+    module = EmergeLightningModule(
+        model,
+        tasks,
+        lr=trainer_config.lr,
+        weight_decay=trainer_config.weight_decay,
+        hparams={
+            "model": model_config.model_dump(mode="json"),
+            "task": task,
+            "trainer": trainer_config.model_dump(mode="json"),
+        },
+    )
     trainer, checkpoint = build_trainer(
-        trainer_config.model_copy(update={"main_task": main_task, "monitor_metric": monitor}), out_dir, tasks,
-        extra_callbacks)
+        trainer_config.model_copy(update={"main_task": main_task, "monitor_metric": monitor}),
+        out_dir,
+        tasks,
+        extra_callbacks,
+    )
     resume = None if trainer_config.fast_dev_run else _resume_point(out_dir / "checkpoints" / "last.ckpt")
     if resume:
         logger.info("resuming %s from %s", name, resume)
@@ -204,20 +266,39 @@ def train_and_evaluate(data: ModelReadyData | str | os.PathLike, model_config: M
         trainer.fit(module, datamodule=dm, ckpt_path=resume, weights_only=True)
 
     best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
-    with lightning_interrupts(trainer):  # the test split, scored by the best checkpoint's weights
-        trainer.predict(module, datamodule=dm, ckpt_path=best, return_predictions=False, weights_only=True)
-    out = _in_order(module.predictions, data.stay_id.numpy()[dm.indices["test"]])
-    predictions = {t: {"stay_id": out["stay_id"], "y_true": out["y"][:, k], "y_prob": out["prob"][:, k]}
-                   for k, t in enumerate(tasks)}
+    scored = {}
+    for split in ("test", "val"):  # scored by the best checkpoint's weights
+        with lightning_interrupts(trainer):
+            trainer.predict(
+                module,
+                dataloaders=dm.loader(split),
+                ckpt_path=best,
+                return_predictions=False,
+                weights_only=True,
+            )
+        scored[split] = _in_order(module.predictions, data.stay_id.numpy()[dm.indices[split]])
+    out = scored["test"]
+
+    def by_task(part: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+        return {
+            t: {"stay_id": part["stay_id"], "y_true": part["y"][:, k], "y_prob": part["prob"][:, k]}
+            for k, t in enumerate(tasks)
+        }
+
+    predictions = by_task(out)
     report_input = {t: {name: (p["y_true"], p["y_prob"])} for t, p in predictions.items()}
     if trainer.is_global_zero:
         save_model(module.model, out_dir / "model", tasks)
-        _write_predictions(out_dir / "predictions.parquet", tasks, out)
-        metrics = write_report(out_dir, report_input, n_bootstrap=trainer_config.n_bootstrap, seed=trainer_config.seed)
+        _write_predictions(out_dir / "predictions.parquet", tasks, scored)
+        metrics = write_report(
+            out_dir, report_input, n_bootstrap=trainer_config.n_bootstrap, seed=trainer_config.seed
+        )
         atomic_write_text(out_dir / "best_checkpoint.txt", (best or "") + "\n")
         write_manifest(out_dir, RUN_KIND, 1, manifest.key, manifest.info)  # finished: every file listed
     else:
         from emerge.metrics.report import build_metrics
 
-        metrics = build_metrics(report_input, n_bootstrap=trainer_config.n_bootstrap, seed=trainer_config.seed)
-    return TrainingResult(name, task, predictions, metrics, out_dir, best)
+        metrics = build_metrics(
+            report_input, n_bootstrap=trainer_config.n_bootstrap, seed=trainer_config.seed
+        )
+    return TrainingResult(name, task, predictions, metrics, out_dir, best, by_task(scored["val"]))

@@ -16,14 +16,24 @@ from emerge.training.data import ModelReadyData
 __all__ = ["make_synthetic_data"]
 
 
-def make_synthetic_data(n_stays: int = 96, steps: int = 48, features: int = 61, obs_features: int = 17,
-                        text_dim: int = 16, n_notes: int = 4, n_summary: int = 2, no_notes_fraction: float = 0.2,
-                        signal: float = 2.0, seed: int = 0, text_encoder: str = "synthetic") -> ModelReadyData:
+def make_synthetic_data(
+    n_stays: int = 96,
+    steps: int = 48,
+    features: int = 61,
+    obs_features: int = 17,
+    text_dim: int = 16,
+    n_notes: int = 4,
+    n_summary: int = 2,
+    no_notes_fraction: float = 0.2,
+    signal: float = 2.0,
+    seed: int = 0,
+    text_encoder: str = "synthetic",
+) -> ModelReadyData:
     """Build `n_stays` stays split 60/20/20 into train/val/test (each split holds both classes)."""
     rng = np.random.default_rng(seed)
     risk = rng.normal(size=n_stays)  # [N]
     x = rng.normal(size=(n_stays, steps, features)).astype(np.float32)
-    x[:, steps // 2:, :3] += signal * risk[:, None, None]
+    x[:, steps // 2 :, :3] += signal * risk[:, None, None]
     x_mask = (rng.random((n_stays, steps, obs_features)) < 0.4).astype(np.uint8)
     direction = rng.normal(size=text_dim)
     direction /= np.linalg.norm(direction)
@@ -39,9 +49,15 @@ def make_synthetic_data(n_stays: int = 96, steps: int = 48, features: int = 61, 
     # Interleave the splits so every split sees the whole risk range.
     split = np.array(["train", "train", "train", "val", "test"])[np.arange(n_stays) % 5]
     return ModelReadyData(
-        x=torch.from_numpy(x), x_mask=torch.from_numpy(x_mask),
-        notes=torch.from_numpy(notes.astype(np.float32)), notes_mask=torch.from_numpy(notes_mask),
-        summary=torch.from_numpy(summary.astype(np.float32)), summary_mask=torch.from_numpy(summary_mask),
-        y=torch.from_numpy(np.stack([mortality, readmission], axis=1)), tasks=("mortality", "readmission"),
-        stay_id=torch.arange(1000, 1000 + n_stays, dtype=torch.int64), split=split, text_encoder=text_encoder,
+        x=torch.from_numpy(x),
+        x_mask=torch.from_numpy(x_mask),
+        notes=torch.from_numpy(notes.astype(np.float32)),
+        notes_mask=torch.from_numpy(notes_mask),
+        summary=torch.from_numpy(summary.astype(np.float32)),
+        summary_mask=torch.from_numpy(summary_mask),
+        y=torch.from_numpy(np.stack([mortality, readmission], axis=1)),
+        tasks=("mortality", "readmission"),
+        stay_id=torch.arange(1000, 1000 + n_stays, dtype=torch.int64),
+        split=split,
+        text_encoder=text_encoder,
     )

@@ -30,24 +30,38 @@ def _loggers(config: TrainerConfig, out_dir: Path) -> list:
         if name == "csv":
             loggers.append(CSVLogger(out_dir, name="logs", version=0))
         elif name == "tensorboard":
-            if importlib.util.find_spec("tensorboard") is None and importlib.util.find_spec("tensorboardX") is None:
+            if (
+                importlib.util.find_spec("tensorboard") is None
+                and importlib.util.find_spec("tensorboardX") is None
+            ):
                 raise UserInputError(
                     "loggers includes 'tensorboard' but the tensorboard package is not installed; "
-                    "`pip install tensorboard` or use loggers: [csv].")
+                    "`pip install tensorboard` or use loggers: [csv]."
+                )
             loggers.append(TensorBoardLogger(out_dir, name="tensorboard", version=0))
     return loggers
 
 
-def build_trainer(config: TrainerConfig, out_dir: str | Path, tasks: tuple[str, ...],
-                  extra_callbacks: Sequence[Callback] = ()) -> tuple[L.Trainer, ModelCheckpoint | None]:
+def build_trainer(
+    config: TrainerConfig,
+    out_dir: str | Path,
+    tasks: tuple[str, ...],
+    extra_callbacks: Sequence[Callback] = (),
+) -> tuple[L.Trainer, ModelCheckpoint | None]:
     """A Trainer writing checkpoints to out_dir/checkpoints (best + last.ckpt) and logs to out_dir/logs."""
     out_dir = Path(out_dir)
     monitor = monitor_key(config, tasks)
     callbacks: list[Callback] = []
     checkpoint = None
     if not config.fast_dev_run:
-        checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best-{epoch:03d}",
-                                     monitor=monitor, mode="max", save_top_k=1, save_last=True)
+        checkpoint = ModelCheckpoint(
+            dirpath=out_dir / "checkpoints",
+            filename="best-{epoch:03d}",
+            monitor=monitor,
+            mode="max",
+            save_top_k=1,
+            save_last=True,
+        )
         callbacks += [checkpoint, EarlyStopping(monitor=monitor, mode="max", patience=config.patience)]
     callbacks += list(extra_callbacks)
     trainer = L.Trainer(

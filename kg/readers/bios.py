@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from kg.build import build_graph
 from foundation.errors import UserInputError
+from kg.build import build_graph
 from kg.graph import KnowledgeGraph
 
 __all__ = ["read_bios", "BIOS_JSON_FILES"]
@@ -63,8 +63,10 @@ def read_bios(directory: str | os.PathLike, name: str = "bios") -> KnowledgeGrap
         raise UserInputError(f"BIOS folder {d} not found; pass the folder holding CUI2term.json etc.")
     missing = [f"{n}.json" for n in BIOS_JSON_FILES if not (d / f"{n}.json").is_file()]
     if missing:
-        raise UserInputError(f"{d} lacks {missing}; a BIOS folder needs {[f'{n}.json' for n in BIOS_JSON_FILES]} "
-                             "(and optionally bios.txt)")
+        raise UserInputError(
+            f"{d} lacks {missing}; a BIOS folder needs {[f'{n}.json' for n in BIOS_JSON_FILES]} "
+            "(and optionally bios.txt)"
+        )
     cui2term = _load_json(d / "CUI2term.json", list)
     term2cui = _load_json(d / "term2CUI.json", str)
     cui2pt = _load_json(d / "CUI2pt.json", str)
@@ -87,9 +89,17 @@ def read_bios(directory: str | os.PathLike, name: str = "bios") -> KnowledgeGrap
         ids.append(cui)
         names.append(name)
         synonyms.append(syns)
-    nodes = pl.DataFrame({"key": ids, "id": ids, "type": ["concept"] * len(ids), "name": names,
-                          "source": ["BIOS"] * len(ids), "synonyms": synonyms},
-                         schema_overrides={"synonyms": pl.List(pl.String)})
+    nodes = pl.DataFrame(
+        {
+            "key": ids,
+            "id": ids,
+            "type": ["concept"] * len(ids),
+            "name": names,
+            "source": ["BIOS"] * len(ids),
+            "synonyms": synonyms,
+        },
+        schema_overrides={"synonyms": pl.List(pl.String)},
+    )
     heads, tails, rels, disp = [], [], [], []
     for mapping, rel, label in ((is_a, "is_a", "is a"), (relations, "related_to", "related to")):
         for cui, others in mapping.items():
@@ -99,6 +109,8 @@ def read_bios(directory: str | os.PathLike, name: str = "bios") -> KnowledgeGrap
                     tails.append(str(other))
                     rels.append(rel)
                     disp.append(label)
-    edges = pl.DataFrame({"head": heads, "tail": tails, "relation": rels, "display_relation": disp},
-                         schema={"head": pl.String, "tail": pl.String, "relation": pl.String, "display_relation": pl.String})
+    edges = pl.DataFrame(
+        {"head": heads, "tail": tails, "relation": rels, "display_relation": disp},
+        schema={"head": pl.String, "tail": pl.String, "relation": pl.String, "display_relation": pl.String},
+    )
     return build_graph(nodes, edges, name=name)

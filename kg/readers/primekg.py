@@ -16,12 +16,18 @@ from typing import Literal
 
 import polars as pl
 
-from kg.build import UnknownRelations, build_graph
 from foundation.errors import UserInputError
+from kg.build import UnknownRelations, build_graph
 from kg.graph import KnowledgeGraph
 from kg.schema import PRIMEKG_COLUMNS
 
-__all__ = ["read_primekg", "graph_from_primekg_frame", "to_primekg_frame", "read_disease_features", "read_drug_features"]
+__all__ = [
+    "read_primekg",
+    "graph_from_primekg_frame",
+    "to_primekg_frame",
+    "read_disease_features",
+    "read_drug_features",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +40,17 @@ def _check_columns(columns: list[str], where: str) -> None:
     if missing:
         raise UserInputError(
             f"{where} lacks PrimeKG columns {missing} (found {columns}); expected {list(PRIMEKG_COLUMNS)}. "
-            "Is this PrimeKG's kg.csv (not nodes.csv / edges.csv)?")
+            "Is this PrimeKG's kg.csv (not nodes.csv / edges.csv)?"
+        )
 
 
-def graph_from_primekg_frame(frame: pl.DataFrame | pl.LazyFrame, features: pl.DataFrame | None = None,
-                             id_style: IdStyle = "source_prefixed", name: str = "primekg",
-                             unknown_relations: UnknownRelations = "skip") -> KnowledgeGraph:
+def graph_from_primekg_frame(
+    frame: pl.DataFrame | pl.LazyFrame,
+    features: pl.DataFrame | None = None,
+    id_style: IdStyle = "source_prefixed",
+    name: str = "primekg",
+    unknown_relations: UnknownRelations = "skip",
+) -> KnowledgeGraph:
     """Build a graph from rows in PrimeKG's columns.
 
     Args:
@@ -55,12 +66,18 @@ def graph_from_primekg_frame(frame: pl.DataFrame | pl.LazyFrame, features: pl.Da
 
     def side(p: str) -> pl.LazyFrame:
         cols = [pl.col(f"{p}_{c}").alias(c) for c in _SIDE_COLUMNS]
-        return lf.select(cols).with_columns(pl.col("index").cast(pl.Int64), pl.col("id").cast(pl.String)).unique()
+        return (
+            lf.select(cols)
+            .with_columns(pl.col("index").cast(pl.Int64), pl.col("id").cast(pl.String))
+            .unique()
+        )
 
     nodes = pl.concat([side("x"), side("y")]).unique().collect()
     conflicts = int(nodes["index"].is_duplicated().sum())
     if conflicts:
-        logger.warning("%s: %d node rows give one x_index different ids/names; keeping the first", name, conflicts)
+        logger.warning(
+            "%s: %d node rows give one x_index different ids/names; keeping the first", name, conflicts
+        )
     nodes = nodes.sort("index").unique(subset="index", keep="first", maintain_order=True)
     node_id = pl.col("id")
     if id_style == "source_prefixed":
@@ -69,9 +86,15 @@ def graph_from_primekg_frame(frame: pl.DataFrame | pl.LazyFrame, features: pl.Da
     if features is not None:
         if "key" not in features.columns:
             raise UserInputError(f"features table lacks column 'key' (found {features.columns})")
-        nodes = nodes.join(features.unique(subset="key", keep="first"), on="key", how="left", maintain_order="left")
-    edges = lf.select(pl.col("x_index").cast(pl.Int64).alias("head"), pl.col("y_index").cast(pl.Int64).alias("tail"),
-                      "relation", "display_relation").collect()
+        nodes = nodes.join(
+            features.unique(subset="key", keep="first"), on="key", how="left", maintain_order="left"
+        )
+    edges = lf.select(
+        pl.col("x_index").cast(pl.Int64).alias("head"),
+        pl.col("y_index").cast(pl.Int64).alias("tail"),
+        "relation",
+        "display_relation",
+    ).collect()
     graph = build_graph(nodes, edges, name=name, unknown_relations=unknown_relations)
     graph.build_report["node_index_conflicts"] = conflicts
     return graph
@@ -89,7 +112,9 @@ def _read_tsv(path: str | os.PathLike, required: tuple[str, ...], what: str) -> 
     df = pl.read_csv(p, separator=sep, infer_schema=False, quote_char='"', null_values=["", "nan", "NaN"])
     missing = [c for c in required if c not in df.columns]
     if missing:
-        raise UserInputError(f"{p} lacks columns {missing} (found {df.columns[:12]}...); is it PrimeKG's {what}?")
+        raise UserInputError(
+            f"{p} lacks columns {missing} (found {df.columns[:12]}...); is it PrimeKG's {what}?"
+        )
     return df.with_columns(pl.col("node_index").cast(pl.Int64))
 
 
@@ -100,10 +125,17 @@ def read_disease_features(path: str | os.PathLike) -> pl.DataFrame:
     for col in ("orphanet_definition", "orphanet_clinical_description"):
         if col not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=pl.String).alias(col))
-    return df.group_by("node_index", maintain_order=True).agg(
-        pl.coalesce("mondo_definition", "orphanet_definition").drop_nulls().first().alias("definition"),
-        pl.coalesce("umls_description", "orphanet_clinical_description").drop_nulls().first().alias("description"),
-    ).rename({"node_index": "key"})
+    return (
+        df.group_by("node_index", maintain_order=True)
+        .agg(
+            pl.coalesce("mondo_definition", "orphanet_definition").drop_nulls().first().alias("definition"),
+            pl.coalesce("umls_description", "orphanet_clinical_description")
+            .drop_nulls()
+            .first()
+            .alias("description"),
+        )
+        .rename({"node_index": "key"})
+    )
 
 
 def read_drug_features(path: str | os.PathLike) -> pl.DataFrame:
@@ -111,10 +143,14 @@ def read_drug_features(path: str | os.PathLike) -> pl.DataFrame:
     df = _read_tsv(path, ("node_index", "description"), "drug_features")
     if "indication" not in df.columns:
         df = df.with_columns(pl.lit(None, dtype=pl.String).alias("indication"))
-    return df.group_by("node_index", maintain_order=True).agg(
-        pl.col("description").drop_nulls().first().alias("definition"),
-        pl.col("indication").drop_nulls().first().alias("description"),
-    ).rename({"node_index": "key"})
+    return (
+        df.group_by("node_index", maintain_order=True)
+        .agg(
+            pl.col("description").drop_nulls().first().alias("definition"),
+            pl.col("indication").drop_nulls().first().alias("description"),
+        )
+        .rename({"node_index": "key"})
+    )
 
 
 def to_primekg_frame(graph: KnowledgeGraph) -> pl.DataFrame:
@@ -124,16 +160,33 @@ def to_primekg_frame(graph: KnowledgeGraph) -> pl.DataFrame:
     its feature files). Read it back with `read_primekg(path, id_style="as_is")`."""
     n = graph.nodes.with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
     e = graph.edge_frame()
-    sides = {p: n.select(pl.col("id").alias(f"{p}_id"), pl.col("index").alias(f"{p}_index"), pl.col("type").alias(f"{p}_type"),
-                         pl.col("name").alias(f"{p}_name"), pl.col("source").alias(f"{p}_source")) for p in ("x", "y")}
-    return (e.join(sides["x"], left_on="head", right_on="x_id", how="left", maintain_order="left").rename({"head": "x_id"})
-            .join(sides["y"], left_on="tail", right_on="y_id", how="left", maintain_order="left").rename({"tail": "y_id"})
-            .select(PRIMEKG_COLUMNS))
+    sides = {
+        p: n.select(
+            pl.col("id").alias(f"{p}_id"),
+            pl.col("index").alias(f"{p}_index"),
+            pl.col("type").alias(f"{p}_type"),
+            pl.col("name").alias(f"{p}_name"),
+            pl.col("source").alias(f"{p}_source"),
+        )
+        for p in ("x", "y")
+    }
+    return (
+        e.join(sides["x"], left_on="head", right_on="x_id", how="left", maintain_order="left")
+        .rename({"head": "x_id"})
+        .join(sides["y"], left_on="tail", right_on="y_id", how="left", maintain_order="left")
+        .rename({"tail": "y_id"})
+        .select(PRIMEKG_COLUMNS)
+    )
 
 
-def read_primekg(kg_csv: str | os.PathLike, disease_features: str | os.PathLike | None = None,
-                 drug_features: str | os.PathLike | None = None, name: str = "primekg",
-                 unknown_relations: UnknownRelations = "skip", id_style: IdStyle = "source_prefixed") -> KnowledgeGraph:
+def read_primekg(
+    kg_csv: str | os.PathLike,
+    disease_features: str | os.PathLike | None = None,
+    drug_features: str | os.PathLike | None = None,
+    name: str = "primekg",
+    unknown_relations: UnknownRelations = "skip",
+    id_style: IdStyle = "source_prefixed",
+) -> KnowledgeGraph:
     """Read PrimeKG's kg.csv (and optionally its feature files) with polars.
 
     Node ids are "<x_source>:<x_id>" (id_style="as_is" keeps x_id, for files whose ids are
@@ -142,16 +195,27 @@ def read_primekg(kg_csv: str | os.PathLike, disease_features: str | os.PathLike 
     """
     p = Path(kg_csv)
     if not p.is_file():
-        raise UserInputError(f"PrimeKG file {p} not found; download kg.csv from Harvard Dataverse "
-                             "(doi:10.7910/DVN/IXA7BM) and pass its path")
+        raise UserInputError(
+            f"PrimeKG file {p} not found; download kg.csv from Harvard Dataverse "
+            "(doi:10.7910/DVN/IXA7BM) and pass its path"
+        )
     with p.open(encoding="utf-8") as fh:
         header = fh.readline().rstrip("\r\n").split(",")
     _check_columns(header, str(p))
-    lf = pl.scan_csv(p, schema_overrides={"x_index": pl.Int64, "y_index": pl.Int64, "x_id": pl.String,
-                                          "y_id": pl.String}, infer_schema_length=0)
+    lf = pl.scan_csv(
+        p,
+        schema_overrides={"x_index": pl.Int64, "y_index": pl.Int64, "x_id": pl.String, "y_id": pl.String},
+        infer_schema_length=0,
+    )
     features = None
-    parts = [f(path) for f, path in ((read_disease_features, disease_features), (read_drug_features, drug_features)) if path]
+    parts = [
+        f(path)
+        for f, path in ((read_disease_features, disease_features), (read_drug_features, drug_features))
+        if path
+    ]
     if parts:
         features = pl.concat(parts).unique(subset="key", keep="first")
     logger.info("reading %s", p)
-    return graph_from_primekg_frame(lf, features, id_style=id_style, name=name, unknown_relations=unknown_relations)
+    return graph_from_primekg_frame(
+        lf, features, id_style=id_style, name=name, unknown_relations=unknown_relations
+    )

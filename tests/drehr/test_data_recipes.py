@@ -47,21 +47,28 @@ def test_stage2_units_one_prompt_per_type():
     chunk = Chunk("n1_0", "n1", "p1", 0, "Pt with HTN and CHF exacerbation, started furosemide.")
     (unit,) = list(stage2_units([chunk]))
     assert unit.id == "n1_0" and len(unit.prompts) == 3
-    assert "diagnoses" in unit.prompts[0] and "procedures" in unit.prompts[1] and "prescriptions" in unit.prompts[2]
+    assert (
+        "diagnoses" in unit.prompts[0]
+        and "procedures" in unit.prompts[1]
+        and "prescriptions" in unit.prompts[2]
+    )
     assert all(chunk.text in p for p in unit.prompts)
 
 
 def test_split_sections_and_questions():
-    note = ("Name: ___\nChief Complaint: shortness of breath\n"
-            "History of Present Illness: " + "the patient reports worsening dyspnea " * 6 + "\n"
-            "Brief Hospital Course: " + "diuresed with furosemide and improved " * 6)
+    note = (
+        "Name: ___\nChief Complaint: shortness of breath\n"
+        "History of Present Illness: " + "the patient reports worsening dyspnea " * 6 + "\n"
+        "Brief Hospital Course: " + "diuresed with furosemide and improved " * 6
+    )
     sections = split_sections(note, min_words=10)
     assert [t for t, _ in sections] == ["History of Present Illness", "Brief Hospital Course"]
     assert sections[0][1].startswith("the patient reports")
     units = list(qa_units([("n9", note)], min_words=10))
     assert [u.id for u in units] == ["n9_s0", "n9_s1"]
-    assert parse_questions("1. Why was the patient diuresed?\n- What?\nNot a question\n"
-                           "Q2: Why was the patient diuresed?") == ["Why was the patient diuresed?"]
+    assert parse_questions(
+        "1. Why was the patient diuresed?\n- What?\nNot a question\nQ2: Why was the patient diuresed?"
+    ) == ["Why was the patient diuresed?"]
 
 
 def test_examples_roundtrip_and_bad_line(tmp_path):

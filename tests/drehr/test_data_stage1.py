@@ -14,9 +14,18 @@ class Span:
 class TinyKG:
     """HTN is_a cardiovascular disease; related to stroke. Names/synonyms by hand."""
 
-    names = {"I10": "hypertension", "CVD": "cardiovascular disease", "I63": "stroke", "N17": "acute kidney injury"}
-    syn = {"I10": ["high blood pressure", "htn", "essential hypertension"], "CVD": ["heart disease"],
-           "I63": ["cva", "cerebral infarction"], "N17": ["aki", "acute renal failure"]}
+    names = {
+        "I10": "hypertension",
+        "CVD": "cardiovascular disease",
+        "I63": "stroke",
+        "N17": "acute kidney injury",
+    }
+    syn = {
+        "I10": ["high blood pressure", "htn", "essential hypertension"],
+        "CVD": ["heart disease"],
+        "I63": ["cva", "cerebral infarction"],
+        "N17": ["aki", "acute renal failure"],
+    }
     parents = {"I10": ["CVD"]}
     rel = {"I10": ["I63"]}
 
@@ -45,8 +54,10 @@ def match(text):
 
 
 def test_stage1_expands_synonyms_hypernyms_related_with_concept_labels():
-    chunks = [Chunk("n1_0", "n1", "p1", 0, "History of hypertension, admitted for chest pain."),
-              Chunk("n1_1", "n1", "p1", 1, "No relevant findings today.")]
+    chunks = [
+        Chunk("n1_0", "n1", "p1", 0, "History of hypertension, admitted for chest pain."),
+        Chunk("n1_1", "n1", "p1", 1, "No relevant findings today."),
+    ]
     stats = {}
     (ex,) = list(build_stage1_examples(chunks, TinyKG(), match, Stage1Config(seed=3), stats=stats))
     pos = dict(zip(ex.positives, ex.labels, strict=True))
@@ -68,7 +79,9 @@ def test_abbreviation_expansion_kept_only_when_standalone_and_in_kg():
         return ["- AKI: acute kidney injury\n- HTN: hypertension\n- XYZ: not a kg term"]
 
     stats = {}
-    (ex,) = list(build_stage1_examples([chunk], TinyKG(), lambda t: [], expand_abbreviations=llm, stats=stats))
+    (ex,) = list(
+        build_stage1_examples([chunk], TinyKG(), lambda t: [], expand_abbreviations=llm, stats=stats)
+    )
     assert ex.positives[0] == "AKI" and ex.labels[0] == concept_label("N17")
     assert concept_label("I10") not in ex.labels  # HTN does not stand alone ("HTNx")
     assert stats["abbreviations_kept"] == 1 and stats["abbreviations_rejected"] == 2
@@ -76,4 +89,6 @@ def test_abbreviation_expansion_kept_only_when_standalone_and_in_kg():
 
 def test_parse_abbreviations():
     assert parse_abbreviations("1. CHF - congestive heart failure (CHF)\nNA\nHTN: hypertension.") == [
-        ("CHF", "congestive heart failure"), ("HTN", "hypertension")]
+        ("CHF", "congestive heart failure"),
+        ("HTN", "hypertension"),
+    ]

@@ -45,8 +45,9 @@ def test_average_precision_and_recall_divide_by_all_relevant():
 
 def test_single_patient_overall_and_per_type():
     out = single_patient_metrics(["", "string", "", "synonym", ""])
-    assert out["overall"] == pytest.approx({"mrr": 0.5, "ndcg": (1 / L(3) + 1 / L(5)) / (1 + 1 / L(3)),
-                                            "map": (1 / 2 + 2 / 4) / 2})
+    assert out["overall"] == pytest.approx(
+        {"mrr": 0.5, "ndcg": (1 / L(3) + 1 / L(5)) / (1 + 1 / L(3)), "map": (1 / 2 + 2 / 4) / 2}
+    )
     # string: the synonym chunk is dropped -> ["", string, "", ""]
     assert out["string"] == pytest.approx({"mrr": 0.5, "ndcg": 1 / L(3), "map": 0.5})
     # synonym: the string chunk is dropped -> ["", "", synonym, ""]
@@ -80,4 +81,6 @@ def test_reciprocal_rank_fusion_hand_computed():
 
 def test_icd10_metrics():
     out = icd10_metrics(["E119", "E1165"], ["E119", "E110"], ["abc", "abcd"], ["abc", "abxd"])
-    assert out == pytest.approx({"exact_match": 0.5, "category_match": 1.0, "cer": (0 + 1 / 4) / 2, "n_queries": 2})
+    assert out == pytest.approx(
+        {"exact_match": 0.5, "category_match": 1.0, "cer": (0 + 1 / 4) / 2, "n_queries": 2}
+    )

@@ -77,8 +77,14 @@ def test_runner_cliniq_metrics_hand_computed():
     multi = out["cliniq"]["multi_patient"]["all"]
     # relevant ranks per query: 0:{1,2} 1:{3} 2:{7,8,13} 694:{14} 695:{5,9} 696:{10}
     assert multi["mrr"] == pytest.approx(np.mean([1, 1 / 3, 1 / 7, 1 / 14, 1 / 5, 1 / 10]))
-    ndcg = [1.0, 0.5, (1 / L(8) + 1 / L(9)) / (1 + 1 / L(3)), 0.0, (1 / L(6) + 1 / L(10)) / (1 + 1 / L(3)),
-            1 / L(11)]
+    ndcg = [
+        1.0,
+        0.5,
+        (1 / L(8) + 1 / L(9)) / (1 + 1 / L(3)),
+        0.0,
+        (1 / L(6) + 1 / L(10)) / (1 + 1 / L(3)),
+        1 / L(11),
+    ]
     assert multi["ndcg@10"] == pytest.approx(np.mean(ndcg))
     assert multi["recall@100"] == 1.0 and multi["n"] == 6
     single = out["cliniq"]["single_patient"]
@@ -86,16 +92,32 @@ def test_runner_cliniq_metrics_hand_computed():
     assert single["overall"]["mrr"] == pytest.approx(np.mean([1, 1 / 3, 1, 1 / 5, 1 / 3, 1 / 4]))
     assert single["overall"]["map"] == pytest.approx(np.mean([1, 1 / 3, 1, 1 / 5, 1 / 3, 1 / 4]))
     assert single["overall"]["ndcg"] == pytest.approx(np.mean([1, 0.5, 1, 1 / L(6), 0.5, 1 / L(5)]))
-    assert single["overall"]["n"] == 6 and single["abbreviation"] == {"mrr": 1.0, "ndcg": 1.0, "map": 1.0, "n": 2}
+    assert single["overall"]["n"] == 6 and single["abbreviation"] == {
+        "mrr": 1.0,
+        "ndcg": 1.0,
+        "map": 1.0,
+        "n": 2,
+    }
     assert single["disease/overall"]["n"] == 3
     # standard MRR@10 on the same ranking: the drug query at rank 14 scores 0
     assert out["standard"]["mrr@10"] == pytest.approx(np.mean([1, 1 / 3, 1 / 7, 0, 1 / 5, 1 / 10]))
 
 
 def _write_rephrasings(path):
-    rows = [{"code": "E11.9", "rephrasings": ["type 2 diabetes mellitus without complications",
-                                              "essential primary hypertension"]},
-            {"code": "I10", "description": "Essential (primary) hypertension", "rephrasings": ["hypertension", " "]}]
+    rows = [
+        {
+            "code": "E11.9",
+            "rephrasings": [
+                "type 2 diabetes mellitus without complications",
+                "essential primary hypertension",
+            ],
+        },
+        {
+            "code": "I10",
+            "description": "Essential (primary) hypertension",
+            "rephrasings": ["hypertension", " "],
+        },
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
 
 
@@ -109,8 +131,9 @@ def test_icd10_benchmark_on_a_rephrasings_file(tmp_path):
     out = run_icd10_benchmark(ToyEncoder(256), queries, candidate_codes("file", descriptions))
     # the second E11.9 rephrasing is worded like I10 and retrieves it
     wrong = jiwer.cer(descriptions["E119"], descriptions["I10"])
-    assert out == pytest.approx({"exact_match": 2 / 3, "category_match": 2 / 3, "cer": wrong / 3, "n_queries": 3,
-                                 "n_candidates": 2})
+    assert out == pytest.approx(
+        {"exact_match": 2 / 3, "category_match": 2 / 3, "cer": wrong / 3, "n_queries": 3, "n_candidates": 2}
+    )
     with pytest.raises(UserInputError, match="not among the candidates"):
         run_icd10_benchmark(ToyEncoder(), [ICD10Query("A000", "cholera")], {"E119": "x"})
 

@@ -35,7 +35,7 @@ def test_flat_search_matches_brute_force(corpus):
     ids, patients, vectors = corpus
     index = ChunkIndex(16, "enc", IndexConfig(kind="flat"))
     for start in range(0, 300, 64):  # streamed adds
-        index.add(ids[start:start + 64], patients[start:start + 64], vectors[start:start + 64])
+        index.add(ids[start : start + 64], patients[start : start + 64], vectors[start : start + 64])
     q = vectors[[3, 150]] + 0.01
     hits = index.search(q, k=5)
     expected = np.argsort(-(q @ vectors.T), axis=1, kind="stable")[:, :5]
@@ -74,14 +74,19 @@ def test_search_restricted_to_patients_exact_and_selector_paths_agree(corpus):
     assert results[0] == results[1] == expected.tolist()
 
 
-@pytest.mark.parametrize("config", [IndexConfig(kind="ivf", nlist=4, nprobe=4, train_size=100),
-                                    IndexConfig(kind="hnsw", hnsw_m=8),
-                                    IndexConfig(kind="auto", flat_max_size=100, nlist=4, nprobe=4, train_size=120)])
+@pytest.mark.parametrize(
+    "config",
+    [
+        IndexConfig(kind="ivf", nlist=4, nprobe=4, train_size=100),
+        IndexConfig(kind="hnsw", hnsw_m=8),
+        IndexConfig(kind="auto", flat_max_size=100, nlist=4, nprobe=4, train_size=120),
+    ],
+)
 def test_approximate_kinds_find_exact_neighbours(corpus, config):
     ids, patients, vectors = corpus
     index = ChunkIndex(16, "enc", config)
     for start in range(0, 300, 50):
-        index.add(ids[start:start + 50], patients[start:start + 50], vectors[start:start + 50])
+        index.add(ids[start : start + 50], patients[start : start + 50], vectors[start : start + 50])
     index.finalize()
     assert index.kind == ("ivf" if config.kind == "auto" else config.kind)
     q = vectors[:20]
@@ -121,12 +126,19 @@ def test_load_rejects_non_index_folder(tmp_path):
 
 def test_build_from_encoder_and_text_search_with_encoder_check(tmp_path):
     encoder = ToyEncoder(256)
-    chunks = pl.DataFrame({
-        "chunk_id": ["a_0", "a_1", "b_0", "b_1", "c_0"],
-        "patient_id": ["a", "a", "b", "b", "c"],
-        "text": ["heart failure with reduced ejection", "knee pain", "atrial fibrillation on warfarin",
-                 "heart failure exacerbation", "  "],
-    })
+    chunks = pl.DataFrame(
+        {
+            "chunk_id": ["a_0", "a_1", "b_0", "b_1", "c_0"],
+            "patient_id": ["a", "a", "b", "b", "c"],
+            "text": [
+                "heart failure with reduced ejection",
+                "knee pain",
+                "atrial fibrillation on warfarin",
+                "heart failure exacerbation",
+                "  ",
+            ],
+        }
+    )
     index = ChunkIndex.for_encoder(encoder, IndexConfig(kind="flat"))
     index.build_from_encoder(encoder, chunks, batch_size=2, work_dir=tmp_path / "work", shard_size=2)
     assert len(index) == 4  # the empty chunk is skipped
@@ -147,7 +159,10 @@ def test_build_from_encoder_and_text_search_with_encoder_check(tmp_path):
 
 def test_encode_chunks_yields_shards_and_needs_no_index(tmp_path):
     encoder = ToyEncoder(32)
-    chunks = [{"chunk_id": f"x_{i}", "patient_id": "x", "text": "" if i == 2 else f"fever day {i}"} for i in range(5)]
+    chunks = [
+        {"chunk_id": f"x_{i}", "patient_id": "x", "text": "" if i == 2 else f"fever day {i}"}
+        for i in range(5)
+    ]
     assert count_chunks(chunks) == 5 and count_chunks(iter(chunks)) is None
     shards = list(encode_chunks(encoder, chunks, shard_size=2, work_dir=tmp_path / "w"))
     assert [s.chunks["chunk_id"].to_list() for s in shards] == [["x_0", "x_1"], ["x_3"], ["x_4"]]  # x_2 blank

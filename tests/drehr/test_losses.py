@@ -79,8 +79,12 @@ def test_multi_similarity_gradient_is_finite_without_negatives():
 def test_info_nce_one_positive_each_is_clip_loss():
     # a0 owns c0=(1,0), a1 owns c1=(.8,.6); logits with T=1: a0 -> [1, .8], a1 -> [0, .6]
     anchors, cands, owner = ANCHORS, torch.tensor([[1.0, 0.0], [0.8, 0.6]]), torch.tensor([0, 1])
-    to_anchor = ((math.log(math.exp(1) + math.exp(0)) - 1) + (math.log(math.exp(0.8) + math.exp(0.6)) - 0.6)) / 2
-    to_cand = ((math.log(math.exp(1) + math.exp(0.8)) - 1) + (math.log(math.exp(0) + math.exp(0.6)) - 0.6)) / 2
+    to_anchor = (
+        (math.log(math.exp(1) + math.exp(0)) - 1) + (math.log(math.exp(0.8) + math.exp(0.6)) - 0.6)
+    ) / 2
+    to_cand = (
+        (math.log(math.exp(1) + math.exp(0.8)) - 1) + (math.log(math.exp(0) + math.exp(0.6)) - 0.6)
+    ) / 2
     labels = torch.tensor([0, 1])
     one_way = info_nce_loss_from_embeddings(anchors, cands, owner, labels, temperature=1.0, symmetric=False)
     both = InfoNCELoss(temperature=1.0)(anchors, cands, owner, labels)

@@ -12,8 +12,13 @@ from drehr.model import BiEncoder
 from drehr.model.testing import build_tiny_bert
 from foundation.errors import UserInputError
 
-TEXTS = ["heart failure", "chronic kidney disease with anemia and high blood pressure", "fever",
-         "patient has a history of copd and asthma", "sepsis"]
+TEXTS = [
+    "heart failure",
+    "chronic kidney disease with anemia and high blood pressure",
+    "fever",
+    "patient has a history of copd and asthma",
+    "sepsis",
+]
 
 
 @pytest.fixture()
@@ -38,9 +43,12 @@ def test_forward_has_gradients(tiny):
 
 
 def test_query_instruction_and_query_length(tiny_bert_dir):
-    model = BiEncoder.from_pretrained(tiny_bert_dir, pooling="cls", query_instruction="patient has ",
-                                      query_max_length=8)
-    np.testing.assert_allclose(model.encode_queries(["fever"]), model.encode(["patient has fever"]), atol=1e-6)
+    model = BiEncoder.from_pretrained(
+        tiny_bert_dir, pooling="cls", query_instruction="patient has ", query_max_length=8
+    )
+    np.testing.assert_allclose(
+        model.encode_queries(["fever"]), model.encode(["patient has fever"]), atol=1e-6
+    )
     # 8 tokens: [CLS] + 6 words + [SEP]; the query side cuts what the passage side keeps
     long = "heart failure chest pain kidney liver disease acute chronic fever"
     assert model.tokenize([long], "query").n_truncated == 1
@@ -104,8 +112,15 @@ def test_decoder_last_token_pooling_is_padding_side_aware(tiny_bert_dir, tmp_pat
     from transformers import AutoTokenizer, LlamaConfig, LlamaModel
 
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128)
+    config = LlamaConfig(
+        vocab_size=128,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+    )
     folder = tmp_path / "llama"
     LlamaModel(config).save_pretrained(folder)
     tok = AutoTokenizer.from_pretrained(tiny_bert_dir)

@@ -6,8 +6,9 @@ import torch
 
 from drehr.model import cls_pool, last_token_pool, mean_pool
 
-HIDDEN = torch.tensor([[[1.0, 0.0], [3.0, 2.0], [9.0, 9.0]],
-                       [[5.0, 1.0], [7.0, 7.0], [2.0, 4.0]]])  # [B=2, T=3, H=2]
+HIDDEN = torch.tensor(
+    [[[1.0, 0.0], [3.0, 2.0], [9.0, 9.0]], [[5.0, 1.0], [7.0, 7.0], [2.0, 4.0]]]
+)  # [B=2, T=3, H=2]
 
 
 def test_mean_pool_ignores_padding():

@@ -44,7 +44,9 @@ def test_build_and_search_corpus_some_patients_one_patient():
     some = retriever.search(["warfarin", "kidney disease"], patients=["a", "c"], k=3)
     assert set(some["patient_id"]) <= {"a", "c"}
     assert some.group_by("query").len().sort("query")["len"].to_list() == [3, 3]
-    assert some.filter((pl.col("query") == "kidney disease") & (pl.col("rank") == 1))["chunk_id"].item() == "a_2"
+    assert (
+        some.filter((pl.col("query") == "kidney disease") & (pl.col("rank") == 1))["chunk_id"].item() == "a_2"
+    )
 
 
 def test_search_refuses_bad_input():
@@ -83,19 +85,30 @@ def test_the_index_answers_only_to_its_encoder():
 def test_save_load_round_trip_gives_identical_results(tmp_path, tiny_encoder):
     retriever = Retriever.build(tiny_encoder, CHUNKS)
     queries = ["heart failure", "kidney"]
-    before = [retriever.search(queries), retriever.search(queries, patients="a", k=2),
-              retriever.search(queries, patients=["b", "c"])]
+    before = [
+        retriever.search(queries),
+        retriever.search(queries, patients="a", k=2),
+        retriever.search(queries, patients=["b", "c"]),
+    ]
     retriever.save(tmp_path / "r")
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [
-        "chunks.parquet", "config.json", "emerge_manifest.json", "encoder", "index"]
+        "chunks.parquet",
+        "config.json",
+        "emerge_manifest.json",
+        "encoder",
+        "index",
+    ]
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     assert config["kind"] == "drehr_retriever" and config["format_version"] == 1
     assert config["encoder_fingerprint"] == tiny_encoder.fingerprint and config["n_chunks"] == 6
 
     loaded = Retriever.load(tmp_path / "r")
     assert loaded.encoder.fingerprint == loaded.index.encoder_fingerprint == tiny_encoder.fingerprint
-    after = [loaded.search(queries), loaded.search(queries, patients="a", k=2),
-             loaded.search(queries, patients=["b", "c"])]
+    after = [
+        loaded.search(queries),
+        loaded.search(queries, patients="a", k=2),
+        loaded.search(queries, patients=["b", "c"]),
+    ]
     for old, new in zip(before, after, strict=True):
         assert new.equals(old)
     loaded.save(tmp_path / "r")  # our own folder is replaced

@@ -25,8 +25,9 @@ def test_concept_labels_merge_same_string_and_same_label():
 
 
 def test_sampling_fixed_count_repeats_and_changes_by_epoch():
-    ds = PositiveSamplingDataset([TrainingExample("a", ("x", "y")), TrainingExample("b", tuple("pqrstuvw"))], 5,
-                                 seed=1)
+    ds = PositiveSamplingDataset(
+        [TrainingExample("a", ("x", "y")), TrainingExample("b", tuple("pqrstuvw"))], 5, seed=1
+    )
     anchor, pos, labels = ds[0]
     assert anchor == "a" and len(pos) == 5 and set(pos) == {"x", "y"} and pos.count("x") in (2, 3)
     assert len(labels) == 5 and labels[pos.index("x")] != labels[pos.index("y")]
@@ -41,8 +42,10 @@ def test_sampling_fixed_count_repeats_and_changes_by_epoch():
 
 def test_read_examples_for_training(tmp_path):
     good = tmp_path / "d.jsonl"
-    good.write_text('{"anchor": "chunk one", "positives": ["a", "b"], "labels": [1, 2]}\n\n'
-                    '{"anchor": "chunk two", "positives": ["c"]}\n')
+    good.write_text(
+        '{"anchor": "chunk one", "positives": ["a", "b"], "labels": [1, 2]}\n\n'
+        '{"anchor": "chunk two", "positives": ["c"]}\n'
+    )
     examples = list(read_examples(good))
     assert examples[0].labels == (1, 2) and examples[1].labels is None and examples[1].positives == ("c",)
     assert [e.id for e in examples] == ["1", "3"]  # no id in the file: the line number
@@ -76,8 +79,10 @@ def test_concept_ids_are_what_they_were_before_one_reader(tmp_path):
     with ExampleWriter(path) as writer:
         writer.write([TrainingExample("chunk a", ("HTN", "hypertension", "CKD"), (5, 5, 6), id="a")])
     with path.open("a") as fh:
-        fh.write('{"anchor": "chunk b", "positives": ["Hypertension", "htn", "fever"]}\n'
-                 '{"anchor": "chunk c", "positives": ["ckd", "renal failure"], "labels": [6, 6]}\n')
+        fh.write(
+            '{"anchor": "chunk b", "positives": ["Hypertension", "htn", "fever"]}\n'
+            '{"anchor": "chunk c", "positives": ["ckd", "renal failure"], "labels": [6, 6]}\n'
+        )
     examples = list(read_examples(path))
     assert [e.labels for e in examples] == [(5, 5, 6), None, (6, 6)]
     ids = concept_labels(examples)
@@ -90,7 +95,12 @@ def test_collate_builds_owner_and_labels(tiny_bert_dir):
 
     model = BiEncoder.from_pretrained(tiny_bert_dir, pooling="cls")
     collate = Collator(model, "passage", anchor_max_length=6, positive_max_length=4)
-    batch = collate([("heart failure with fever and cough", ["fever", "cough"], [3, 4]), ("sepsis", ["sepsis", "a b c"], [5, 5])])
+    batch = collate(
+        [
+            ("heart failure with fever and cough", ["fever", "cough"], [3, 4]),
+            ("sepsis", ["sepsis", "a b c"], [5, 5]),
+        ]
+    )
     assert batch["owner"].tolist() == [0, 0, 1, 1] and batch["labels"].tolist() == [3, 4, 5, 5]
     assert batch["anchor"]["input_ids"].shape == (2, 6) and batch["positive"]["input_ids"].shape[0] == 4
     assert collate.truncated == {"anchor": 1, "positive": 1}  # "a b c" is [CLS] a b c [SEP]: 5 > 4
@@ -105,7 +115,9 @@ def test_every_config_file_loads(path):
 def test_config_errors_name_the_problem(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("loss: {name: triplet}\nepochs: 0\n")
-    with pytest.raises(UserInputError, match=r"is not a valid TrainConfig:\n  - loss: .*\n  - epochs: .*\(got 0\)"):
+    with pytest.raises(
+        UserInputError, match=r"is not a valid TrainConfig:\n  - loss: .*\n  - epochs: .*\(got 0\)"
+    ):
         load_train_config(bad)
     with pytest.raises(UserInputError, match="not found"):
         load_train_config(tmp_path / "missing.yaml")

@@ -33,9 +33,14 @@ def _encoder() -> torch.nn.Linear:
 
 
 def _loss(enc, anchors_in, cands_in, owner, labels):
-    return multi_similarity_loss_from_embeddings(F.normalize(enc(anchors_in), dim=-1),
-                                                 F.normalize(enc(cands_in), dim=-1), owner, labels,
-                                                 beta=5.0, margin=1.0)
+    return multi_similarity_loss_from_embeddings(
+        F.normalize(enc(anchors_in), dim=-1),
+        F.normalize(enc(cands_in), dim=-1),
+        owner,
+        labels,
+        beta=5.0,
+        margin=1.0,
+    )
 
 
 def _worker(rank: int, port: int, out_path: str) -> None:
@@ -52,7 +57,9 @@ def _worker(rank: int, port: int, out_path: str) -> None:
         loss.backward()  # DDP averages the two ranks' gradients
         uneven = gather_with_grad(torch.ones(rank + 1, 2) * rank)  # 1 row from rank 0, 2 from rank 1
         if rank == 0:
-            torch.save({"weight": model.module.weight.grad, "loss": loss.detach() / 2, "uneven": uneven}, out_path)
+            torch.save(
+                {"weight": model.module.weight.grad, "loss": loss.detach() / 2, "uneven": uneven}, out_path
+            )
     finally:
         # the DDP reducer must be freed before its process group: freed after it (at function exit),
         # ~ProcessGroupGloo joins a thread that waits for the GIL this thread holds, and never returns
@@ -78,8 +85,13 @@ def test_two_process_gradient_equals_global_batch_gradient(tmp_path):
     # one process holding both halves: owners of the second half shifted by A
     b0, b1 = _batch(0), _batch(1)
     enc = _encoder()
-    loss = _loss(enc, torch.cat([b0[0], b1[0]]), torch.cat([b0[1], b1[1]]), torch.cat([b0[2], b1[2] + A]),
-                 torch.cat([b0[3], b1[3]]))
+    loss = _loss(
+        enc,
+        torch.cat([b0[0], b1[0]]),
+        torch.cat([b0[1], b1[1]]),
+        torch.cat([b0[2], b1[2] + A]),
+        torch.cat([b0[3], b1[3]]),
+    )
     loss.backward()
     assert loss.item() > 0
     torch.testing.assert_close(got["loss"], loss.detach(), rtol=1e-5, atol=1e-6)

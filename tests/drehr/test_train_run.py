@@ -23,9 +23,21 @@ from tests.helpers.retrieval import EXAMPLES
 
 
 def _config(base_dir, **kw) -> TrainConfig:
-    base = dict(base_model=str(base_dir), pooling="mean", anchors_per_batch=4, positives_per_anchor=3, epochs=1,
-                lr=5e-3, warmup_ratio=0.1, accelerator="cpu", devices=1, checkpoint_every_n_steps=4,
-                log_every_n_steps=1, passage_max_length=16, query_max_length=6)
+    base = dict(
+        base_model=str(base_dir),
+        pooling="mean",
+        anchors_per_batch=4,
+        positives_per_anchor=3,
+        epochs=1,
+        lr=5e-3,
+        warmup_ratio=0.1,
+        accelerator="cpu",
+        devices=1,
+        checkpoint_every_n_steps=4,
+        log_every_n_steps=1,
+        passage_max_length=16,
+        query_max_length=6,
+    )
     return TrainConfig(**{**base, **kw})
 
 
@@ -88,16 +100,25 @@ def test_lora_trains_adapters_only_and_merges_at_save(tiny_bert_dir, tmp_path):
 @pytest.mark.gpu
 def test_deepspeed_bf16_lora_on_gpu(tiny_bert_dir, tmp_path):
     pytest.importorskip("deepspeed")
-    config = _config(tiny_bert_dir, accelerator="gpu", devices=1, strategy="deepspeed_stage_2_offload",
-                     precision="bf16-mixed", lora=LoraSettings(), epochs=2)
+    config = _config(
+        tiny_bert_dir,
+        accelerator="gpu",
+        devices=1,
+        strategy="deepspeed_stage_2_offload",
+        precision="bf16-mixed",
+        lora=LoraSettings(),
+        epochs=2,
+    )
     model_dir = train_retriever(config, EXAMPLES, tmp_path / "run")
     assert BiEncoder.from_pretrained(model_dir).encode(["fever"]).shape == (1, 32)
 
 
 def test_bf16_mixed_lora_on_cpu(tiny_bert_dir, tmp_path):
-    """The 7B recipe's precision and LoRA on the CPU (bf16 autocast): trains, merges, saves float32 weights."""
-    config = _config(tiny_bert_dir, accelerator="cpu", devices=1, precision="bf16-mixed", lora=LoraSettings(),
-                     epochs=2)
+    """The 7B recipe's precision and LoRA on the CPU (bf16 autocast): trains, merges, saves float32
+    weights."""
+    config = _config(
+        tiny_bert_dir, accelerator="cpu", devices=1, precision="bf16-mixed", lora=LoraSettings(), epochs=2
+    )
     model_dir = train_retriever(config, EXAMPLES, tmp_path / "run")
     encoder = BiEncoder.from_pretrained(model_dir)
     emb = encoder.encode(["fever", "sepsis from infection"])

@@ -141,7 +141,9 @@ def test_claim_folder_marks_new_folders_and_refuses_foreign_ones(tmp_path):
         claim_folder(tmp_path / "mine", "emerge_experiment")
     (tmp_path / "empty").mkdir()
     assert claim_folder(tmp_path / "empty", "emerge_experiment").growing
-    with pytest.raises(UserInputError, match="files emerge did not write"):  # a growing folder is never replaced
+    with pytest.raises(
+        UserInputError, match="files emerge did not write"
+    ):  # a growing folder is never replaced
         remove_owned(tmp_path / "run", "emerge_experiment")
 
 
@@ -189,7 +191,9 @@ def test_finished_outputs_get_the_usual_permissions(tmp_path):
         cached_step(tmp_path / "out", "demo_kind", 1, "k", build)
     finally:
         os.umask(mask)
-    modes = {p.relative_to(tmp_path / "out").as_posix(): p.stat().st_mode & 0o777
-             for p in (tmp_path / "out").rglob("*")}
+    modes = {
+        p.relative_to(tmp_path / "out").as_posix(): p.stat().st_mode & 0o777
+        for p in (tmp_path / "out").rglob("*")
+    }
     assert modes == {"w.safetensors": 0o644, "sub": 0o755, "sub/t.txt": 0o644, MANIFEST_NAME: 0o644}
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755

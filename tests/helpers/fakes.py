@@ -27,7 +27,8 @@ class FakeBackend(LLMBackend):
 
     calls: every prompt generated in this process. done_log: file that gets one line per prompt once its
     batch is generated (counts backend work across processes). start_log: one line per batch started.
-    delay_s: sleep per batch from batch number `slow_from` on, to give a test time to kill the process mid-run.
+    delay_s: sleep per batch from batch number `slow_from` on, to give a test time to kill the
+    process mid-run.
     """
 
     name = "fake"

@@ -39,15 +39,24 @@ class Node:
     description: str | None = None
 
 
-def make_kg(nodes: Iterable[Node], edges: Iterable[tuple[str, str, str, str]], name: str = "tiny") -> KnowledgeGraph:
+def make_kg(
+    nodes: Iterable[Node], edges: Iterable[tuple[str, str, str, str]], name: str = "tiny"
+) -> KnowledgeGraph:
     """A graph from `nodes` (each keyed by its id) and (head, tail, relation, display_relation) edges."""
     nodes = list(nodes)
-    table = pl.DataFrame({
-        "key": [n.id for n in nodes], "id": [n.id for n in nodes], "type": [n.type for n in nodes],
-        "name": [n.name for n in nodes], "source": [n.source for n in nodes],
-        "synonyms": [list(n.synonyms) for n in nodes],
-        "definition": [n.definition for n in nodes], "description": [n.description for n in nodes],
-    }, schema_overrides={"synonyms": pl.List(pl.String), "definition": pl.String, "description": pl.String})
+    table = pl.DataFrame(
+        {
+            "key": [n.id for n in nodes],
+            "id": [n.id for n in nodes],
+            "type": [n.type for n in nodes],
+            "name": [n.name for n in nodes],
+            "source": [n.source for n in nodes],
+            "synonyms": [list(n.synonyms) for n in nodes],
+            "definition": [n.definition for n in nodes],
+            "description": [n.description for n in nodes],
+        },
+        schema_overrides={"synonyms": pl.List(pl.String), "definition": pl.String, "description": pl.String},
+    )
     edge_table = pl.DataFrame(list(edges), schema=EDGE_COLUMNS, orient="row")
     return build_graph(table, edge_table, name=name)
 
@@ -55,18 +64,32 @@ def make_kg(nodes: Iterable[Node], edges: Iterable[tuple[str, str, str, str]], n
 def tiny_kg() -> KnowledgeGraph:
     """Five nodes: hypertension (phenotype + ICD disease), hypokalemia, CKD, and a drug."""
     nodes = [
-        Node("HP:0000822", "Hypertension", "effect/phenotype", "HPO", ("High blood pressure", "HTN"),
-             definition="Increased pressure in the systemic arterial system."),
+        Node(
+            "HP:0000822",
+            "Hypertension",
+            "effect/phenotype",
+            "HPO",
+            ("High blood pressure", "HTN"),
+            definition="Increased pressure in the systemic arterial system.",
+        ),
         Node("I10", "Essential (primary) hypertension", synonyms=("HTN",)),
-        Node("E87.6", "Hypokalemia", synonyms=("low potassium",), definition="Low blood potassium.",
-             description="Serum potassium below 3.5 mmol/L."),
+        Node(
+            "E87.6",
+            "Hypokalemia",
+            synonyms=("low potassium",),
+            definition="Low blood potassium.",
+            description="Serum potassium below 3.5 mmol/L.",
+        ),
         Node("N18.9", "Chronic kidney disease", synonyms=("CKD",)),
         Node("DB00999", "Hydrochlorothiazide", "drug", "DrugBank"),
     ]
     edges = [
-        ("I10", "HP:0000822", "same_as", "same as"), ("HP:0000822", "I10", "same_as", "same as"),
-        ("I10", "N18.9", "disease_disease", "associated with"), ("I10", "DB00999", "indication", "treated by"),
-        ("I10", "E87.6", "disease_disease", "associated with"), ("DB00999", "E87.6", "drug_effect", "side effect"),
+        ("I10", "HP:0000822", "same_as", "same as"),
+        ("HP:0000822", "I10", "same_as", "same as"),
+        ("I10", "N18.9", "disease_disease", "associated with"),
+        ("I10", "DB00999", "indication", "treated by"),
+        ("I10", "E87.6", "disease_disease", "associated with"),
+        ("DB00999", "E87.6", "drug_effect", "side effect"),
         ("E87.6", "N18.9", "is_a", "is a"),
     ]
     return make_kg(nodes, edges, name="tiny")
@@ -84,17 +107,35 @@ def notes_kg() -> KnowledgeGraph:
 
 
 def ward_kg() -> KnowledgeGraph:
-    """Seven ICU conditions (four ICD-10 diseases, three HPO phenotypes) with synonyms, two phenotypes of sepsis."""
+    """Seven ICU conditions (four ICD-10 diseases, three HPO phenotypes) with synonyms, two phenotypes
+    of sepsis."""
     nodes = [
-        Node("A41.9", "Sepsis", synonyms=("septicemia",),
-             definition="Life-threatening organ dysfunction caused by a dysregulated host response to infection."),
+        Node(
+            "A41.9",
+            "Sepsis",
+            synonyms=("septicemia",),
+            definition="Life-threatening organ dysfunction caused by a dysregulated host response "
+            "to infection.",
+        ),
         Node("I10", "Hypertension", synonyms=("HTN", "high blood pressure")),
         Node("I50.9", "Heart failure", synonyms=("CHF", "congestive heart failure")),
         Node("J18.9", "Pneumonia", synonyms=("pneumonia",), definition="Infection of the lung."),
-        Node("HP:0001649", "Tachycardia", "effect/phenotype", "HPO", ("fast heart rate", "heart rate too high"),
-             definition="A heart rate above normal."),
-        Node("HP:0002615", "Hypotension", "effect/phenotype", "HPO", ("low blood pressure",),
-             definition="Low blood pressure."),
+        Node(
+            "HP:0001649",
+            "Tachycardia",
+            "effect/phenotype",
+            "HPO",
+            ("fast heart rate", "heart rate too high"),
+            definition="A heart rate above normal.",
+        ),
+        Node(
+            "HP:0002615",
+            "Hypotension",
+            "effect/phenotype",
+            "HPO",
+            ("low blood pressure",),
+            definition="Low blood pressure.",
+        ),
         Node("HP:0001945", "Fever", "effect/phenotype", "HPO"),
     ]
     edges = [

@@ -1,7 +1,8 @@
 """Subprocess for the kill-and-resume and two-process tests: runs one cached batch with a slow fake.
 
 usage, from the repository root (so that `tests` imports as a package):
-    python -m tests.helpers.llm_worker CACHE RESULT DONE_LOG START_LOG FIRST LAST BATCH_SIZE DELAY_S [SLOW_FROM]
+    python -m tests.helpers.llm_worker CACHE RESULT DONE_LOG START_LOG FIRST LAST BATCH_SIZE \
+        DELAY_S [SLOW_FROM]
 Items are ("item-<i>", "prompt <i>") for i in FIRST..LAST-1; the results go to RESULT as JSON.
 """
 

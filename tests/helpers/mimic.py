@@ -15,9 +15,15 @@ import polars as pl
 
 def write_table(path: Path, rows: list[dict] | pl.DataFrame, columns: list[str] | None = None) -> Path:
     """Write rows as CSV (gzipped when the name ends in .gz); `columns` fixes the header for empty tables."""
-    frame = rows if isinstance(rows, pl.DataFrame) else (
-        pl.DataFrame(rows, schema={c: pl.String for c in columns}) if columns and not rows else
-        pl.DataFrame([{k: (None if v is None else str(v)) for k, v in r.items()} for r in rows]))
+    frame = (
+        rows
+        if isinstance(rows, pl.DataFrame)
+        else (
+            pl.DataFrame(rows, schema={c: pl.String for c in columns})
+            if columns and not rows
+            else pl.DataFrame([{k: (None if v is None else str(v)) for k, v in r.items()} for r in rows])
+        )
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     text = frame.write_csv()
     if path.name.endswith(".gz"):
@@ -32,48 +38,136 @@ def write_table(path: Path, rows: list[dict] | pl.DataFrame, columns: list[str] 
 # Stay 121: patient 1 again 15 days after 111's ICU discharge (ICU readmission for 111).
 # Stay 211: patient 2, dies in hospital. Stay 311: patient 3, aged 16 (excluded).
 PATIENTS_IV = [
-    {"subject_id": 1, "gender": "M", "anchor_age": 60, "anchor_year": 2150, "anchor_year_group": "2008 - 2010", "dod": None},
-    {"subject_id": 2, "gender": "F", "anchor_age": 70, "anchor_year": 2150, "anchor_year_group": "2008 - 2010",
-     "dod": "2150-01-15"},
-    {"subject_id": 3, "gender": "M", "anchor_age": 16, "anchor_year": 2150, "anchor_year_group": "2008 - 2010", "dod": None},
+    {
+        "subject_id": 1,
+        "gender": "M",
+        "anchor_age": 60,
+        "anchor_year": 2150,
+        "anchor_year_group": "2008 - 2010",
+        "dod": None,
+    },
+    {
+        "subject_id": 2,
+        "gender": "F",
+        "anchor_age": 70,
+        "anchor_year": 2150,
+        "anchor_year_group": "2008 - 2010",
+        "dod": "2150-01-15",
+    },
+    {
+        "subject_id": 3,
+        "gender": "M",
+        "anchor_age": 16,
+        "anchor_year": 2150,
+        "anchor_year_group": "2008 - 2010",
+        "dod": None,
+    },
 ]
 ADMISSIONS_IV = [
-    {"subject_id": 1, "hadm_id": 11, "admittime": "2150-01-01 08:00:00", "dischtime": "2150-01-10 12:00:00",
-     "deathtime": None, "hospital_expire_flag": 0},
-    {"subject_id": 1, "hadm_id": 12, "admittime": "2150-01-20 08:00:00", "dischtime": "2150-01-25 12:00:00",
-     "deathtime": None, "hospital_expire_flag": 0},
-    {"subject_id": 2, "hadm_id": 21, "admittime": "2150-01-01 20:00:00", "dischtime": "2150-01-15 10:00:00",
-     "deathtime": "2150-01-15 10:00:00", "hospital_expire_flag": 1},
-    {"subject_id": 3, "hadm_id": 31, "admittime": "2150-01-01 00:00:00", "dischtime": "2150-01-09 00:00:00",
-     "deathtime": None, "hospital_expire_flag": 0},
+    {
+        "subject_id": 1,
+        "hadm_id": 11,
+        "admittime": "2150-01-01 08:00:00",
+        "dischtime": "2150-01-10 12:00:00",
+        "deathtime": None,
+        "hospital_expire_flag": 0,
+    },
+    {
+        "subject_id": 1,
+        "hadm_id": 12,
+        "admittime": "2150-01-20 08:00:00",
+        "dischtime": "2150-01-25 12:00:00",
+        "deathtime": None,
+        "hospital_expire_flag": 0,
+    },
+    {
+        "subject_id": 2,
+        "hadm_id": 21,
+        "admittime": "2150-01-01 20:00:00",
+        "dischtime": "2150-01-15 10:00:00",
+        "deathtime": "2150-01-15 10:00:00",
+        "hospital_expire_flag": 1,
+    },
+    {
+        "subject_id": 3,
+        "hadm_id": 31,
+        "admittime": "2150-01-01 00:00:00",
+        "dischtime": "2150-01-09 00:00:00",
+        "deathtime": None,
+        "hospital_expire_flag": 0,
+    },
 ]
 ICUSTAYS_IV = [
-    {"subject_id": 1, "hadm_id": 11, "stay_id": 111, "first_careunit": "MICU", "last_careunit": "MICU",
-     "intime": "2150-01-01 10:00:00", "outtime": "2150-01-05 10:00:00", "los": 4.0},
-    {"subject_id": 1, "hadm_id": 12, "stay_id": 121, "first_careunit": "MICU", "last_careunit": "MICU",
-     "intime": "2150-01-20 12:00:00", "outtime": "2150-01-23 12:00:00", "los": 3.0},
-    {"subject_id": 2, "hadm_id": 21, "stay_id": 211, "first_careunit": "SICU", "last_careunit": "SICU",
-     "intime": "2150-01-02 00:00:00", "outtime": "2150-01-06 00:00:00", "los": 4.0},
-    {"subject_id": 3, "hadm_id": 31, "stay_id": 311, "first_careunit": "MICU", "last_careunit": "MICU",
-     "intime": "2150-01-01 02:00:00", "outtime": "2150-01-05 02:00:00", "los": 4.0},
+    {
+        "subject_id": 1,
+        "hadm_id": 11,
+        "stay_id": 111,
+        "first_careunit": "MICU",
+        "last_careunit": "MICU",
+        "intime": "2150-01-01 10:00:00",
+        "outtime": "2150-01-05 10:00:00",
+        "los": 4.0,
+    },
+    {
+        "subject_id": 1,
+        "hadm_id": 12,
+        "stay_id": 121,
+        "first_careunit": "MICU",
+        "last_careunit": "MICU",
+        "intime": "2150-01-20 12:00:00",
+        "outtime": "2150-01-23 12:00:00",
+        "los": 3.0,
+    },
+    {
+        "subject_id": 2,
+        "hadm_id": 21,
+        "stay_id": 211,
+        "first_careunit": "SICU",
+        "last_careunit": "SICU",
+        "intime": "2150-01-02 00:00:00",
+        "outtime": "2150-01-06 00:00:00",
+        "los": 4.0,
+    },
+    {
+        "subject_id": 3,
+        "hadm_id": 31,
+        "stay_id": 311,
+        "first_careunit": "MICU",
+        "last_careunit": "MICU",
+        "intime": "2150-01-01 02:00:00",
+        "outtime": "2150-01-05 02:00:00",
+        "los": 4.0,
+    },
 ]
 
 
 def _chart(stay: int, item: int, time: str, value: object, valuenum: object = None) -> dict:
-    return {"subject_id": stay // 100, "hadm_id": stay // 10, "stay_id": stay, "caregiver_id": 7,
-            "charttime": f"2150-01-{time}", "storetime": None, "itemid": item, "value": value,
-            "valuenum": valuenum, "valueuom": None, "warning": 0}
+    return {
+        "subject_id": stay // 100,
+        "hadm_id": stay // 10,
+        "stay_id": stay,
+        "caregiver_id": 7,
+        "charttime": f"2150-01-{time}",
+        "storetime": None,
+        "itemid": item,
+        "value": value,
+        "valuenum": valuenum,
+        "valueuom": None,
+        "warning": 0,
+    }
 
 
 CHARTEVENTS_IV = [
-    _chart(111, 220045, "01 10:30:00", "80", 80), _chart(111, 220045, "01 10:50:00", "90", 90),  # hour 0: last = 90
+    _chart(111, 220045, "01 10:30:00", "80", 80),
+    _chart(111, 220045, "01 10:50:00", "90", 90),  # hour 0: last = 90
     _chart(111, 220045, "01 12:10:00", "500", 500),  # out of valid range (0, 350): dropped
     _chart(111, 223761, "01 11:00:00", "98.6", 98.6),  # Fahrenheit -> 37.0 C at hour 1
     _chart(111, 226531, "01 10:00:00", "220", 220),  # lb -> 99.79 kg at hour 0
     _chart(111, 226707, "01 10:00:00", "70", 70),  # inches -> 177.8 cm
     _chart(111, 223835, "01 13:00:00", "50", 50),  # FiO2 50 % -> 0.5 at hour 3
     _chart(111, 220277, "01 13:30:00", "97", None),  # SpO2 given only as text
-    _chart(111, 220739, "01 14:00:00", "Spontaneously", 4), _chart(111, 223900, "01 14:00:00", "Oriented", 5),
+    _chart(111, 220739, "01 14:00:00", "Spontaneously", 4),
+    _chart(111, 223900, "01 14:00:00", "Oriented", 5),
     _chart(111, 223901, "01 14:00:00", "Obeys Commands", 6),  # GCS total 15 at hour 4
     _chart(111, 220739, "01 15:00:00", "To Speech", 3),  # eye alone at hour 5: no total
     _chart(111, 223951, "01 16:00:00", "Normal <3 Seconds", None),  # capillary refill 0.0 at hour 6
@@ -84,18 +178,56 @@ CHARTEVENTS_IV = [
     _chart(121, 220045, "20 13:00:00", "60", 60),  # stay 121, hour 1
 ]
 LABEVENTS_IV = [
-    {"labevent_id": 1, "subject_id": 1, "hadm_id": 11, "specimen_id": 1, "itemid": 50820, "order_provider_id": None,
-     "charttime": "2150-01-01 12:30:00", "storetime": None, "value": "7.40", "valuenum": 7.4, "valueuom": "units",
-     "ref_range_lower": 7.35, "ref_range_upper": 7.45, "flag": None, "priority": "STAT", "comments": None},
-    {"labevent_id": 2, "subject_id": 1, "hadm_id": 11, "specimen_id": 2, "itemid": 51221, "order_provider_id": None,
-     "charttime": "2150-01-01 12:30:00", "storetime": None, "value": "30", "valuenum": 30, "valueuom": "%",
-     "ref_range_lower": None, "ref_range_upper": None, "flag": None, "priority": "STAT", "comments": None},
+    {
+        "labevent_id": 1,
+        "subject_id": 1,
+        "hadm_id": 11,
+        "specimen_id": 1,
+        "itemid": 50820,
+        "order_provider_id": None,
+        "charttime": "2150-01-01 12:30:00",
+        "storetime": None,
+        "value": "7.40",
+        "valuenum": 7.4,
+        "valueuom": "units",
+        "ref_range_lower": 7.35,
+        "ref_range_upper": 7.45,
+        "flag": None,
+        "priority": "STAT",
+        "comments": None,
+    },
+    {
+        "labevent_id": 2,
+        "subject_id": 1,
+        "hadm_id": 11,
+        "specimen_id": 2,
+        "itemid": 51221,
+        "order_provider_id": None,
+        "charttime": "2150-01-01 12:30:00",
+        "storetime": None,
+        "value": "30",
+        "valuenum": 30,
+        "valueuom": "%",
+        "ref_range_lower": None,
+        "ref_range_upper": None,
+        "flag": None,
+        "priority": "STAT",
+        "comments": None,
+    },
 ]
 
 
 def _note(note_id: str, subject: int, hadm: int, kind: str, time: str, text: str) -> dict:
-    return {"note_id": note_id, "subject_id": subject, "hadm_id": hadm, "note_type": kind, "note_seq": 1,
-            "charttime": time, "storetime": None, "text": text}
+    return {
+        "note_id": note_id,
+        "subject_id": subject,
+        "hadm_id": hadm,
+        "note_type": kind,
+        "note_seq": 1,
+        "charttime": time,
+        "storetime": None,
+        "text": text,
+    }
 
 
 RADIOLOGY_IV = [
@@ -103,7 +235,9 @@ RADIOLOGY_IV = [
     _note("1-RR-2", 1, 11, "RR", "2150-01-04 20:00:00", "late film, after the window"),
     _note("2-RR-1", 2, 21, "RR", "2150-01-01 23:00:00", "before the ICU stay"),
 ]
-DISCHARGE_IV = [_note("1-DS-1", 1, 11, "DS", "2150-01-10 12:00:00", "Discharge summary: CHF exacerbation ___ resolved")]
+DISCHARGE_IV = [
+    _note("1-DS-1", 1, 11, "DS", "2150-01-10 12:00:00", "Discharge summary: CHF exacerbation ___ resolved")
+]
 
 
 def iv_root(root: Path, *, chartevents: bool = True, notes: bool = True, suffix: str = ".csv.gz") -> Path:
@@ -131,50 +265,158 @@ def iv_root_with_bad_chartevent(root: Path, row: int, column: str, value: object
 
 def iii_root(root: Path) -> Path:
     """A MIMIC-III root (upper-case names, .csv): patient 1 (stay 111, CareVue), patient 2 aged > 89."""
-    write_table(root / "PATIENTS.csv", [
-        {"ROW_ID": 1, "SUBJECT_ID": 1, "GENDER": "M", "DOB": "2090-01-01 00:00:00", "DOD": None, "EXPIRE_FLAG": 0},
-        {"ROW_ID": 2, "SUBJECT_ID": 2, "GENDER": "F", "DOB": "1850-01-01 00:00:00", "DOD": "2150-01-04 00:00:00",
-         "EXPIRE_FLAG": 1}])
-    write_table(root / "ADMISSIONS.csv", [
-        {"ROW_ID": 1, "SUBJECT_ID": 1, "HADM_ID": 11, "ADMITTIME": "2150-01-01 08:00:00",
-         "DISCHTIME": "2150-01-10 12:00:00", "DEATHTIME": None, "HOSPITAL_EXPIRE_FLAG": 0},
-        {"ROW_ID": 2, "SUBJECT_ID": 2, "HADM_ID": 21, "ADMITTIME": "2150-01-01 08:00:00",
-         "DISCHTIME": "2150-01-04 00:00:00", "DEATHTIME": "2150-01-04 00:00:00", "HOSPITAL_EXPIRE_FLAG": 1}])
-    write_table(root / "ICUSTAYS.csv", [
-        {"ROW_ID": 1, "SUBJECT_ID": 1, "HADM_ID": 11, "ICUSTAY_ID": 111, "DBSOURCE": "carevue",
-         "FIRST_CAREUNIT": "MICU", "LAST_CAREUNIT": "MICU", "FIRST_WARDID": 52, "LAST_WARDID": 52,
-         "INTIME": "2150-01-01 10:00:00", "OUTTIME": "2150-01-05 10:00:00", "LOS": 4.0},
-        {"ROW_ID": 2, "SUBJECT_ID": 2, "HADM_ID": 21, "ICUSTAY_ID": 211, "DBSOURCE": "carevue",
-         "FIRST_CAREUNIT": "MICU", "LAST_CAREUNIT": "MICU", "FIRST_WARDID": 52, "LAST_WARDID": 52,
-         "INTIME": "2150-01-01 10:00:00", "OUTTIME": "2150-01-03 23:00:00", "LOS": 2.5}])
+    write_table(
+        root / "PATIENTS.csv",
+        [
+            {
+                "ROW_ID": 1,
+                "SUBJECT_ID": 1,
+                "GENDER": "M",
+                "DOB": "2090-01-01 00:00:00",
+                "DOD": None,
+                "EXPIRE_FLAG": 0,
+            },
+            {
+                "ROW_ID": 2,
+                "SUBJECT_ID": 2,
+                "GENDER": "F",
+                "DOB": "1850-01-01 00:00:00",
+                "DOD": "2150-01-04 00:00:00",
+                "EXPIRE_FLAG": 1,
+            },
+        ],
+    )
+    write_table(
+        root / "ADMISSIONS.csv",
+        [
+            {
+                "ROW_ID": 1,
+                "SUBJECT_ID": 1,
+                "HADM_ID": 11,
+                "ADMITTIME": "2150-01-01 08:00:00",
+                "DISCHTIME": "2150-01-10 12:00:00",
+                "DEATHTIME": None,
+                "HOSPITAL_EXPIRE_FLAG": 0,
+            },
+            {
+                "ROW_ID": 2,
+                "SUBJECT_ID": 2,
+                "HADM_ID": 21,
+                "ADMITTIME": "2150-01-01 08:00:00",
+                "DISCHTIME": "2150-01-04 00:00:00",
+                "DEATHTIME": "2150-01-04 00:00:00",
+                "HOSPITAL_EXPIRE_FLAG": 1,
+            },
+        ],
+    )
+    write_table(
+        root / "ICUSTAYS.csv",
+        [
+            {
+                "ROW_ID": 1,
+                "SUBJECT_ID": 1,
+                "HADM_ID": 11,
+                "ICUSTAY_ID": 111,
+                "DBSOURCE": "carevue",
+                "FIRST_CAREUNIT": "MICU",
+                "LAST_CAREUNIT": "MICU",
+                "FIRST_WARDID": 52,
+                "LAST_WARDID": 52,
+                "INTIME": "2150-01-01 10:00:00",
+                "OUTTIME": "2150-01-05 10:00:00",
+                "LOS": 4.0,
+            },
+            {
+                "ROW_ID": 2,
+                "SUBJECT_ID": 2,
+                "HADM_ID": 21,
+                "ICUSTAY_ID": 211,
+                "DBSOURCE": "carevue",
+                "FIRST_CAREUNIT": "MICU",
+                "LAST_CAREUNIT": "MICU",
+                "FIRST_WARDID": 52,
+                "LAST_WARDID": 52,
+                "INTIME": "2150-01-01 10:00:00",
+                "OUTTIME": "2150-01-03 23:00:00",
+                "LOS": 2.5,
+            },
+        ],
+    )
 
     def ce(stay: int, item: int, time: str, value: str, num: object) -> dict:
-        return {"ROW_ID": 1, "SUBJECT_ID": stay // 100, "HADM_ID": stay // 10, "ICUSTAY_ID": stay, "ITEMID": item,
-                "CHARTTIME": f"2150-01-01 {time}", "STORETIME": None, "CGID": 1, "VALUE": value, "VALUENUM": num,
-                "VALUEUOM": None, "WARNING": None, "ERROR": None, "RESULTSTATUS": None, "STOPPED": None}
+        return {
+            "ROW_ID": 1,
+            "SUBJECT_ID": stay // 100,
+            "HADM_ID": stay // 10,
+            "ICUSTAY_ID": stay,
+            "ITEMID": item,
+            "CHARTTIME": f"2150-01-01 {time}",
+            "STORETIME": None,
+            "CGID": 1,
+            "VALUE": value,
+            "VALUENUM": num,
+            "VALUEUOM": None,
+            "WARNING": None,
+            "ERROR": None,
+            "RESULTSTATUS": None,
+            "STOPPED": None,
+        }
 
-    write_table(root / "CHARTEVENTS.csv", [
-        ce(111, 211, "10:15:00", "88", 88),  # CareVue heart rate, hour 0
-        ce(111, 678, "11:15:00", "100.4", 100.4),  # CareVue temperature in F -> 38.0 C, hour 1
-        ce(111, 3581, "10:20:00", "110", 110),  # CareVue weight in lb -> 49.9 kg
-        ce(111, 198, "12:00:00", "14", 14),  # CareVue GCS total, hour 2
-        ce(111, 184, "12:00:00", "4 Spontaneously", 4),  # CareVue GCS eye text, hour 2
-        ce(111, 190, "12:30:00", "0.4", 0.4),  # an itemid of no variable (FiO2 set): ignored
-    ])
-    write_table(root / "LABEVENTS.csv", [
-        {"ROW_ID": 1, "SUBJECT_ID": 1, "HADM_ID": 11, "ITEMID": 50820, "CHARTTIME": "2150-01-01 13:00:00",
-         "VALUE": "7.31", "VALUENUM": 7.31, "VALUEUOM": "units", "FLAG": "abnormal"}])
+    write_table(
+        root / "CHARTEVENTS.csv",
+        [
+            ce(111, 211, "10:15:00", "88", 88),  # CareVue heart rate, hour 0
+            ce(111, 678, "11:15:00", "100.4", 100.4),  # CareVue temperature in F -> 38.0 C, hour 1
+            ce(111, 3581, "10:20:00", "110", 110),  # CareVue weight in lb -> 49.9 kg
+            ce(111, 198, "12:00:00", "14", 14),  # CareVue GCS total, hour 2
+            ce(111, 184, "12:00:00", "4 Spontaneously", 4),  # CareVue GCS eye text, hour 2
+            ce(111, 190, "12:30:00", "0.4", 0.4),  # an itemid of no variable (FiO2 set): ignored
+        ],
+    )
+    write_table(
+        root / "LABEVENTS.csv",
+        [
+            {
+                "ROW_ID": 1,
+                "SUBJECT_ID": 1,
+                "HADM_ID": 11,
+                "ITEMID": 50820,
+                "CHARTTIME": "2150-01-01 13:00:00",
+                "VALUE": "7.31",
+                "VALUENUM": 7.31,
+                "VALUEUOM": "units",
+                "FLAG": "abnormal",
+            }
+        ],
+    )
 
-    def note(row: int, category: str, date: str, time: str | None, text: str, error: str | None = None) -> dict:
-        return {"ROW_ID": row, "SUBJECT_ID": 1, "HADM_ID": 11, "CHARTDATE": date, "CHARTTIME": time,
-                "STORETIME": None, "CATEGORY": category, "DESCRIPTION": "Report", "CGID": None, "ISERROR": error,
-                "TEXT": text}
+    def note(
+        row: int, category: str, date: str, time: str | None, text: str, error: str | None = None
+    ) -> dict:
+        return {
+            "ROW_ID": row,
+            "SUBJECT_ID": 1,
+            "HADM_ID": 11,
+            "CHARTDATE": date,
+            "CHARTTIME": time,
+            "STORETIME": None,
+            "CATEGORY": category,
+            "DESCRIPTION": "Report",
+            "CGID": None,
+            "ISERROR": error,
+            "TEXT": text,
+        }
 
-    write_table(root / "NOTEEVENTS.csv", [
-        note(1, "Nursing", "2150-01-01", "2150-01-01 18:00:00", "Pt   resting [**Hospital 1**] comfortably"),
-        note(2, "Radiology", "2150-01-01", None, "CXR: no date-time, cannot be placed"),
-        note(3, "Discharge summary", "2150-01-10", None, "Discharge summary: sepsis resolved"),
-        note(4, "Nursing", "2150-01-01", "2150-01-01 19:00:00", "wrong patient note", error="1"),
-        note(5, "Nursing", "2150-01-04", "2150-01-04 19:00:00", "after the window"),
-    ])
+    write_table(
+        root / "NOTEEVENTS.csv",
+        [
+            note(
+                1, "Nursing", "2150-01-01", "2150-01-01 18:00:00", "Pt   resting [**Hospital 1**] comfortably"
+            ),
+            note(2, "Radiology", "2150-01-01", None, "CXR: no date-time, cannot be placed"),
+            note(3, "Discharge summary", "2150-01-10", None, "Discharge summary: sepsis resolved"),
+            note(4, "Nursing", "2150-01-01", "2150-01-01 19:00:00", "wrong patient note", error="1"),
+            note(5, "Nursing", "2150-01-04", "2150-01-04 19:00:00", "after the window"),
+        ],
+    )
     return root

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import polars as pl
 
-FILLER = ("the patient was seen on the ward today and the team reviewed the plan with the family "
-          "and nursing staff before the evening round ").split()
+FILLER = (
+    "the patient was seen on the ward today and the team reviewed the plan with the family "
+    "and nursing staff before the evening round "
+).split()
 
 
 def note(words: list[str], n: int = 120) -> str:
@@ -21,8 +23,18 @@ def note(words: list[str], n: int = 120) -> str:
 
 
 NOTES = [
-    {"note_id": "n1", "subject_id": 1, "hadm_id": 11, "text": note("History: HTN and hypokalemia noted .".split())},
-    {"note_id": "n2", "subject_id": 2, "hadm_id": 22, "text": note("Known chronic kidney disease stage 3 .".split())},
+    {
+        "note_id": "n1",
+        "subject_id": 1,
+        "hadm_id": 11,
+        "text": note("History: HTN and hypokalemia noted .".split()),
+    },
+    {
+        "note_id": "n2",
+        "subject_id": 2,
+        "hadm_id": 22,
+        "text": note("Known chronic kidney disease stage 3 .".split()),
+    },
     {"note_id": "n3", "subject_id": 2, "hadm_id": 22, "text": "too short to chunk"},
 ]
 

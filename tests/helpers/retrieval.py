@@ -11,12 +11,21 @@ import polars as pl
 
 from drehr.training import TrainingExample
 
-CHUNKS = pl.DataFrame({
-    "chunk_id": ["a_0", "a_1", "a_2", "b_0", "b_1", "c_0", "c_1"],
-    "patient_id": ["a", "a", "a", "b", "b", "c", "c"],
-    "text": ["heart failure with reduced ejection", "knee pain after a fall", "chronic kidney disease",
-             "atrial fibrillation on warfarin", "acute heart failure exacerbation", "sepsis from pneumonia", "  "],
-})
+CHUNKS = pl.DataFrame(
+    {
+        "chunk_id": ["a_0", "a_1", "a_2", "b_0", "b_1", "c_0", "c_1"],
+        "patient_id": ["a", "a", "a", "b", "b", "c", "c"],
+        "text": [
+            "heart failure with reduced ejection",
+            "knee pain after a fall",
+            "chronic kidney disease",
+            "atrial fibrillation on warfarin",
+            "acute heart failure exacerbation",
+            "sepsis from pneumonia",
+            "  ",
+        ],
+    }
+)
 
 EXAMPLES = [
     TrainingExample("patient has heart failure and chest pain", ("heart failure", "chest pain", "cardiac")),

@@ -1,4 +1,5 @@
-"""A deterministic bag-of-words encoder for the kg tests (the tiny graph is `tiny_kg` in tests/conftest.py)."""
+"""A deterministic bag-of-words encoder for the kg tests (the tiny graph is `tiny_kg` in
+tests/conftest.py)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ def test_node_lookup_and_find(tiny_kg):
 
 def test_definition_document_has_name_definition_description(tiny_kg):
     assert tiny_kg.definition_document("E87.6") == (
-        "Name: Hypokalemia. Definition: Low blood potassium. Description: Serum potassium below 3.5 mmol/L.")
+        "Name: Hypokalemia. Definition: Low blood potassium. Description: Serum potassium below 3.5 mmol/L."
+    )
     assert tiny_kg.definition_document("N18.9") == "Name: Chronic kidney disease."
 
 
@@ -99,23 +100,31 @@ def test_save_load_roundtrip(tiny_kg, tmp_path):
 
 
 def test_build_counts_bad_rows():
-    nodes = pl.DataFrame({
-        "key": [1, 2, 3, 4, 4], "id": ["A", "B", "A", "", "D"], "type": ["disease"] * 5,
-        "name": ["a", "b", "a again", "no id", "d"], "source": ["S"] * 5,
-    })
-    edges = pl.DataFrame({
-        "head": [1, 3, 2, 1, 1, 9], "tail": [2, 2, 1, 2, 2, 1],
-        "relation": ["is_a", "is_a", "made_up", "is_a", "indication", "is_a"],
-        "display_relation": ["is a", "is a", "x", "is a", "indication", "is a"],
-    })
+    nodes = pl.DataFrame(
+        {
+            "key": [1, 2, 3, 4, 4],
+            "id": ["A", "B", "A", "", "D"],
+            "type": ["disease"] * 5,
+            "name": ["a", "b", "a again", "no id", "d"],
+            "source": ["S"] * 5,
+        }
+    )
+    edges = pl.DataFrame(
+        {
+            "head": [1, 3, 2, 1, 1, 9],
+            "tail": [2, 2, 1, 2, 2, 1],
+            "relation": ["is_a", "is_a", "made_up", "is_a", "indication", "is_a"],
+            "display_relation": ["is a", "is a", "x", "is a", "indication", "is a"],
+        }
+    )
     g = build_graph(nodes, edges, name="bad")
     r = g.build_report
-    assert r["nodes_empty_name_or_id"] == 1          # key 4 with empty id
-    assert r["nodes_duplicate_key"] == 0             # the other key-4 row was the empty one
-    assert r["nodes_duplicate_id_merged"] == 1       # key 3 merged into A
+    assert r["nodes_empty_name_or_id"] == 1  # key 4 with empty id
+    assert r["nodes_duplicate_key"] == 0  # the other key-4 row was the empty one
+    assert r["nodes_duplicate_id_merged"] == 1  # key 3 merged into A
     assert r["edges_unknown_relation"] == 1
-    assert r["edges_dangling"] == 1                  # head 9
-    assert r["edges_duplicate"] == 2                 # 3->2 is A->B again, and the repeated 1->2 is_a
+    assert r["edges_dangling"] == 1  # head 9
+    assert r["edges_duplicate"] == 2  # 3->2 is A->B again, and the repeated 1->2 is_a
     assert sorted(g.node_ids()) == ["A", "B", "D"]
     assert g.neighbors("A") == ["B"] and g.num_edges == 2
     with pytest.raises(UserInputError, match="unknown relations"):

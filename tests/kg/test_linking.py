@@ -19,7 +19,10 @@ def test_ambiguous_surface_prefers_name_then_type_order(tiny_kg, bag_encoder):
     # "htn" is a synonym of both HP:0000822 and I10; "hypertension" is HP:0000822's name.
     assert EntityLinker(tiny_kg, bag_encoder).link(["hypertension"])[0]["node_id"] == "HP:0000822"
     assert EntityLinker(tiny_kg, bag_encoder, types="disease,phenotype").link(["HTN"])[0]["node_id"] == "I10"
-    assert EntityLinker(tiny_kg, bag_encoder, types="phenotype,disease").link(["HTN"])[0]["node_id"] == "HP:0000822"
+    assert (
+        EntityLinker(tiny_kg, bag_encoder, types="phenotype,disease").link(["HTN"])[0]["node_id"]
+        == "HP:0000822"
+    )
 
 
 def test_dense_threshold_and_type_filter(tiny_kg, bag_encoder):

@@ -5,8 +5,14 @@ import pytest
 from foundation.errors import UserInputError
 from kg.matching import TermMatch, TermMatcher
 
-FORMS = {"hypertension": ["HP:1"], "pulmonary hypertension": ["HP:2"], "HTN": ["HP:1", "I10"],
-         "kidney": ["K"], "kidney failure": ["KF"], "a": ["A"]}
+FORMS = {
+    "hypertension": ["HP:1"],
+    "pulmonary hypertension": ["HP:2"],
+    "HTN": ["HP:1", "I10"],
+    "kidney": ["K"],
+    "kidney failure": ["KF"],
+    "a": ["A"],
+}
 
 
 def test_longest_match_at_word_boundaries():
@@ -20,7 +26,7 @@ def test_longest_match_at_word_boundaries():
         TermMatch(("HP:1", "I10"), "htn", 73, 76),
     ]
     for span in got:
-        assert text.lower()[span.start:span.end] == span.surface
+        assert text.lower()[span.start : span.end] == span.surface
     assert m.terms(text) == ["htn", "kidney failure", "pulmonary hypertension"]
 
 
@@ -34,7 +40,9 @@ def test_no_match_inside_words_and_single_letters():
 def test_from_graph(tiny_kg):
     m = TermMatcher(tiny_kg)
     assert [(s.surface, s.node_ids) for s in m.match("Low potassium with CKD")] == [
-        ("low potassium", ("E87.6",)), ("ckd", ("N18.9",))]
+        ("low potassium", ("E87.6",)),
+        ("ckd", ("N18.9",)),
+    ]
 
 
 def test_empty_forms_rejected():

@@ -15,7 +15,14 @@ P = FIXTURES / "primekg"
 def test_primekg_fixture_nodes_edges_features():
     g = read_primekg(P / "kg.csv", P / "disease_features.tab", P / "drug_features.tab")
     assert len(g) == 6 and g.num_edges == 10
-    assert sorted(g.node_ids()) == ["DrugBank:DB00331", "HPO:1638", "MONDO:4975", "MONDO:5015", "MONDO:5148", "NCBI:5148"]
+    assert sorted(g.node_ids()) == [
+        "DrugBank:DB00331",
+        "HPO:1638",
+        "MONDO:4975",
+        "MONDO:5015",
+        "MONDO:5148",
+        "NCBI:5148",
+    ]
     t2d = g.node("MONDO:5148")
     assert t2d["type"] == "disease" and t2d["name"] == "type 2 diabetes mellitus"
     assert t2d["definition"].startswith("A type of diabetes mellitus")
@@ -40,7 +47,10 @@ def test_primekg_missing_column_is_a_clear_error(tmp_path):
 
 def test_primekg_unknown_relation_skipped_and_counted(tmp_path):
     f = tmp_path / "kg.csv"
-    f.write_text((P / "kg.csv").read_text() + "made_up,odd,0,5148,disease,type 2 diabetes mellitus,MONDO,3,5148,gene/protein,PPARG,NCBI\n")
+    f.write_text(
+        (P / "kg.csv").read_text()
+        + "made_up,odd,0,5148,disease,type 2 diabetes mellitus,MONDO,3,5148,gene/protein,PPARG,NCBI\n"
+    )
     g = read_primekg(f)
     assert g.build_report["edges_unknown_relation"] == 1 and g.num_edges == 10
     with pytest.raises(UserInputError, match="unknown relations"):
@@ -58,7 +68,12 @@ def test_bios_reader_fixture():
     g = read_bios(FIXTURES / "bios")
     assert sorted(g.node_ids()) == ["C0020538", "C0020598", "C0020621", "C0022658"]
     assert g.node("C0020538")["name"] == "Hypertensive disease"
-    assert set(g.synonyms("C0020538")) == {"hypertension", "high blood pressure", "htn", "arterial hypertension"}
+    assert set(g.synonyms("C0020538")) == {
+        "hypertension",
+        "high blood pressure",
+        "htn",
+        "arterial hypertension",
+    }
     assert g.node("C0022658")["name"] == "kidney disease" and g.synonyms("C0022658") == ["renal disease"]
     assert g.hypernyms("C0020538") == ["C0020598"]
     assert g.neighbors("C0020538", relation="related_to") == ["C0022658"]  # self-relation dropped

@@ -19,9 +19,25 @@ def test_helpers():
 
 def test_curated_table_covers_the_brief_terms():
     table = dict(read_clinical_synonyms())
-    for term in ("HTN", "CHF", "AKI", "CKD", "COPD", "PNA", "afib", "DM2", "GIB", "CVA", "MI",
-                 "high blood pressure", "kidney failure", "low potassium", "high potassium", "low blood pressure",
-                 "fast heart rate"):
+    for term in (
+        "HTN",
+        "CHF",
+        "AKI",
+        "CKD",
+        "COPD",
+        "PNA",
+        "afib",
+        "DM2",
+        "GIB",
+        "CVA",
+        "MI",
+        "high blood pressure",
+        "kidney failure",
+        "low potassium",
+        "high potassium",
+        "low blood pressure",
+        "fast heart rate",
+    ):
         assert table[term], term
     assert table["low potassium"] == ("HP:0002900", "E87.6")
     with pytest.raises(UserInputError, match="line 1"):

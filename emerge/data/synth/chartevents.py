@@ -23,9 +23,21 @@ from emerge.data.synth.tables import StayArrays
 __all__ = ["chartevents", "GCS_EYE", "GCS_VERBAL", "GCS_MOTOR"]
 
 GCS_EYE = {4: "Spontaneously", 3: "To Speech", 2: "To Pain", 1: "None"}
-GCS_VERBAL = {5: "Oriented", 4: "Confused", 3: "Inappropriate Words", 2: "Incomprehensible sounds", 1: "No Response"}
-GCS_MOTOR = {6: "Obeys Commands", 5: "Localizes Pain", 4: "Flex-withdraws", 3: "Abnormal Flexion",
-             2: "Abnormal extension", 1: "No response"}
+GCS_VERBAL = {
+    5: "Oriented",
+    4: "Confused",
+    3: "Inappropriate Words",
+    2: "Incomprehensible sounds",
+    1: "No Response",
+}
+GCS_MOTOR = {
+    6: "Obeys Commands",
+    5: "Localizes Pain",
+    4: "Flex-withdraws",
+    3: "Abnormal Flexion",
+    2: "Abnormal extension",
+    1: "No response",
+}
 _ERROR_RATE = 0.003
 
 
@@ -35,8 +47,16 @@ class _Rows:
     def __init__(self, stays: StayArrays, rng: np.random.Generator):
         self.stays, self.rng, self.parts = stays, rng, []
 
-    def add(self, stay: np.ndarray, hours: np.ndarray, itemid: int, valuenum: np.ndarray | None,
-            text: np.ndarray | None = None, decimals: int = 0, warning: np.ndarray | None = None) -> None:
+    def add(
+        self,
+        stay: np.ndarray,
+        hours: np.ndarray,
+        itemid: int,
+        valuenum: np.ndarray | None,
+        text: np.ndarray | None = None,
+        decimals: int = 0,
+        warning: np.ndarray | None = None,
+    ) -> None:
         n = len(stay)
         if n == 0:
             return
@@ -47,14 +67,25 @@ class _Rows:
             num = pl.Series(rounded, dtype=pl.Float64)
         else:
             value = pl.Series(text, dtype=pl.String)
-            num = pl.Series(valuenum, dtype=pl.Float64) if valuenum is not None else pl.repeat(None, n, dtype=pl.Float64, eager=True)
+            num = (
+                pl.Series(valuenum, dtype=pl.Float64)
+                if valuenum is not None
+                else pl.repeat(None, n, dtype=pl.Float64, eager=True)
+            )
         unit = CHART_ITEMS[itemid][3]
-        self.parts.append(pl.DataFrame({
-            "stay_idx": stay, "charttime": to_charttime(self.stays.intime, stay, hours),
-            "itemid": np.full(n, itemid, dtype=np.int64), "value": value, "valuenum": num,
-            "valueuom": pl.repeat(unit, n, dtype=pl.String, eager=True),
-            "warning": np.zeros(n, dtype=np.int64) if warning is None else warning.astype(np.int64),
-        }))
+        self.parts.append(
+            pl.DataFrame(
+                {
+                    "stay_idx": stay,
+                    "charttime": to_charttime(self.stays.intime, stay, hours),
+                    "itemid": np.full(n, itemid, dtype=np.int64),
+                    "value": value,
+                    "valuenum": num,
+                    "valueuom": pl.repeat(unit, n, dtype=pl.String, eager=True),
+                    "warning": np.zeros(n, dtype=np.int64) if warning is None else warning.astype(np.int64),
+                }
+            )
+        )
 
     def frame(self) -> pl.DataFrame:
         df = pl.concat(self.parts).with_row_index("_row")
@@ -62,12 +93,15 @@ class _Rows:
         idx = df["stay_idx"].to_numpy()
         storetime = df["charttime"].to_numpy() + self.rng.integers(1, 46, size=n) * 60
         df = df.with_columns(
-            subject_id=pl.Series(st.subject_id[idx]), hadm_id=pl.Series(st.hadm_id[idx]),
-            stay_id=pl.Series(st.stay_id[idx]), caregiver_id=pl.Series(self.rng.integers(10000, 99999, size=n)),
+            subject_id=pl.Series(st.subject_id[idx]),
+            hadm_id=pl.Series(st.hadm_id[idx]),
+            stay_id=pl.Series(st.stay_id[idx]),
+            caregiver_id=pl.Series(self.rng.integers(10000, 99999, size=n)),
             storetime=pl.Series(storetime),
         ).sort(["subject_id", "stay_id", "charttime", "itemid", "_row"])
         return df.with_columns(pl.from_epoch("charttime", "s"), pl.from_epoch("storetime", "s")).select(
-            [pl.col(c).cast(t) for c, t in SCHEMAS["icu/chartevents"].items()])
+            [pl.col(c).cast(t) for c, t in SCHEMAS["icu/chartevents"].items()]
+        )
 
 
 def _with_errors(v: np.ndarray, high: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -103,9 +137,15 @@ def chartevents(stays: StayArrays, phys: Physiology, rng: np.random.Generator) -
         keep = rng.random(len(st)) < 0.95
         v, b = _with_errors(phys.value(sig, st, h, rng), high, rng)
         rows.add(st[keep], h[keep], item, v[keep], warning=b[keep])
-    rhythm = np.where(has["atrial fibrillation"][st], "AF (Atrial Fibrillation)",
-                      np.where(phys.value("heart_rate", st, h, rng, noise=False) > 100, "ST (Sinus Tachycardia)",
-                               "SR (Sinus Rhythm)"))
+    rhythm = np.where(
+        has["atrial fibrillation"][st],
+        "AF (Atrial Fibrillation)",
+        np.where(
+            phys.value("heart_rate", st, h, rng, noise=False) > 100,
+            "ST (Sinus Tachycardia)",
+            "SR (Sinus Rhythm)",
+        ),
+    )
     every4 = (np.arange(len(st)) % 4) == 0
     rows.add(st[every4], h[every4], 220048, None, text=rhythm[every4])
 
@@ -174,9 +214,17 @@ def chartevents(stays: StayArrays, phys: Physiology, rng: np.random.Generator) -
     rows.add(st, h, 224639, phys.value("weight", st, h, rng), decimals=1)
 
     # Code status once, early (a non-benchmark item that mirrors the goals-of-care facts).
-    code = np.where(has["palliative care"], "Comfort measures only",
-                    np.where(has["do not resuscitate"], "DNR / DNI", "Full code"))
+    code = np.where(
+        has["palliative care"],
+        "Comfort measures only",
+        np.where(has["do not resuscitate"], "DNR / DNI", "Full code"),
+    )
     charted = rng.random(S) < 0.9
-    rows.add(sid[charted], np.minimum(rng.uniform(0.3, 4.0, size=S), los - 0.1)[charted], 223758, None,
-             text=code[charted])
+    rows.add(
+        sid[charted],
+        np.minimum(rng.uniform(0.3, 4.0, size=S), los - 0.1)[charted],
+        223758,
+        None,
+        text=code[charted],
+    )
     return rows.frame()

@@ -12,7 +12,14 @@ import polars as pl
 from emerge.data.synth.schema import SCHEMAS
 from emerge.data.variables import itemid_to_variable
 
-__all__ = ["CHART_ITEMS", "LAB_ITEMS", "OTHER_CHART_ITEMIDS", "d_items", "d_labitems", "check_against_variables"]
+__all__ = [
+    "CHART_ITEMS",
+    "LAB_ITEMS",
+    "OTHER_CHART_ITEMIDS",
+    "d_items",
+    "d_labitems",
+    "check_against_variables",
+]
 
 # itemid -> (label, abbreviation, category, unitname, param_type)
 CHART_ITEMS: dict[int, tuple[str, str, str, str | None, str]] = {
@@ -83,7 +90,10 @@ def check_against_variables() -> None:
 
 def d_items() -> pl.DataFrame:
     """icu/d_items rows for every chart itemid the cohort writes."""
-    rows = [(i, lab, ab, "chartevents", cat, unit, pt, None, None) for i, (lab, ab, cat, unit, pt) in CHART_ITEMS.items()]
+    rows = [
+        (i, lab, ab, "chartevents", cat, unit, pt, None, None)
+        for i, (lab, ab, cat, unit, pt) in CHART_ITEMS.items()
+    ]
     return pl.DataFrame(rows, schema=SCHEMAS["icu/d_items"], orient="row")
 
 

@@ -20,16 +20,26 @@ def ragged_arange(counts: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def _regular(idx: np.ndarray, start: np.ndarray, end: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+def _regular(
+    idx: np.ndarray, start: np.ndarray, end: np.ndarray, step: float
+) -> tuple[np.ndarray, np.ndarray]:
     n = np.where(end >= start, np.floor((end - start) / step).astype(np.int64) + 1, 0)
     stay = np.repeat(idx, n)
     hours = np.repeat(start, n) + ragged_arange(n) * step
     return stay, hours
 
 
-def grid(los_hours: np.ndarray, subset: np.ndarray, rng: np.random.Generator, step: float,
-         horizon: float = 72.0, late_step: float | None = None, cap: float = 168.0, jitter: float = 0.2,
-         keep: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+def grid(
+    los_hours: np.ndarray,
+    subset: np.ndarray,
+    rng: np.random.Generator,
+    step: float,
+    horizon: float = 72.0,
+    late_step: float | None = None,
+    cap: float = 168.0,
+    jitter: float = 0.2,
+    keep: float = 0.9,
+) -> tuple[np.ndarray, np.ndarray]:
     """Charting rows for the stays where `subset` (S,) is True.
 
     Returns (stay index (N,), hours since intime (N,)), ordered by stay then time.
@@ -40,7 +50,9 @@ def grid(los_hours: np.ndarray, subset: np.ndarray, rng: np.random.Generator, st
     s1, h1 = _regular(idx, start, np.minimum(los, horizon) - 0.05, step)
     parts_s, parts_h = [s1], [h1]
     if late_step is not None:
-        s2, h2 = _regular(idx, np.full(len(idx), horizon + late_step / 2), np.minimum(los, cap) - 0.05, late_step)
+        s2, h2 = _regular(
+            idx, np.full(len(idx), horizon + late_step / 2), np.minimum(los, cap) - 0.05, late_step
+        )
         parts_s.append(s2)
         parts_h.append(h2)
     stay, hours = np.concatenate(parts_s), np.concatenate(parts_h)

@@ -22,8 +22,14 @@ __all__ = ["labevents"]
 
 _PANEL_MAX = 24
 # itemid -> (signal, decimals)
-_CHEM = {50931: ("glucose", 0), 50912: ("creatinine", 1), 50971: ("potassium", 1), 50983: ("sodium", 0),
-         51006: ("bun", 0), 50882: ("bicarbonate", 0)}
+_CHEM = {
+    50931: ("glucose", 0),
+    50912: ("creatinine", 1),
+    50971: ("potassium", 1),
+    50983: ("sodium", 0),
+    51006: ("bun", 0),
+    50882: ("bicarbonate", 0),
+}
 _HEME = {51301: ("wbc", 1), 51222: ("hemoglobin", 1), 51265: ("platelets", 0)}
 _GAS = {50820: ("ph", 2), 50813: ("lactate", 1)}
 _DAILY = {50885: ("bilirubin", 1), 51237: ("inr", 1)}
@@ -33,10 +39,14 @@ _GLUCOSE_COMMENT = "If fasting, 70-100 normal, >125 provisional diabetes."
 
 def _text_where(mask: np.ndarray, text: str) -> pl.Series:
     """`text` where mask is True, null elsewhere."""
-    return pl.select(pl.when(pl.Series(mask)).then(pl.lit(text)).otherwise(pl.lit(None, pl.String))).to_series()
+    return pl.select(
+        pl.when(pl.Series(mask)).then(pl.lit(text)).otherwise(pl.lit(None, pl.String))
+    ).to_series()
 
 
-def _panels(stays: StayArrays, adm_start: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _panels(
+    stays: StayArrays, adm_start: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """(stay index (P,), hours since intime (P,)) of every panel; the first may precede intime."""
     S = len(stays)
     los = (stays.outtime - stays.intime) / 3600.0
@@ -52,19 +62,29 @@ def _panels(stays: StayArrays, adm_start: np.ndarray, rng: np.random.Generator) 
     return stay, np.clip(np.maximum(h, lowest), None, los[stay] - 0.1)
 
 
-def labevents(stays: StayArrays, adm_start: np.ndarray, phys: Physiology, rng: np.random.Generator) -> pl.DataFrame:
+def labevents(
+    stays: StayArrays, adm_start: np.ndarray, phys: Physiology, rng: np.random.Generator
+) -> pl.DataFrame:
     """All lab rows of all stays; `adm_start` (S,) is each stay's admittime in seconds."""
     stay, hours = _panels(stays, adm_start, rng)
     P = len(stay)
     panel_rank = np.arange(P) - np.searchsorted(stay, stay)  # 0 for the first panel of a stay
     names = [c.name for c in CONDITIONS]
     cond = {n: stays.conditions[:, i] for i, n in enumerate(names)}
-    gas_stay = phys.ventilated | (phys.shift[:, list(SIGNALS).index("ph")] < -0.03) | (stays.severity > 1.2) | (rng.random(len(stays)) < 0.2)
+    gas_stay = (
+        phys.ventilated
+        | (phys.shift[:, list(SIGNALS).index("ph")] < -0.03)
+        | (stays.severity > 1.2)
+        | (rng.random(len(stays)) < 0.2)
+    )
     cardiac = cond["non-ST elevation myocardial infarction"] | cond["heart failure"]
-    groups = [(_CHEM, np.ones(P, bool)), (_HEME, np.ones(P, bool)),
-              (_GAS, gas_stay[stay] & (rng.random(P) < 0.7)),
-              (_DAILY, (panel_rank == 0) | (np.floor(hours / 24) != np.floor(np.roll(hours, 1) / 24))),
-              (_TROP, cardiac[stay] & (panel_rank < 3))]
+    groups = [
+        (_CHEM, np.ones(P, bool)),
+        (_HEME, np.ones(P, bool)),
+        (_GAS, gas_stay[stay] & (rng.random(P) < 0.7)),
+        (_DAILY, (panel_rank == 0) | (np.floor(hours / 24) != np.floor(np.roll(hours, 1) / 24))),
+        (_TROP, cardiac[stay] & (panel_rank < 3)),
+    ]
     parts = []
     for g, (items, mask) in enumerate(groups):
         st, h = stay[mask], hours[mask]
@@ -75,15 +95,26 @@ def labevents(stays: StayArrays, adm_start: np.ndarray, phys: Physiology, rng: n
             s = pl.Series(v)
             value = (s.cast(pl.Int64) if dec == 0 else s).cast(pl.String)
             glucose = itemid == 50931
-            parts.append(pl.DataFrame({
-                "stay_idx": st, "hours": h, "group": np.full(len(st), g), "specimen_id": specimen,
-                "itemid": np.full(len(st), itemid, dtype=np.int64),
-                "value": pl.repeat("___", len(st), eager=True) if glucose else value,
-                "valuenum": v, "valueuom": pl.repeat(unit or None, len(st), dtype=pl.String, eager=True),
-                "ref_range_lower": np.full(len(st), float(lo)), "ref_range_upper": np.full(len(st), float(hi)),
-                "flag": _text_where((v < lo) | (v > hi), "abnormal"),
-                "comments": pl.repeat(_GLUCOSE_COMMENT if glucose else None, len(st), dtype=pl.String, eager=True),
-            }))
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "stay_idx": st,
+                        "hours": h,
+                        "group": np.full(len(st), g),
+                        "specimen_id": specimen,
+                        "itemid": np.full(len(st), itemid, dtype=np.int64),
+                        "value": pl.repeat("___", len(st), eager=True) if glucose else value,
+                        "valuenum": v,
+                        "valueuom": pl.repeat(unit or None, len(st), dtype=pl.String, eager=True),
+                        "ref_range_lower": np.full(len(st), float(lo)),
+                        "ref_range_upper": np.full(len(st), float(hi)),
+                        "flag": _text_where((v < lo) | (v > hi), "abnormal"),
+                        "comments": pl.repeat(
+                            _GLUCOSE_COMMENT if glucose else None, len(st), dtype=pl.String, eager=True
+                        ),
+                    }
+                )
+            )
     df = pl.concat(parts)
     idx = df["stay_idx"].to_numpy()
     ct = stays.intime[idx] + np.round(df["hours"].to_numpy() * 3600).astype(np.int64)
@@ -92,11 +123,14 @@ def labevents(stays: StayArrays, adm_start: np.ndarray, phys: Physiology, rng: n
     u = rng.random(n)
     priority = _text_where(u < 0.55, "STAT").zip_with(pl.Series(u < 0.55), _text_where(u < 0.9, "ROUTINE"))
     df = df.with_columns(
-        subject_id=pl.Series(stays.subject_id[idx]), hadm_id=pl.Series(stays.hadm_id[idx]),
-        charttime=pl.Series(ct), storetime=pl.Series(ct + rng.integers(20, 120, size=n) * 60),
+        subject_id=pl.Series(stays.subject_id[idx]),
+        hadm_id=pl.Series(stays.hadm_id[idx]),
+        charttime=pl.Series(ct),
+        storetime=pl.Series(ct + rng.integers(20, 120, size=n) * 60),
         order_provider_id=pl.repeat(None, n, dtype=pl.String, eager=True),
         priority=priority,
     ).sort(["subject_id", "charttime", "group", "itemid", "stay_idx"])
     df = df.with_columns(labevent_id=pl.int_range(1, n + 1, dtype=pl.Int64) + 100_000)
     return df.with_columns(pl.from_epoch("charttime", "s"), pl.from_epoch("storetime", "s")).select(
-        [pl.col(c).cast(t) for c, t in SCHEMAS["hosp/labevents"].items()])
+        [pl.col(c).cast(t) for c, t in SCHEMAS["hosp/labevents"].items()]
+    )

@@ -26,8 +26,12 @@ _NOTE_ONLY = [condition_index(n) for n in ("metastatic cancer", "dementia", "med
 _CARE = [condition_index(n) for n in ("do not resuscitate", "palliative care")]
 _AKI, _CKD = condition_index("acute kidney injury"), condition_index("chronic kidney disease")
 _SYMPTOMS = ("shortness of breath", "fever", "hypotension", "altered mental status", "chest pain", "hypoxia")
-_NORMAL = ("No pleural effusion or pneumothorax.", "The cardiomediastinal silhouette is stable.",
-           "No acute osseous abnormality.", "Lines and tubes are in standard position.")
+_NORMAL = (
+    "No pleural effusion or pneumothorax.",
+    "The cardiomediastinal silhouette is stable.",
+    "No acute osseous abnormality.",
+    "Lines and tubes are in standard position.",
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,9 @@ class _Writer:
         c = CONDITIONS[ci]
         options = [("string", (c.name,)), ("synonym", c.synonyms), ("abbreviation", c.abbreviations)]
         options = [(t, forms) for t, forms in options if forms]
-        kind, forms = self.r.choices(options, weights=[{"string": 4, "synonym": 3, "abbreviation": 3}[t] for t, _ in options])[0]
+        kind, forms = self.r.choices(
+            options, weights=[{"string": 4, "synonym": 3, "abbreviation": 3}[t] for t, _ in options]
+        )[0]
         form = self.r.choice(forms)
         self.mentions.append(Mention(len(self.notes), ci, form, kind))
         return form
@@ -68,8 +74,11 @@ class _Writer:
 
     def radiology(self, conds: set[int], sex: str, first: bool) -> str:
         r = self.r
-        chronic = [c for c in sorted(conds) if CONDITIONS[c].kind == "chronic"
-                   and (c not in _NOTE_ONLY or (first and r.random() < 0.85))]
+        chronic = [
+            c
+            for c in sorted(conds)
+            if CONDITIONS[c].kind == "chronic" and (c not in _NOTE_ONLY or (first and r.random() < 0.85))
+        ]
         acute = [c for c in sorted(conds) if CONDITIONS[c].kind == "acute"]
         care = [c for c in sorted(conds) if c in _CARE and first and r.random() < 0.85]
         shown = [c for c in sorted(conds) if CONDITIONS[c].finding]
@@ -77,7 +86,8 @@ class _Writer:
         exam = CONDITIONS[target].exam if target is not None else "CHEST (PORTABLE AP)"
         ind = f"___ year old {'man' if sex == 'M' else 'woman'}"
         if chronic:
-            ind += f" with history of {self.listing(r.sample(chronic, min(len(chronic), 4)) if not first else chronic)}"
+            history = r.sample(chronic, min(len(chronic), 4)) if not first else chronic
+            ind += f" with history of {self.listing(history)}"
         if acute and r.random() < 0.7:
             ind += f", now with {self.m(r.choice(acute))}"
         else:
@@ -89,11 +99,17 @@ class _Writer:
         findings = " ".join(r.sample(_NORMAL, 2))
         if target is not None:
             findings = CONDITIONS[target].finding.format(m=self.m(target)) + "  " + findings
-            impression = f"Findings as above, compatible with {self.m(target)}." if r.random() < 0.6 else "Findings as above."
+            impression = (
+                f"Findings as above, compatible with {self.m(target)}."
+                if r.random() < 0.6
+                else "Findings as above."
+            )
         else:
             impression = "No acute cardiopulmonary process."
-        return (f"EXAMINATION:  {exam}\n\nINDICATION:  {ind}\n\nTECHNIQUE:  Single view.\n\nCOMPARISON:  ___\n\n"
-                f"FINDINGS: \n\n{findings}\n\nIMPRESSION: \n\n{impression}\n")
+        return (
+            f"EXAMINATION:  {exam}\n\nINDICATION:  {ind}\n\nTECHNIQUE:  Single view.\n\nCOMPARISON:  ___\n\n"
+            f"FINDINGS: \n\n{findings}\n\nIMPRESSION: \n\n{impression}\n"
+        )
 
     def discharge(self, conds: set[int], primary: int, sex: str, died: bool) -> str:
         r = self.r
@@ -102,7 +118,9 @@ class _Writer:
         care = [c for c in sorted(conds) if CONDITIONS[c].kind == "care"]
         title = "Mr." if sex == "M" else "Ms."
         hpi = f"{title} ___ is a ___ y/o {'man' if sex == 'M' else 'woman'}"
-        hpi += f" with a history of {self.listing(chronic)}" if chronic else " with no significant past history"
+        hpi += (
+            f" with a history of {self.listing(chronic)}" if chronic else " with no significant past history"
+        )
         hpi += f" who presents with {self.m(primary)}."
         pmh = "\n".join(f"- {self.m(c)}" for c in chronic) or "- none"
         course = []
@@ -115,21 +133,31 @@ class _Writer:
             course.append("# " + CONDITIONS[c].course.format(m=self.m(c)))
         secondary = [c for c in acute + chronic if c != primary]
         dispo = "Expired" if died else r.choice(("Home", "Home With Service", "Extended Care"))
-        ending = ("The patient expired on ___ in the presence of family." if died else
-                  "Discharge Condition:\nMental Status: Clear and coherent.\nActivity Status: Ambulatory - requires assistance.")
-        return (f" \nName:  ___                     Unit No:   ___\n \nAdmission Date:  ___              "
-                f"Discharge Date:   ___\n \nDate of Birth:  ___             Sex:   {sex}\n \nService: MEDICINE\n \n"
-                f"Allergies: \nNo Known Allergies / Adverse Drug Reactions\n \nHistory of Present Illness:\n{hpi}\n \n"
-                f"Past Medical History:\n{pmh}\n \nBrief Hospital Course:\n" + "\n".join(course) +
-                f"\n \nDischarge Disposition:\n{dispo}\n \nDischarge Diagnosis:\nPrimary: {self.m(primary)}\n"
-                + (f"Secondary: {self.listing(secondary)}\n" if secondary else "")
-                + f" \n{ending}\n \nFollowup Instructions:\n___\n")
+        ending = (
+            "The patient expired on ___ in the presence of family."
+            if died
+            else "Discharge Condition:\nMental Status: Clear and coherent.\n"
+            "Activity Status: Ambulatory - requires assistance."
+        )
+        return (
+            f" \nName:  ___                     Unit No:   ___\n \nAdmission Date:  ___              "
+            f"Discharge Date:   ___\n \nDate of Birth:  ___             Sex:   {sex}\n \n"
+            f"Service: MEDICINE\n \nAllergies: \nNo Known Allergies / Adverse Drug Reactions\n \n"
+            f"History of Present Illness:\n{hpi}\n \n"
+            f"Past Medical History:\n{pmh}\n \nBrief Hospital Course:\n"
+            + "\n".join(course)
+            + f"\n \nDischarge Disposition:\n{dispo}\n \nDischarge Diagnosis:\nPrimary: {self.m(primary)}\n"
+            + (f"Secondary: {self.listing(secondary)}\n" if secondary else "")
+            + f" \n{ending}\n \nFollowup Instructions:\n___\n"
+        )
 
     def add(self, kind: str, subject: int, hadm: int, charttime: int, storetime: int, text: str) -> None:
         self.notes.append(Note(kind, subject, hadm, charttime, storetime, text))
 
 
-def write_notes(adm: AdmissionArrays, stays: StayArrays, r: random.Random) -> tuple[list[Note], list[Mention]]:
+def write_notes(
+    adm: AdmissionArrays, stays: StayArrays, r: random.Random
+) -> tuple[list[Note], list[Mention]]:
     """Radiology reports per ICU stay and a discharge summary per admission, with their mentions."""
     w = _Writer(r)
     cond_sets = [set(np.flatnonzero(row).tolist()) for row in adm.conditions]
@@ -145,10 +173,24 @@ def write_notes(adm: AdmissionArrays, stays: StayArrays, r: random.Random) -> tu
         for k, h in enumerate(hours):
             ct = int(stays.intime[s] + h * 3600) // 60 * 60
             text = w.radiology(cond_sets[a], sex, first=k == 0)
-            w.add("RR", int(stays.subject_id[s]), int(stays.hadm_id[s]), ct, ct + int(r.uniform(0.3, 3) * 3600) // 60 * 60, text)
+            w.add(
+                "RR",
+                int(stays.subject_id[s]),
+                int(stays.hadm_id[s]),
+                ct,
+                ct + int(r.uniform(0.3, 3) * 3600) // 60 * 60,
+                text,
+            )
     for a in range(len(adm.hadm_id)):
         sex = "M" if adm.male[a] else "F"
         text = w.discharge(cond_sets[a], int(adm.primary[a]), sex, bool(adm.dies[a]))
         ct = int(adm.dischtime[a])
-        w.add("DS", int(adm.subject_id[a]), int(adm.hadm_id[a]), ct, ct + int(r.uniform(2, 36) * 3600) // 60 * 60, text)
+        w.add(
+            "DS",
+            int(adm.subject_id[a]),
+            int(adm.hadm_id[a]),
+            ct,
+            ct + int(r.uniform(2, 36) * 3600) // 60 * 60,
+            text,
+        )
     return w.notes, w.mentions

@@ -19,7 +19,9 @@ def stay_outcomes(patients: pl.DataFrame, admissions: pl.DataFrame, icustays: pl
     readmission_30d (both Int8 0/1)."""
     window = pl.duration(days=30)
     df = (
-        icustays.join(admissions.select("hadm_id", "admittime", "deathtime", "hospital_expire_flag"), on="hadm_id")
+        icustays.join(
+            admissions.select("hadm_id", "admittime", "deathtime", "hospital_expire_flag"), on="hadm_id"
+        )
         .join(patients.select("subject_id", "anchor_age", "anchor_year", "dod"), on="subject_id")
         .sort("subject_id", "intime")
         .with_columns(
@@ -30,10 +32,17 @@ def stay_outcomes(patients: pl.DataFrame, admissions: pl.DataFrame, icustays: pl
         )
     )
     return df.select(
-        "stay_id", "subject_id", "hadm_id", "age",
-        included=(pl.col("age") >= 18) & (pl.col("n_icu") == 1)
-        & (pl.col("first_careunit") == pl.col("last_careunit")) & (pl.col("los") >= 2.0),
+        "stay_id",
+        "subject_id",
+        "hadm_id",
+        "age",
+        included=(pl.col("age") >= 18)
+        & (pl.col("n_icu") == 1)
+        & (pl.col("first_careunit") == pl.col("last_careunit"))
+        & (pl.col("los") >= 2.0),
         mortality_inhospital=pl.col("hospital_expire_flag").cast(pl.Int8),
-        readmission_30d=(((pl.col("next_intime") - pl.col("outtime")) <= window).fill_null(False)
-                         | ((pl.col("death") - pl.col("outtime")) <= window).fill_null(False)).cast(pl.Int8),
+        readmission_30d=(
+            ((pl.col("next_intime") - pl.col("outtime")) <= window).fill_null(False)
+            | ((pl.col("death") - pl.col("outtime")) <= window).fill_null(False)
+        ).cast(pl.Int8),
     ).sort("stay_id")

@@ -122,7 +122,9 @@ def _draw_acute(r: random.Random, chronic: set[int], age: int) -> set[int]:
         elif c.name == "diabetic ketoacidosis":
             p = 0.1 if has("type 2 diabetes mellitus") else 0.0
         elif c.name == "acute respiratory failure":
-            p += 0.15 * (has("pneumonia") or has("chronic obstructive pulmonary disease") or has("heart failure"))
+            p += 0.15 * (
+                has("pneumonia") or has("chronic obstructive pulmonary disease") or has("heart failure")
+            )
         if r.random() < p:
             got.add(i)
     if not got:
@@ -158,8 +160,13 @@ def _icu_hours(r: random.Random) -> float:
 def _patient(r: random.Random) -> dict:
     child = r.random() < 0.02
     age = r.randint(12, 17) if child else int(min(91, max(18, r.gauss(64, 16))))
-    return {"gender": "M" if r.random() < 0.56 else "F", "anchor_age": age,
-            "anchor_year": r.randint(2110, 2195), "anchor_year_group": r.choice(YEAR_GROUPS), "dod": None}
+    return {
+        "gender": "M" if r.random() < 0.56 else "F",
+        "anchor_age": age,
+        "anchor_year": r.randint(2110, 2195),
+        "anchor_year_group": r.choice(YEAR_GROUPS),
+        "dod": None,
+    }
 
 
 def draw_timelines(n_stays: int, r: random.Random) -> Timeline:
@@ -180,8 +187,12 @@ def draw_timelines(n_stays: int, r: random.Random) -> Timeline:
             conds = set(chronic) | _draw_acute(r, chronic, age)
             conds |= _draw_care(r, conds, age)
             severity = sum(CONDITIONS[i].severity for i in conds) + r.gauss(0.0, 0.5)
-            logit = (MORTALITY_INTERCEPT + 0.9 * severity + 0.03 * (age - 65)
-                     + sum(CONDITIONS[i].mortality for i in conds))
+            logit = (
+                MORTALITY_INTERCEPT
+                + 0.9 * severity
+                + 0.03 * (age - 65)
+                + sum(CONDITIONS[i].mortality for i in conds)
+            )
             dies = r.random() < _sigmoid(logit)
             n_icu = 2 if (r.random() < 0.05 and n_stays - len(stays) >= 2) else 1
             admittime = t - t % 60
@@ -194,8 +205,16 @@ def draw_timelines(n_stays: int, r: random.Random) -> Timeline:
             for k in range(n_icu):
                 first, last = _careunits(r)
                 outtime = intime + int(_icu_hours(r) * HOUR)
-                adm_stays.append(StayLatent(a_idx, intime, outtime, first, last,
-                                            (r.uniform(0.1, 0.7) if dies and r.random() < 0.5 else 0.0)))
+                adm_stays.append(
+                    StayLatent(
+                        a_idx,
+                        intime,
+                        outtime,
+                        first,
+                        last,
+                        (r.uniform(0.1, 0.7) if dies and r.random() < 0.5 else 0.0),
+                    )
+                )
                 if k + 1 < n_icu:
                     intime = outtime + int(r.uniform(24, 96) * HOUR)
             last_out = adm_stays[-1].outtime
@@ -208,16 +227,35 @@ def draw_timelines(n_stays: int, r: random.Random) -> Timeline:
                 deathtime = None
                 dischtime = last_out + int(r.uniform(12, 8 * 24) * HOUR)
                 dischtime -= dischtime % 60
-            primary = max((i for i in conds if CONDITIONS[i].kind == "acute"), key=lambda i: CONDITIONS[i].severity)
-            admissions.append(AdmissionLatent(p_idx, admittime, dischtime, deathtime, edreg, edout, emergency,
-                                              frozenset(conds), severity, age, primary))
+            primary = max(
+                (i for i in conds if CONDITIONS[i].kind == "acute"), key=lambda i: CONDITIONS[i].severity
+            )
+            admissions.append(
+                AdmissionLatent(
+                    p_idx,
+                    admittime,
+                    dischtime,
+                    deathtime,
+                    edreg,
+                    edout,
+                    emergency,
+                    frozenset(conds),
+                    severity,
+                    age,
+                    primary,
+                )
+            )
             stays.extend(adm_stays)
             if dies:
                 pat["dod"] = deathtime
                 break
             icu_delay_max = 30.0
-            logit = (READMISSION_INTERCEPT + 0.35 * severity + 0.01 * (age - 65)
-                     + sum(CONDITIONS[i].readmission for i in conds))
+            logit = (
+                READMISSION_INTERCEPT
+                + 0.35 * severity
+                + 0.01 * (age - 65)
+                + sum(CONDITIONS[i].readmission for i in conds)
+            )
             room = 28 * DAY - (dischtime - last_out)  # time left for a new ICU stay inside 30 days
             if r.random() < _sigmoid(logit):
                 if r.random() < 0.7 and room > 2 * DAY:

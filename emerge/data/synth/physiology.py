@@ -77,14 +77,18 @@ class Physiology:
     ventilated: np.ndarray  # (S,) bool
     on_oxygen: np.ndarray  # (S,) bool
 
-    def value(self, signal: str, stay: np.ndarray, hours: np.ndarray, rng: np.random.Generator,
-              noise: bool = True) -> np.ndarray:
+    def value(
+        self, signal: str, stay: np.ndarray, hours: np.ndarray, rng: np.random.Generator, noise: bool = True
+    ) -> np.ndarray:
         """Signal values at rows (stay index (N,), hours since intime (N,)) -> (N,), clipped to the
         signal's plausible range."""
         k, sig = _KEYS.index(signal), SIGNALS[signal]
         frac = np.minimum(hours, 72.0) / 48.0
-        v = (self.base[stay, k] + self.shift[stay, k] * (1.0 + self.trend[stay] * frac)
-             + sig.det_coef * self.deterioration[stay] * frac)
+        v = (
+            self.base[stay, k]
+            + self.shift[stay, k] * (1.0 + self.trend[stay] * frac)
+            + sig.det_coef * self.deterioration[stay] * frac
+        )
         if noise and sig.within_sd > 0:
             v = v + sig.within_sd * rng.standard_normal(len(stay))
         return np.clip(v, sig.low, sig.high)
@@ -96,7 +100,9 @@ def _effect_matrix() -> np.ndarray:
     for c, cond in enumerate(CONDITIONS):
         for name, delta in cond.effects.items():
             if name not in SIGNALS:
-                raise ValueError(f"condition {cond.name!r} moves unknown signal {name!r}; valid: {list(SIGNALS)}")
+                raise ValueError(
+                    f"condition {cond.name!r} moves unknown signal {name!r}; valid: {list(SIGNALS)}"
+                )
             out[c, _KEYS.index(name)] = delta
     return out
 

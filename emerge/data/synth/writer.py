@@ -33,8 +33,10 @@ def write_csv_gz(out: Path, table: str, df: pl.DataFrame) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = df.write_csv(datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m-%d").encode("utf-8")
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=COMPRESSLEVEL,
-                                               mtime=0) as fh:
+    with (
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=COMPRESSLEVEL, mtime=0) as fh,
+    ):
         fh.write(data)
     os.replace(tmp, path)
     return path

@@ -84,12 +84,25 @@ def test_build_stage1_writes_kg_positives_and_resumes(tmp_path, notes_csv_gz, kg
 
 def test_build_stage1_limit_and_bad_kg(tmp_path, notes_csv_gz, kg_dir):
     out = tmp_path / "s1.jsonl"
-    res = CliRunner().invoke(group, ["build-stage1", "--notes", str(notes_csv_gz), "--kg", str(kg_dir),
-                                     "--out", str(out), "--limit", "1"])
+    res = CliRunner().invoke(
+        group,
+        [
+            "build-stage1",
+            "--notes",
+            str(notes_csv_gz),
+            "--kg",
+            str(kg_dir),
+            "--out",
+            str(out),
+            "--limit",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["chunks"] == 1 and [r["id"] for r in _lines(out)] == ["n1_0"]
-    bad = CliRunner().invoke(group, ["build-stage1", "--notes", str(notes_csv_gz), "--kg", str(tmp_path),
-                                     "--out", str(out)])
+    bad = CliRunner().invoke(
+        group, ["build-stage1", "--notes", str(notes_csv_gz), "--kg", str(tmp_path), "--out", str(out)]
+    )
     assert bad.exit_code != 0 and "neither 'starter'" in str(bad.exception or bad.output)
 
 
@@ -97,7 +110,17 @@ def test_build_stage2_uses_llm_cache_and_resumes(tmp_path, notes_csv_gz, llm_yam
     backend = EchoBackend("Here are the diagnoses:\n- Hypertension (chronic)\n- Hypokalemia: low K\n- NA")
     monkeypatch.setattr("emerge.llm.factory.build_backend", lambda *a, **k: backend)
     out = tmp_path / "stage2.jsonl"
-    args = ["build-stage2", "--notes", str(notes_csv_gz), "--llm", str(llm_yaml), "--out", str(out), "--limit", "3"]
+    args = [
+        "build-stage2",
+        "--notes",
+        str(notes_csv_gz),
+        "--llm",
+        str(llm_yaml),
+        "--out",
+        str(out),
+        "--limit",
+        "3",
+    ]
     res = CliRunner().invoke(group, args)
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["written"] == 3 and backend.calls == 3 * 3  # 3 chunks x 3 entity types
@@ -116,27 +139,48 @@ def test_build_stage2_uses_llm_cache_and_resumes(tmp_path, notes_csv_gz, llm_yam
 
 
 def test_build_qa_writes_questions_per_section(tmp_path, llm_yaml, monkeypatch):
-    backend = EchoBackend("1. What was the potassium level on admission?\n2. Why was the patient admitted?\nnot a question")
+    backend = EchoBackend(
+        "1. What was the potassium level on admission?\n2. Why was the patient admitted?\nnot a question"
+    )
     monkeypatch.setattr("emerge.llm.factory.build_backend", lambda *a, **k: backend)
-    text = ("History of Present Illness:\n" + " ".join(FILLER) + " hypokalemia\n"
-            "Brief Hospital Course:\n" + " ".join(FILLER) + " potassium repleted\n")
+    text = (
+        "History of Present Illness:\n" + " ".join(FILLER) + " hypokalemia\n"
+        "Brief Hospital Course:\n" + " ".join(FILLER) + " potassium repleted\n"
+    )
     notes = tmp_path / "notes.jsonl"
     notes.write_text(json.dumps({"note_id": "n9", "patient_id": "p", "text": text}) + "\n")
     out = tmp_path / "qa.jsonl"
-    res = CliRunner().invoke(group, ["build-qa", "--notes", str(notes), "--llm", str(llm_yaml), "--out", str(out)])
+    res = CliRunner().invoke(
+        group, ["build-qa", "--notes", str(notes), "--llm", str(llm_yaml), "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     rows = _lines(out)
     assert [r["id"] for r in rows] == ["n9_s0", "n9_s1"]
     assert rows[1]["anchor"].endswith("potassium repleted")
-    assert rows[0]["positives"] == ["What was the potassium level on admission?", "Why was the patient admitted?"]
+    assert rows[0]["positives"] == [
+        "What was the potassium level on admission?",
+        "Why was the patient admitted?",
+    ]
 
 
 def test_build_stage1_with_llm_abbreviation_expansion(tmp_path, notes_csv_gz, kg_dir, llm_yaml, monkeypatch):
     backend = EchoBackend("HTN: high blood pressure\nXYZ: not a kg term")
     monkeypatch.setattr("emerge.llm.factory.build_backend", lambda *a, **k: backend)
     out = tmp_path / "s1.jsonl"
-    res = CliRunner().invoke(group, ["build-stage1", "--notes", str(notes_csv_gz), "--kg", str(kg_dir),
-                                     "--out", str(out), "--llm", str(llm_yaml)])
+    res = CliRunner().invoke(
+        group,
+        [
+            "build-stage1",
+            "--notes",
+            str(notes_csv_gz),
+            "--kg",
+            str(kg_dir),
+            "--out",
+            str(out),
+            "--llm",
+            str(llm_yaml),
+        ],
+    )
     assert res.exit_code == 0, res.output
     counts = json.loads(res.stdout)
     assert backend.calls == 4  # one abbreviation prompt per chunk

@@ -40,9 +40,17 @@ def test_cli_index_then_search_a_saved_model(tmp_path, tiny_bert_dir):
     hits = [json.loads(line) for line in _run(search + ["--patient", "a"]).stdout.splitlines()]
     assert [h["patient_id"] for h in hits] == ["a", "a", "a"] and [h["rank"] for h in hits] == [1, 2, 3]
     assert {"chunk_id", "patient_id", "score", "text"} <= set(hits[0])
-    assert hits == Retriever.load(out).search("heart failure", patients="a").select(
-        "query", "rank", "chunk_id", "patient_id", "score", "text").to_dicts()
-    some = [json.loads(line) for line in _run(search + ["--patient", "b", "--patient", "c", "-k", "2"]).stdout.splitlines()]
+    assert (
+        hits
+        == Retriever.load(out)
+        .search("heart failure", patients="a")
+        .select("query", "rank", "chunk_id", "patient_id", "score", "text")
+        .to_dicts()
+    )
+    some = [
+        json.loads(line)
+        for line in _run(search + ["--patient", "b", "--patient", "c", "-k", "2"]).stdout.splitlines()
+    ]
     assert len(some) == 2 and {h["patient_id"] for h in some} <= {"b", "c"}
     everyone = [json.loads(line) for line in _run(search + ["-k", "4"]).stdout.splitlines()]
     assert len(everyone) == 4
@@ -54,7 +62,9 @@ def test_cli_index_refuses_a_users_folder_before_encoding(tmp_path, tiny_bert_di
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "keep.txt").write_text("x")
-    result = _run(["retriever", "index", "--model", str(tiny_bert_dir), "--chunks", str(chunks), "--out", str(mine)])
+    result = _run(
+        ["retriever", "index", "--model", str(tiny_bert_dir), "--chunks", str(chunks), "--out", str(mine)]
+    )
     assert result.exit_code != 0 and isinstance(result.exception, UserInputError)
     assert "--out" in str(result.exception) and not (tmp_path / ".mine.work").exists()
     result = _run(["retriever", "search", "--retriever", str(tmp_path), "--query", "x"])
@@ -81,14 +91,30 @@ def test_cli_index_then_search(cli, capsys, tmp_path, monkeypatch, tiny_bert_dir
     encoder = BiEncoder.from_pretrained(tiny_bert_dir)  # a retriever saves its encoder
     monkeypatch.setattr(retriever_eval, "load_encoder", lambda model: encoder)
     chunks = tmp_path / "chunks.parquet"
-    pl.DataFrame({"chunk_id": ["1_0", "1_1", "2_0"], "patient_id": ["1", "1", "2"],
-                  "text": ["heart failure", "knee pain", "phenytoin"]}).write_parquet(chunks)
+    pl.DataFrame(
+        {
+            "chunk_id": ["1_0", "1_1", "2_0"],
+            "patient_id": ["1", "1", "2"],
+            "text": ["heart failure", "knee pain", "phenytoin"],
+        }
+    ).write_parquet(chunks)
     cli(["retriever", "index", "--model", "tiny", "--chunks", str(chunks), "--out", str(tmp_path / "idx")])
     summary = json.loads(capsys.readouterr().out)
     assert summary["chunks"] == 3 and summary["structure"] == "flat"
     index = ChunkIndex.load(tmp_path / "idx" / "index")  # the low-level index inside the retriever folder
     expected = index.search(["heart failure"], k=2, encoder=encoder, patients=["1"]).chunk_ids[0]
-    cli(["retriever", "search", "--retriever", str(tmp_path / "idx"), "--query", "heart failure", "--patient", "1"])
+    cli(
+        [
+            "retriever",
+            "search",
+            "--retriever",
+            str(tmp_path / "idx"),
+            "--query",
+            "heart failure",
+            "--patient",
+            "1",
+        ]
+    )
     hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [h["chunk_id"] for h in hits] == expected and {h["patient_id"] for h in hits} == {"1"}
 
@@ -120,8 +146,13 @@ def test_real_biencoder_follows_the_encoder_protocol(tmp_path):
     encoder = retriever_eval.load_encoder("default")
     assert isinstance(encoder, Encoder)
     index = ChunkIndex.for_encoder(encoder)
-    index.add(["1_0", "1_1", "2_0"], ["1", "1", "2"],
-              encoder.encode(["congestive heart failure", "fractured knee", "seizure on phenytoin"]))
+    index.add(
+        ["1_0", "1_1", "2_0"],
+        ["1", "1", "2"],
+        encoder.encode(["congestive heart failure", "fractured knee", "seizure on phenytoin"]),
+    )
     assert index.search_patient("1", "cardiac failure", encoder=encoder).chunk_ids[0][0] == "1_0"
     index.save(tmp_path / "idx")
-    assert ChunkIndex.load(tmp_path / "idx").search(["anticonvulsant"], k=1, encoder=encoder).chunk_ids == [["2_0"]]
+    assert ChunkIndex.load(tmp_path / "idx").search(["anticonvulsant"], k=1, encoder=encoder).chunk_ids == [
+        ["2_0"]
+    ]

@@ -13,11 +13,17 @@ from tests.helpers.retrieval import EXAMPLES
 
 def test_cli_train(tiny_bert_dir, tmp_path):
     data = tmp_path / "d.jsonl"
-    data.write_text("".join(json.dumps({"anchor": e.anchor, "positives": list(e.positives)}) + "\n" for e in EXAMPLES))
+    data.write_text(
+        "".join(json.dumps({"anchor": e.anchor, "positives": list(e.positives)}) + "\n" for e in EXAMPLES)
+    )
     config = tmp_path / "c.yaml"
-    config.write_text(f"base_model: {tiny_bert_dir}\npooling: cls\nanchors_per_batch: 4\npositives_per_anchor: 2\n"
-                      "epochs: 1\naccelerator: cpu\ndevices: 1\n")
-    result = CliRunner().invoke(cli, ["retriever", "train", "--config", str(config), "--data", str(data),
-                                      "--out", str(tmp_path / "run")])
+    config.write_text(
+        f"base_model: {tiny_bert_dir}\npooling: cls\nanchors_per_batch: 4\npositives_per_anchor: 2\n"
+        "epochs: 1\naccelerator: cpu\ndevices: 1\n"
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["retriever", "train", "--config", str(config), "--data", str(data), "--out", str(tmp_path / "run")],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "model" / "drehr_config.json").is_file()

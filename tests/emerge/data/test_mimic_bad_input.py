@@ -54,11 +54,19 @@ def _refused(root, tmp_path, via: str, capsys) -> str:
     return err
 
 
-TABLE_ROWS = {"hosp/patients.csv.gz": PATIENTS_IV, "hosp/admissions.csv.gz": ADMISSIONS_IV,
-              "icu/icustays.csv.gz": ICUSTAYS_IV, "icu/chartevents.csv.gz": CHARTEVENTS_IV,
-              "hosp/labevents.csv.gz": LABEVENTS_IV, "note/radiology.csv.gz": RADIOLOGY_IV}
-TEXT_COLUMN = {"icu/icustays.csv.gz": "first_careunit", "icu/chartevents.csv.gz": "value",
-               "note/radiology.csv.gz": "text"}
+TABLE_ROWS = {
+    "hosp/patients.csv.gz": PATIENTS_IV,
+    "hosp/admissions.csv.gz": ADMISSIONS_IV,
+    "icu/icustays.csv.gz": ICUSTAYS_IV,
+    "icu/chartevents.csv.gz": CHARTEVENTS_IV,
+    "hosp/labevents.csv.gz": LABEVENTS_IV,
+    "note/radiology.csv.gz": RADIOLOGY_IV,
+}
+TEXT_COLUMN = {
+    "icu/icustays.csv.gz": "first_careunit",
+    "icu/chartevents.csv.gz": "value",
+    "note/radiology.csv.gz": "text",
+}
 
 
 def _repeat_rows(root: Path, table: str, *indices: int) -> None:
@@ -77,7 +85,9 @@ def _large_csv(table: str, last: str = "") -> str:
     rows = [dict(r) for r in TABLE_ROWS[table]]
     rows += [{**rows[-1], column: "".join(rng.choices(string.ascii_letters, k=16))} for _ in range(3000)]
     rows[-1][column] += last
-    return pl.DataFrame([{k: (None if v is None else str(v)) for k, v in r.items()} for r in rows]).write_csv()
+    return pl.DataFrame(
+        [{k: (None if v is None else str(v)) for k, v in r.items()} for r in rows]
+    ).write_csv()
 
 
 def test_missing_required_file(tmp_path):
@@ -119,8 +129,11 @@ def test_bad_timestamp(tmp_path):
 
 def test_empty_required_table(tmp_path):
     root = iv_root(tmp_path / "iv")
-    write_table(root / "hosp/admissions.csv.gz", [], columns=["subject_id", "hadm_id", "admittime", "dischtime",
-                                                               "deathtime", "hospital_expire_flag"])
+    write_table(
+        root / "hosp/admissions.csv.gz",
+        [],
+        columns=["subject_id", "hadm_id", "admittime", "dischtime", "deathtime", "hospital_expire_flag"],
+    )
     with pytest.raises(UserInputError, match="no rows"):
         _build(root, tmp_path)
 
@@ -181,7 +194,11 @@ def test_a_users_folder_with_a_dataset_json_is_never_replaced(tmp_path):
     assert result.exit_code != 0
     assert isinstance(result.exception, UserInputError) and "refusing to replace" in str(result.exception)
     assert sorted(p.relative_to(user).as_posix() for p in user.rglob("*")) == [
-        "dataset.json", "results.csv", "src", "src/train.py"]
+        "dataset.json",
+        "results.csv",
+        "src",
+        "src/train.py",
+    ]
     assert (user / "src" / "train.py").read_text() == "print('mine')\n"
 
 
@@ -216,8 +233,9 @@ def test_killed_build_leaves_previous_output_intact(tmp_path, monkeypatch):
 
 def test_cli_builds_and_reports_errors(tmp_path, capsys):
     root = iv_root(tmp_path / "iv")
-    result = CliRunner().invoke(cli, ["data", "build", "--root", str(root), "--version", "iv",
-                                      "--out", str(tmp_path / "ds")])
+    result = CliRunner().invoke(
+        cli, ["data", "build", "--root", str(root), "--version", "iv", "--out", str(tmp_path / "ds")]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "ds" / "features.safetensors").is_file()
     with pytest.raises(SystemExit) as exit_info:
@@ -232,20 +250,30 @@ def test_cli_builds_and_reports_errors(tmp_path, capsys):
 def test_exact_duplicate_rows_are_dropped_counted_and_change_nothing(tmp_path, caplog):
     clean = build_dataset(iv_root(tmp_path / "clean"), tmp_path / "clean_ds", BuildConfig(version="iv"))
     root = iv_root(tmp_path / "iv")
-    for table, indices in {"hosp/patients.csv.gz": [0], "hosp/admissions.csv.gz": [0],
-                           "icu/icustays.csv.gz": [0],  # stay 111: must not become "two stays of admission 11"
-                           "icu/chartevents.csv.gz": [0, 8],  # a heart rate and GCS eye (total stays 15)
-                           "hosp/labevents.csv.gz": [0], "note/radiology.csv.gz": [0, 0]}.items():
+    for table, indices in {
+        "hosp/patients.csv.gz": [0],
+        "hosp/admissions.csv.gz": [0],
+        "icu/icustays.csv.gz": [0],  # stay 111: must not become "two stays of admission 11"
+        "icu/chartevents.csv.gz": [0, 8],  # a heart rate and GCS eye (total stays 15)
+        "hosp/labevents.csv.gz": [0],
+        "note/radiology.csv.gz": [0, 0],
+    }.items():
         _repeat_rows(root, table, *indices)
     with caplog.at_level(logging.WARNING):
         out = _build(root, tmp_path)
     info = json.loads((out / "dataset.json").read_text())
-    assert info["exclusions"]["duplicate_stay_id"] == 1 and info["exclusions"]["multiple_stays_in_admission"] == 0
+    assert (
+        info["exclusions"]["duplicate_stay_id"] == 1
+        and info["exclusions"]["multiple_stays_in_admission"] == 0
+    )
     assert sum(info["exclusions"].values()) == len(ICUSTAYS_IV) + 1 - info["counts"]["stays"]
     assert info["skips"]["timeseries"]["duplicate_rows"] == {"chartevents": 2, "labevents": 1}
     assert info["skips"]["notes"]["duplicate_rows"] == {"radiology": 2, "discharge": 0}
     before = json.loads((clean / "dataset.json").read_text())
-    assert info["skips"]["timeseries"]["out_of_valid_range"] == before["skips"]["timeseries"]["out_of_valid_range"]
+    assert (
+        info["skips"]["timeseries"]["out_of_valid_range"]
+        == before["skips"]["timeseries"]["out_of_valid_range"]
+    )
     for name in ("cohort.parquet", "timeseries.parquet", "notes.parquet"):
         assert pl.read_parquet(out / name).equals(pl.read_parquet(clean / name)), name
     assert load_tables(Sources(root, "iv")).duplicate_rows == {"patients": 1, "admissions": 1, "icustays": 1}
@@ -259,12 +287,16 @@ def test_a_repeated_discharge_summary_is_counted_once(tmp_path):
     inside = {**DISCHARGE_IV[0], "note_id": "1-DS-0", "charttime": "2150-01-02 09:00:00"}
     write_table(root / "note/discharge.csv.gz", [*DISCHARGE_IV, inside])
     out = _build(root, tmp_path, include_discharge_notes=True)
-    assert json.loads((out / "dataset.json").read_text())["skips"]["notes"]["duplicate_rows"]["discharge"] == 0
+    assert (
+        json.loads((out / "dataset.json").read_text())["skips"]["notes"]["duplicate_rows"]["discharge"] == 0
+    )
     notes = pl.read_parquet(out / "notes.parquet")
     assert notes.filter(pl.col("note_id") == "1-DS-0").height == 1
     write_table(root / "note/discharge.csv.gz", [*DISCHARGE_IV, inside, inside])
     out = _build(root, tmp_path, include_discharge_notes=True)
-    assert json.loads((out / "dataset.json").read_text())["skips"]["notes"]["duplicate_rows"]["discharge"] == 1
+    assert (
+        json.loads((out / "dataset.json").read_text())["skips"]["notes"]["duplicate_rows"]["discharge"] == 1
+    )
     assert pl.read_parquet(out / "notes.parquet").equals(notes)
 
 
@@ -277,11 +309,14 @@ def test_mimic_iii_rows_repeated_but_for_row_id_are_duplicates(tmp_path):
     assert json.loads((out / "dataset.json").read_text())["exclusions"]["duplicate_stay_id"] == 1
 
 
-@pytest.mark.parametrize(("table", "key", "column", "value"), [
-    ("hosp/patients.csv.gz", "subject_id", "gender", "F"),
-    ("hosp/admissions.csv.gz", "hadm_id", "dischtime", "2150-01-11 12:00:00"),
-    ("icu/icustays.csv.gz", "stay_id", "outtime", "2150-01-06 10:00:00"),
-])
+@pytest.mark.parametrize(
+    ("table", "key", "column", "value"),
+    [
+        ("hosp/patients.csv.gz", "subject_id", "gender", "F"),
+        ("hosp/admissions.csv.gz", "hadm_id", "dischtime", "2150-01-11 12:00:00"),
+        ("icu/icustays.csv.gz", "stay_id", "outtime", "2150-01-06 10:00:00"),
+    ],
+)
 @pytest.mark.parametrize("via", ["api", "cli"])
 def test_conflicting_rows_of_one_key_name_file_key_and_fix(tmp_path, capsys, table, key, column, value, via):
     root = iv_root(tmp_path / "iv")
@@ -318,7 +353,9 @@ def test_both_csv_and_csv_gz(tmp_path, capsys, via):
     root = iv_root(tmp_path / "iv")
     write_table(root / "icu/chartevents.csv", CHARTEVENTS_IV)
     message = _refused(root, tmp_path, via, capsys)
-    assert "chartevents.csv.gz and " in message and "chartevents.csv exist" in message and "keep one" in message
+    assert (
+        "chartevents.csv.gz and " in message and "chartevents.csv exist" in message and "keep one" in message
+    )
 
 
 def test_a_repeated_column_and_a_byte_order_mark(tmp_path):
@@ -356,12 +393,15 @@ def _truncate(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
-@pytest.mark.parametrize(("table", "large"), [
-    ("icu/icustays.csv.gz", False),  # found by the header read
-    ("icu/icustays.csv.gz", True),  # found by the collect of the cohort tables
-    ("icu/chartevents.csv.gz", True),  # ... by the streaming pass over an event table
-    ("note/radiology.csv.gz", True),  # ... by the notes' collect
-])
+@pytest.mark.parametrize(
+    ("table", "large"),
+    [
+        ("icu/icustays.csv.gz", False),  # found by the header read
+        ("icu/icustays.csv.gz", True),  # found by the collect of the cohort tables
+        ("icu/chartevents.csv.gz", True),  # ... by the streaming pass over an event table
+        ("note/radiology.csv.gz", True),  # ... by the notes' collect
+    ],
+)
 @pytest.mark.parametrize("via", ["api", "cli"])
 def test_truncated_gzip_names_the_file(tmp_path, capsys, table, large, via):
     root = iv_root(tmp_path / "iv")
@@ -373,14 +413,23 @@ def test_truncated_gzip_names_the_file(tmp_path, capsys, table, large, via):
     assert ("unexpected end of file" in message) == large  # polars' error in the full scan, named by us
 
 
-@pytest.mark.parametrize(("table", "large"), [
-    ("icu/icustays.csv.gz", False), ("icu/icustays.csv.gz", True), ("icu/chartevents.csv.gz", True),
-    ("note/radiology.csv.gz", True)])
+@pytest.mark.parametrize(
+    ("table", "large"),
+    [
+        ("icu/icustays.csv.gz", False),
+        ("icu/icustays.csv.gz", True),
+        ("icu/chartevents.csv.gz", True),
+        ("note/radiology.csv.gz", True),
+    ],
+)
 @pytest.mark.parametrize("via", ["api", "cli"])
 def test_latin1_text_names_the_file(tmp_path, capsys, table, large, via):
     root = iv_root(tmp_path / "iv")
-    text = _large_csv(table, last="caf\u00e9") if large else \
-        pl.DataFrame(TABLE_ROWS[table]).write_csv().replace("MICU", "M\u00e9CU", 1)
+    text = (
+        _large_csv(table, last="caf\u00e9")
+        if large
+        else pl.DataFrame(TABLE_ROWS[table]).write_csv().replace("MICU", "M\u00e9CU", 1)
+    )
     _write_bytes(root / table, text.encode("latin-1"))
     message = _refused(root, tmp_path, via, capsys)
     assert f"{table} is not UTF-8 text" in message and "iconv" in message
@@ -389,24 +438,37 @@ def test_latin1_text_names_the_file(tmp_path, capsys, table, large, via):
 
 def _deny(path: Path | None):
     """A stand-in for a read of `path` that the OS refuses (path None: polars' error, which names no file)."""
+
     def raise_permission_error(*args, **kwargs):
-        raise PermissionError(13, "Permission denied", str(path)) if path else PermissionError(
-            "Permission denied (os error 13)")
+        raise (
+            PermissionError(13, "Permission denied", str(path))
+            if path
+            else PermissionError("Permission denied (os error 13)")
+        )
+
     return raise_permission_error
 
 
 @pytest.mark.parametrize("where", ["header", "collect", "stream"])
 @pytest.mark.parametrize("via", ["api", "cli"])
 def test_unreadable_file_names_the_file(tmp_path, capsys, monkeypatch, where, via):
-    """We run as root, which chmod 000 does not stop: the read fails the way it does for a user without access."""
+    """We run as root, which chmod 000 does not stop: the read fails the way it does for a user
+    without access."""
     root = iv_root(tmp_path / "iv")
     if where == "header":  # the header read of chartevents
         real = gzip.open
         denied = root / "icu/chartevents.csv.gz"
-        monkeypatch.setattr(sources_module, "gzip", SimpleNamespace(
-            open=lambda path, *a, **k: _deny(denied)() if Path(path) == denied else real(path, *a, **k)))
+        monkeypatch.setattr(
+            sources_module,
+            "gzip",
+            SimpleNamespace(
+                open=lambda path, *a, **k: _deny(denied)() if Path(path) == denied else real(path, *a, **k)
+            ),
+        )
         expected = ["permission denied for", "chartevents.csv.gz"]
-    elif where == "collect":  # the first collect: patients (polars raises PermissionError without a file name)
+    elif (
+        where == "collect"
+    ):  # the first collect: patients (polars raises PermissionError without a file name)
         monkeypatch.setattr(pl, "collect_all", _deny(None))
         expected = ["permission denied while reading", "patients.csv.gz", "chmod"]
     else:

@@ -89,13 +89,17 @@ def test_rerun_skips_and_changed_setting_rebuilds(demo, tmp_path, caplog):
     assert any("up to date" in r.message for r in caplog.records)
     assert (demo / "features.safetensors").stat().st_mtime_ns == before
     key = json.loads((demo / "dataset.json").read_text())["key"]
-    other = build_dataset(FIXTURE_DEMO, tmp_path / "other", BuildConfig(version="iv", cohort=CohortRules(min_icu_hours=24)))
+    other = build_dataset(
+        FIXTURE_DEMO, tmp_path / "other", BuildConfig(version="iv", cohort=CohortRules(min_icu_hours=24))
+    )
     info = json.loads((other / "dataset.json").read_text())
     assert info["key"] != key
     assert info["counts"]["stays"] > json.loads((demo / "dataset.json").read_text())["counts"]["stays"]
 
 
 def test_normalizer_reused_on_another_dataset(demo, tmp_path):
-    config = BuildConfig(version="iv", cohort=CohortRules(min_icu_hours=24), normalizer_path=demo / "normalizer.json")
+    config = BuildConfig(
+        version="iv", cohort=CohortRules(min_icu_hours=24), normalizer_path=demo / "normalizer.json"
+    )
     other = build_dataset(FIXTURE_DEMO, tmp_path / "reuse", config)
     assert (other / "normalizer.json").read_text() == (demo / "normalizer.json").read_text()

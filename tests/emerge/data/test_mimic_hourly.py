@@ -1,4 +1,5 @@
-"""The hourly grid (`emerge.data.hourly`) on hand-made events, and the one-pass streaming reader in batches."""
+"""The hourly grid (`emerge.data.hourly`) on hand-made events, and the one-pass streaming reader
+in batches."""
 
 from __future__ import annotations
 
@@ -27,19 +28,24 @@ def _events(rows: list[tuple]) -> pl.DataFrame:
 
 
 def test_last_value_per_hour_ties_and_window():
-    e = _events([
-        (7, datetime(2150, 1, 1, 10, 50), "heart_rate", 80.0, None),
-        (7, datetime(2150, 1, 1, 10, 10), "heart_rate", 70.0, None),   # earlier in the hour: not the last
-        (7, datetime(2150, 1, 1, 11, 0), "heart_rate", 60.0, None),    # exactly 1 h after intime: hour 1
-        (5, datetime(2150, 1, 3, 23, 59), "glucose", 100.0, None),     # hour 47
-        (5, datetime(2150, 1, 3, 23, 59), "glucose", 120.0, None),     # same time: the later event wins
-        (5, datetime(2150, 1, 4, 0, 0), "glucose", 999.0, None),       # hour 48: outside the grid
-        (5, datetime(2150, 1, 1, 23, 0), "glucose", 999.0, None),      # before intime: outside
-        (7, datetime(2150, 1, 1, 12, 0), "gcs_eye", None, "To Speech"),
-        (7, datetime(2150, 1, 1, 12, 30), "gcs_eye", None, "odd text"),  # not a benchmark category
-    ])
+    e = _events(
+        [
+            (7, datetime(2150, 1, 1, 10, 50), "heart_rate", 80.0, None),
+            (7, datetime(2150, 1, 1, 10, 10), "heart_rate", 70.0, None),  # earlier in the hour: not the last
+            (7, datetime(2150, 1, 1, 11, 0), "heart_rate", 60.0, None),  # exactly 1 h after intime: hour 1
+            (5, datetime(2150, 1, 3, 23, 59), "glucose", 100.0, None),  # hour 47
+            (5, datetime(2150, 1, 3, 23, 59), "glucose", 120.0, None),  # same time: the later event wins
+            (5, datetime(2150, 1, 4, 0, 0), "glucose", 999.0, None),  # hour 48: outside the grid
+            (5, datetime(2150, 1, 1, 23, 0), "glucose", 999.0, None),  # before intime: outside
+            (7, datetime(2150, 1, 1, 12, 0), "gcs_eye", None, "To Speech"),
+            (7, datetime(2150, 1, 1, 12, 30), "gcs_eye", None, "odd text"),  # not a benchmark category
+        ]
+    )
     s = hourly_series(e, STAYS, BuildConfig(version="iv"))
-    hr, glucose = (NUMERIC_VARIABLES.index(next(v for v in NUMERIC_VARIABLES if v.name == n)) for n in ("heart_rate", "glucose"))
+    hr, glucose = (
+        NUMERIC_VARIABLES.index(next(v for v in NUMERIC_VARIABLES if v.name == n))
+        for n in ("heart_rate", "glucose")
+    )
     assert s.stay_id.tolist() == [7, 5] and s.numeric.shape == (2, 48, 12) and s.cat_index.shape == (2, 48, 5)
     assert s.numeric[0, 0, hr] == 80.0 and s.numeric[0, 1, hr] == 60.0
     assert s.numeric[1, 47, glucose] == 120.0
@@ -53,15 +59,23 @@ def test_last_value_per_hour_ties_and_window():
     assert mask[0, 2, [v.name for v in VARIABLES].index("gcs_eye")] == 1
 
     table = s.table()
-    assert table.height == 96 and table["stay_id"].to_list()[:48] == [7] * 48 and table["hour"].to_list()[:3] == [0, 1, 2]
+    assert (
+        table.height == 96
+        and table["stay_id"].to_list()[:48] == [7] * 48
+        and table["hour"].to_list()[:3] == [0, 1, 2]
+    )
     row = table.row(2, named=True)
     assert row["gcs_eye"] == "odd text" and row["gcs_eye_observed"] and row["heart_rate"] is None
     assert table.filter(pl.col("stay_id") == 5)["glucose"].drop_nulls().to_list() == [120.0]
 
 
 def test_bins_of_two_hours():
-    e = _events([(7, datetime(2150, 1, 1, 11, 30), "spo2", 95.0, None),
-                 (7, datetime(2150, 1, 1, 10, 5), "spo2", 90.0, None)])
+    e = _events(
+        [
+            (7, datetime(2150, 1, 1, 11, 30), "spo2", 95.0, None),
+            (7, datetime(2150, 1, 1, 10, 5), "spo2", 90.0, None),
+        ]
+    )
     s = hourly_series(e, STAYS, BuildConfig(version="iv", window_hours=4, bin_hours=2))
     spo2 = [v.name for v in NUMERIC_VARIABLES].index("spo2")
     assert s.numeric.shape == (2, 2, 12) and s.numeric[0, 0, spo2] == 95.0 and np.isnan(s.numeric[0, 1, spo2])
@@ -89,4 +103,3 @@ def test_bad_charttime_in_chartevents_names_the_file(tmp_path):
     root = iv_root_with_bad_chartevent(tmp_path / "iv", 0, "charttime", "noon")
     with pytest.raises(UserInputError, match=r"chartevents\.csv\.gz.*noon"):
         build_dataset(root, tmp_path / "ds", BuildConfig(version="iv"))
-

@@ -19,7 +19,9 @@ from tests.helpers.mimic import iv_root
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = iv_root(tmp_path_factory.mktemp("iv"))
-    out = build_dataset(root, tmp_path_factory.mktemp("out") / "ds", BuildConfig(version="iv"), streaming=True)
+    out = build_dataset(
+        root, tmp_path_factory.mktemp("out") / "ds", BuildConfig(version="iv"), streaming=True
+    )
     return root, out
 
 
@@ -33,7 +35,13 @@ def test_cohort_rules_and_labels(built):
     assert cohort["stay_id"].to_list() == [111, 121, 211]  # 311 is a 16-year-old
     info = json.loads((out / "dataset.json").read_text())
     assert info["exclusions"]["age_below_min"] == 1
-    labels = dict(zip(cohort["stay_id"], zip(cohort["mortality_inhospital"], cohort["readmission_30d"], strict=True), strict=True))
+    labels = dict(
+        zip(
+            cohort["stay_id"],
+            zip(cohort["mortality_inhospital"], cohort["readmission_30d"], strict=True),
+            strict=True,
+        )
+    )
     # 111: ICU stay 121 starts 15 days after discharge; 121: nothing after; 211: dies 9 days after ICU.
     assert labels == {111: (0, 1), 121: (0, 0), 211: (1, 1)}
     assert cohort.filter(pl.col("stay_id") == 111)["age"].item() == 60.0

@@ -34,8 +34,11 @@ def test_forward_fill_keeps_leading_gaps():
 
 
 def _normalizer(mean=10.0, std=2.0, median=12.0, mode=1) -> Normalizer:
-    return Normalizer({v.name: NumericStats(mean, std, median) for v in NUMERIC_VARIABLES},
-                      {v.name: mode for v in CATEGORICAL_VARIABLES}, NumericStats(50.0, 10.0, 50.0))
+    return Normalizer(
+        {v.name: NumericStats(mean, std, median) for v in NUMERIC_VARIABLES},
+        {v.name: mode for v in CATEGORICAL_VARIABLES},
+        NumericStats(50.0, 10.0, 50.0),
+    )
 
 
 def test_transform_imputes_like_emerge():
@@ -53,7 +56,9 @@ def test_transform_imputes_like_emerge():
     cat = CATEGORICAL_VARIABLES[0].name
     first, second = names.index(f"{cat}=0.0"), names.index(f"{cat}=1.0")
     assert x[0, :, first].tolist() == [0, 0, 1] and x[0, :, second].tolist() == [1, 1, 0]  # mode 1 before
-    assert x[0, :, names.index("age")].tolist() == [2.0] * 3 and x[0, :, names.index("sex")].tolist() == [0] * 3
+    assert (
+        x[0, :, names.index("age")].tolist() == [2.0] * 3 and x[0, :, names.index("sex")].tolist() == [0] * 3
+    )
 
 
 def test_normalizer_round_trip(tmp_path):
@@ -84,16 +89,29 @@ def _t(day: int, hour: int = 0) -> datetime:
 
 
 def test_readmission_definitions():
-    cohort = pl.DataFrame({
-        "stay_id": [1, 2], "subject_id": [10, 20], "admittime": [_t(1), _t(1)], "dischtime": [_t(5), _t(5)],
-        "outtime": [_t(4), _t(4)], "deathtime": [None, None], "dod": [None, _t(25)],
-        "hospital_expire_flag": [0, None]}, schema_overrides={"deathtime": pl.Datetime, "dod": pl.Datetime})
+    cohort = pl.DataFrame(
+        {
+            "stay_id": [1, 2],
+            "subject_id": [10, 20],
+            "admittime": [_t(1), _t(1)],
+            "dischtime": [_t(5), _t(5)],
+            "outtime": [_t(4), _t(4)],
+            "deathtime": [None, None],
+            "dod": [None, _t(25)],
+            "hospital_expire_flag": [0, None],
+        },
+        schema_overrides={"deathtime": pl.Datetime, "dod": pl.Datetime},
+    )
     icustays = pl.DataFrame({"subject_id": [10, 10], "intime": [_t(2), _t(20)]})  # 16 days after outtime
-    admissions = pl.DataFrame({"subject_id": [10, 20], "admittime": [_t(18), _t(1)]})  # 13 days after dischtime
+    admissions = pl.DataFrame(
+        {"subject_id": [10, 20], "admittime": [_t(18), _t(1)]}
+    )  # 13 days after dischtime
     emerge = add_labels(cohort, icustays, admissions, LabelConfig())
     assert emerge["readmission_30d"].to_list() == [1, 1]  # ICU stay on day 20; death on day 25
     assert emerge["mortality_inhospital"].to_list() == [0, 0]
-    assert add_labels(cohort, icustays, admissions, LabelConfig(readmission="icu"))["readmission_30d"].to_list() == [1, 0]
+    assert add_labels(cohort, icustays, admissions, LabelConfig(readmission="icu"))[
+        "readmission_30d"
+    ].to_list() == [1, 0]
     icu10 = add_labels(cohort, icustays, admissions, LabelConfig(readmission="icu", readmission_days=10))
     assert icu10["readmission_30d"].to_list() == [0, 0]
     hosp = add_labels(cohort, icustays, admissions, LabelConfig(readmission="hospital", readmission_days=15))

@@ -19,31 +19,101 @@ from foundation.errors import UserInputError
 _NOTE = ["note_id", "subject_id", "hadm_id", "note_type", "note_seq", "charttime", "storetime", "text"]
 MIMIC_HEADERS = {
     "hosp/patients": ["subject_id", "gender", "anchor_age", "anchor_year", "anchor_year_group", "dod"],
-    "hosp/admissions": ["subject_id", "hadm_id", "admittime", "dischtime", "deathtime", "admission_type",
-                        "admit_provider_id", "admission_location", "discharge_location", "insurance", "language",
-                        "marital_status", "race", "edregtime", "edouttime", "hospital_expire_flag"],
-    "hosp/labevents": ["labevent_id", "subject_id", "hadm_id", "specimen_id", "itemid", "order_provider_id",
-                       "charttime", "storetime", "value", "valuenum", "valueuom", "ref_range_lower",
-                       "ref_range_upper", "flag", "priority", "comments"],
+    "hosp/admissions": [
+        "subject_id",
+        "hadm_id",
+        "admittime",
+        "dischtime",
+        "deathtime",
+        "admission_type",
+        "admit_provider_id",
+        "admission_location",
+        "discharge_location",
+        "insurance",
+        "language",
+        "marital_status",
+        "race",
+        "edregtime",
+        "edouttime",
+        "hospital_expire_flag",
+    ],
+    "hosp/labevents": [
+        "labevent_id",
+        "subject_id",
+        "hadm_id",
+        "specimen_id",
+        "itemid",
+        "order_provider_id",
+        "charttime",
+        "storetime",
+        "value",
+        "valuenum",
+        "valueuom",
+        "ref_range_lower",
+        "ref_range_upper",
+        "flag",
+        "priority",
+        "comments",
+    ],
     "hosp/d_labitems": ["itemid", "label", "fluid", "category"],
     "hosp/diagnoses_icd": ["subject_id", "hadm_id", "seq_num", "icd_code", "icd_version"],
     "hosp/d_icd_diagnoses": ["icd_code", "icd_version", "long_title"],
-    "icu/icustays": ["subject_id", "hadm_id", "stay_id", "first_careunit", "last_careunit", "intime", "outtime", "los"],
-    "icu/chartevents": ["subject_id", "hadm_id", "stay_id", "caregiver_id", "charttime", "storetime", "itemid",
-                        "value", "valuenum", "valueuom", "warning"],
-    "icu/d_items": ["itemid", "label", "abbreviation", "linksto", "category", "unitname", "param_type",
-                    "lownormalvalue", "highnormalvalue"],
+    "icu/icustays": [
+        "subject_id",
+        "hadm_id",
+        "stay_id",
+        "first_careunit",
+        "last_careunit",
+        "intime",
+        "outtime",
+        "los",
+    ],
+    "icu/chartevents": [
+        "subject_id",
+        "hadm_id",
+        "stay_id",
+        "caregiver_id",
+        "charttime",
+        "storetime",
+        "itemid",
+        "value",
+        "valuenum",
+        "valueuom",
+        "warning",
+    ],
+    "icu/d_items": [
+        "itemid",
+        "label",
+        "abbreviation",
+        "linksto",
+        "category",
+        "unitname",
+        "param_type",
+        "lownormalvalue",
+        "highnormalvalue",
+    ],
     "note/discharge": _NOTE,
     "note/radiology": _NOTE,
 }
-TIME_COLS = {"admittime", "dischtime", "deathtime", "edregtime", "edouttime", "intime", "outtime", "charttime",
-             "storetime"}
+TIME_COLS = {
+    "admittime",
+    "dischtime",
+    "deathtime",
+    "edregtime",
+    "edouttime",
+    "intime",
+    "outtime",
+    "charttime",
+    "storetime",
+}
 
 
 def read(root: Path, table: str) -> pl.DataFrame:
     df = pl.read_csv(root / f"{table}.csv.gz", infer_schema_length=0)  # all strings, as written
     fmt = "%Y-%m-%d %H:%M:%S"
-    return df.with_columns([pl.col(c).str.strptime(pl.Datetime, fmt, strict=True) for c in df.columns if c in TIME_COLS])
+    return df.with_columns(
+        [pl.col(c).str.strptime(pl.Datetime, fmt, strict=True) for c in df.columns if c in TIME_COLS]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +134,16 @@ def test_files_and_headers_match_mimic_iv(small):
         with gzip.open(out / f"{table}.csv.gz", "rt") as fh:
             assert fh.readline().rstrip("\n").split(",") == header, table
     assert summary.stays == 60 and read(out, "icu/icustays").height == 60
-    assert "no real patients" in (out / "SYNTHETIC.md").read_text() and "seed: 7" in (out / "SYNTHETIC.md").read_text()
-    assert set(pl.read_parquet(out / "truth/stay_conditions.parquet").columns) == {"stay_id", "subject_id", "hadm_id", "condition"}
+    assert (
+        "no real patients" in (out / "SYNTHETIC.md").read_text()
+        and "seed: 7" in (out / "SYNTHETIC.md").read_text()
+    )
+    assert set(pl.read_parquet(out / "truth/stay_conditions.parquet").columns) == {
+        "stay_id",
+        "subject_id",
+        "hadm_id",
+        "condition",
+    }
 
 
 def test_times_parse_and_events_fall_inside_their_stay(small):
@@ -73,15 +151,27 @@ def test_times_parse_and_events_fall_inside_their_stay(small):
     stays = read(out, "icu/icustays")
     ce = read(out, "icu/chartevents").join(stays.select("stay_id", "intime", "outtime"), on="stay_id")
     assert ce.height > 60 * 100
-    assert ce.filter((pl.col("charttime") < pl.col("intime")) | (pl.col("charttime") > pl.col("outtime"))).height == 0
+    assert (
+        ce.filter((pl.col("charttime") < pl.col("intime")) | (pl.col("charttime") > pl.col("outtime"))).height
+        == 0
+    )
     assert (stays["outtime"] > stays["intime"]).all()
     los = (stays["outtime"] - stays["intime"]).dt.total_seconds() / 86400
     assert (los - stays["los"].cast(pl.Float64)).abs().max() < 1e-6
     adm = read(out, "hosp/admissions")
     labs = read(out, "hosp/labevents").join(adm.select("hadm_id", "admittime", "dischtime"), on="hadm_id")
-    assert labs.filter((pl.col("charttime") < pl.col("admittime")) | (pl.col("charttime") > pl.col("dischtime"))).height == 0
-    assert stays.join(adm, on="hadm_id").filter((pl.col("intime") < pl.col("admittime"))
-                                               | (pl.col("outtime") > pl.col("dischtime"))).height == 0
+    assert (
+        labs.filter(
+            (pl.col("charttime") < pl.col("admittime")) | (pl.col("charttime") > pl.col("dischtime"))
+        ).height
+        == 0
+    )
+    assert (
+        stays.join(adm, on="hadm_id")
+        .filter((pl.col("intime") < pl.col("admittime")) | (pl.col("outtime") > pl.col("dischtime")))
+        .height
+        == 0
+    )
     years = stays["intime"].dt.year()
     assert years.min() >= 2110 and years.max() <= 2210
 
@@ -89,7 +179,9 @@ def test_times_parse_and_events_fall_inside_their_stay(small):
 def test_mortality_agrees_with_expire_flag_deathtime_and_dod(medium):
     out, summary = medium
     adm = read(out, "hosp/admissions").join(
-        pl.read_csv(out / "hosp/patients.csv.gz", infer_schema_length=0).select("subject_id", "dod"), on="subject_id")
+        pl.read_csv(out / "hosp/patients.csv.gz", infer_schema_length=0).select("subject_id", "dod"),
+        on="subject_id",
+    )
     died = adm.filter(pl.col("hospital_expire_flag") == "1")
     alive = adm.filter(pl.col("hospital_expire_flag") == "0")
     assert died.height == summary.in_hospital_deaths > 0
@@ -104,10 +196,15 @@ def test_outcome_rates_are_plausible_and_depend_on_note_only_facts(medium):
     assert 0.08 <= summary.readmission_rate <= 0.26
     assert summary.readmission_rate >= summary.mortality_rate  # deaths within 30 days count as readmission
     cond = pl.read_parquet(out / "truth/stay_conditions.parquet")
-    facts = cond.filter(pl.col("condition").is_in(["metastatic cancer", "do not resuscitate", "palliative care"]))
+    facts = cond.filter(
+        pl.col("condition").is_in(["metastatic cancer", "do not resuscitate", "palliative care"])
+    )
     lab = pl.read_parquet(out / "truth/stay_outcomes.parquet").with_columns(
-        fact=pl.col("stay_id").is_in(facts["stay_id"].implode()))
-    rate = lab.group_by("fact").agg(pl.col("mortality_inhospital").mean()).sort("fact")["mortality_inhospital"]
+        fact=pl.col("stay_id").is_in(facts["stay_id"].implode())
+    )
+    rate = (
+        lab.group_by("fact").agg(pl.col("mortality_inhospital").mean()).sort("fact")["mortality_inhospital"]
+    )
     assert rate[1] > 2 * rate[0]
 
 
@@ -125,14 +222,20 @@ def test_edge_cases_exist(medium):
 def test_charted_items_and_values(medium):
     out, _ = medium
     ce = pl.read_csv(out / "icu/chartevents.csv.gz", infer_schema_length=0).with_columns(
-        pl.col("itemid").cast(pl.Int64), pl.col("valuenum").cast(pl.Float64))
+        pl.col("itemid").cast(pl.Int64), pl.col("valuenum").cast(pl.Float64)
+    )
     items = set(ce["itemid"].unique().to_list())
     for v in VARIABLES:
         if v.name != "gcs_total":  # MIMIC-IV charts no GCS total; 198 is MIMIC-III CareVue only
             assert items & set(v.chart_itemids), v.name
     assert {220045, 220179, 220180, 220181, 223761, 220739, 223900, 223901, 223951} <= items
     assert items - {i for v in VARIABLES for i in v.itemids}, "needs some non-benchmark itemids"
-    for name, item in (("gcs_eye", 220739), ("gcs_verbal", 223900), ("gcs_motor", 223901), ("capillary_refill", 223951)):
+    for name, item in (
+        ("gcs_eye", 220739),
+        ("gcs_verbal", 223900),
+        ("gcs_motor", 223901),
+        ("capillary_refill", 223951),
+    ):
         texts = ce.filter(pl.col("itemid") == item)["value"].unique().to_list()
         assert all(t.lower() in variable(name).text_map for t in texts), (name, texts)
     eye = ce.filter(pl.col("value") == "Spontaneously")
@@ -158,14 +261,20 @@ def test_radiology_inside_window_and_discharge_after(medium):
     out, _ = medium
     stays = read(out, "icu/icustays")
     rr = read(out, "note/radiology").join(stays.select("hadm_id", "stay_id", "intime"), on="hadm_id")
-    inside = rr.filter((pl.col("charttime") >= pl.col("intime"))
-                       & (pl.col("charttime") <= pl.col("intime") + pl.duration(hours=48)))
+    inside = rr.filter(
+        (pl.col("charttime") >= pl.col("intime"))
+        & (pl.col("charttime") <= pl.col("intime") + pl.duration(hours=48))
+    )
     frac = inside["stay_id"].n_unique() / stays.height
     assert 0.8 <= frac < 1.0  # most stays have one, a few have none
     assert rr["note_id"].str.contains(r"^\d{8}-RR-\d+$").all() and (rr["note_type"] == "RR").all()
-    ds = read(out, "note/discharge").join(read(out, "hosp/admissions").select("hadm_id", "dischtime"), on="hadm_id")
+    ds = read(out, "note/discharge").join(
+        read(out, "hosp/admissions").select("hadm_id", "dischtime"), on="hadm_id"
+    )
     assert (ds["charttime"] == ds["dischtime"]).all() and ds["note_id"].str.contains(r"^\d{8}-DS-\d+$").all()
-    long = stays.filter(pl.col("los").cast(pl.Float64) >= 2).join(ds.select("hadm_id", "charttime"), on="hadm_id")
+    long = stays.filter(pl.col("los").cast(pl.Float64) >= 2).join(
+        ds.select("hadm_id", "charttime"), on="hadm_id"
+    )
     assert long.filter(pl.col("charttime") <= pl.col("intime") + pl.duration(hours=48)).height == 0
 
 
@@ -207,7 +316,9 @@ def test_out_dir_rules(tmp_path):
     for overwrite in (False, True):
         with pytest.raises(UserInputError, match="not written by emerge"):
             generate(full, stays=5, overwrite=overwrite)
-    assert (full / "keep.txt").read_text() == "mine" and (full / "SYNTHETIC.md").read_text() == "# my own notes\n"
+    assert (full / "keep.txt").read_text() == "mine" and (
+        full / "SYNTHETIC.md"
+    ).read_text() == "# my own notes\n"
     ours = tmp_path / "ours"
     generate(ours, stays=5, seed=1)
     before = (ours / "icu" / "icustays.csv.gz").stat().st_mtime_ns
@@ -226,7 +337,9 @@ def test_out_dir_rules(tmp_path):
 def test_cli(tmp_path):
     from emerge.cli import cli
 
-    result = CliRunner().invoke(cli, ["data", "synth", "--out", str(tmp_path / "c"), "--stays", "12", "--seed", "4"])
+    result = CliRunner().invoke(
+        cli, ["data", "synth", "--out", str(tmp_path / "c"), "--stays", "12", "--seed", "4"]
+    )
     assert result.exit_code == 0, result.output
     assert "wrote 12 ICU stays" in result.output
     assert (tmp_path / "c" / "icu" / "chartevents.csv.gz").exists()

@@ -24,8 +24,13 @@ EXPERIMENTS = sorted((CONFIGS / "experiment").glob("*.yaml"))
 
 def test_the_shipped_experiments_cover_both_mimics_and_tasks_and_the_demo():
     names = {p.stem for p in EXPERIMENTS}
-    assert {"demo", "mimic_iii_mortality", "mimic_iii_readmission", "mimic_iv_mortality",
-            "mimic_iv_readmission"} <= names
+    assert {
+        "demo",
+        "mimic_iii_mortality",
+        "mimic_iii_readmission",
+        "mimic_iv_mortality",
+        "mimic_iv_readmission",
+    } <= names
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
@@ -88,11 +93,19 @@ def test_demo_overrides_and_no_summaries_drop_the_summary_models():
 
 def test_configs_resolve_by_name_and_take_overrides(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # shipped configs are found from any working folder
-    config = load_experiment("demo", ["data.synthetic.stays=300", "tasks=[readmission]", "trainer=trainer/default"])
+    config = load_experiment(
+        "demo", ["data.synthetic.stays=300", "tasks=[readmission]", "trainer=trainer/default"]
+    )
     assert config.data.synthetic.stays == 300 and config.tasks == ("readmission",)
-    assert config.resolve().trainer.max_epochs == ExperimentConfig.from_yaml(
-        CONFIGS / "experiment" / "mimic_iv_mortality.yaml").resolve().trainer.max_epochs
-    with pytest.raises(UserInputError, match=r"experiment config 'nope' not found.*demo, mimic_iii_mortality"):
+    assert (
+        config.resolve().trainer.max_epochs
+        == ExperimentConfig.from_yaml(CONFIGS / "experiment" / "mimic_iv_mortality.yaml")
+        .resolve()
+        .trainer.max_epochs
+    )
+    with pytest.raises(
+        UserInputError, match=r"experiment config 'nope' not found.*demo, mimic_iii_mortality"
+    ):
         load_experiment("nope")
     with pytest.raises(UserInputError, match=r"data.synthetic.stayz: Extra inputs are not permitted"):
         load_experiment("demo", ["data.synthetic.stayz=3"])
@@ -100,12 +113,24 @@ def test_configs_resolve_by_name_and_take_overrides(tmp_path, monkeypatch):
         load_experiment("demo", ["name"])
     with pytest.raises(UserInputError, match=r"--set 'name.x=1': name is not a section"):
         apply_overrides({"name": "demo"}, ["name.x=1"])
-    assert apply_overrides({"a": {"b": 1}}, ["a.c=[1, 2]", "d=true"]) == {"a": {"b": 1, "c": [1, 2]}, "d": True}
+    assert apply_overrides({"a": {"b": 1}}, ["a.c=[1, 2]", "d=true"]) == {
+        "a": {"b": 1, "c": [1, 2]},
+        "d": True,
+    }
 
 
 def test_run_check_validates_without_running(tmp_path):
-    result = CliRunner().invoke(cli, ["run", "--config", str(CONFIGS / "experiment" / "demo.yaml"),
-                                      "--out", str(tmp_path / "demo"), "--check"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--config",
+            str(CONFIGS / "experiment" / "demo.yaml"),
+            "--out",
+            str(tmp_path / "demo"),
+            "--check",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "demo: ready to run; 7 models x 2 tasks" in result.output and "LLM: transformers" in result.output
     assert not (tmp_path / "demo").exists()  # nothing was run or written
@@ -114,22 +139,42 @@ def test_run_check_validates_without_running(tmp_path):
 def test_run_check_reports_every_missing_input_at_once(tmp_path):
     fixture = MIMIC_IV_DEMO  # has no note module
     config = str(CONFIGS / "experiment" / "mimic_iv_mortality.yaml")
-    result = CliRunner().invoke(cli, ["run", "--config", config, "--check"])  # no --root, placeholder vLLM model
+    result = CliRunner().invoke(
+        cli, ["run", "--config", config, "--check"]
+    )  # no --root, placeholder vLLM model
     message = str(result.exception)
     assert result.exit_code != 0 and isinstance(result.exception, UserInputError)
     assert "cannot run (2 problems)" in message and "pass --root" in message and "vllm" in message
-    result = CliRunner().invoke(cli, ["run", "--config", config, "--check", "--root", str(fixture),
-                                      "--llm", "llm/smollm2.yaml"])
+    result = CliRunner().invoke(
+        cli, ["run", "--config", config, "--check", "--root", str(fixture), "--llm", "llm/smollm2.yaml"]
+    )
     assert "read notes but" in str(result.exception) and "note/discharge" in str(result.exception)
 
 
 def test_run_experiment_end_to_end_then_reuses_every_stage(tmp_path):
     trainer = tmp_path / "trainer.yaml"
-    trainer.write_text(yaml.safe_dump({"max_epochs": 2, "batch_size": 32, "patience": 2, "accelerator": "cpu",
-                                       "loggers": ["csv"], "n_bootstrap": 20, "log_every_n_steps": 1}))
+    trainer.write_text(
+        yaml.safe_dump(
+            {
+                "max_epochs": 2,
+                "batch_size": 32,
+                "patience": 2,
+                "accelerator": "cpu",
+                "loggers": ["csv"],
+                "n_bootstrap": 20,
+                "log_every_n_steps": 1,
+            }
+        )
+    )
     body = yaml.safe_load((CONFIGS / "experiment" / "demo.yaml").read_text())
-    body.update(name="tiny", out=str(tmp_path / "run"), kg={"source": "folder", "path": str(ward_kg().save(tmp_path / "kg"))},
-                trainer=str(trainer), tasks=["mortality"], models=["model/ts_only.yaml", "model/emerge_full.yaml"])
+    body.update(
+        name="tiny",
+        out=str(tmp_path / "run"),
+        kg={"source": "folder", "path": str(ward_kg().save(tmp_path / "kg"))},
+        trainer=str(trainer),
+        tasks=["mortality"],
+        models=["model/ts_only.yaml", "model/emerge_full.yaml"],
+    )
     body["data"]["synthetic"] = {"stays": 80, "seed": 1}
     body["text"]["max_chunks"] = 4
     path = tmp_path / "tiny.yaml"
@@ -144,8 +189,11 @@ def test_run_experiment_end_to_end_then_reuses_every_stage(tmp_path):
     assert set(metrics["tasks"]["mortality"]["models"]) == {"ts_only", "emerge_full"}
     on_disk = json.loads((out / "metrics.json").read_text())
     assert on_disk["tasks"]["mortality"]["models"]["emerge_full"]["auroc"] == pytest.approx(
-        metrics["tasks"]["mortality"]["models"]["emerge_full"]["auroc"])
-    summaries = pl.read_parquet(out / "rag" / f"summaries-{exp.config.rag.settings.task}" / "summaries.parquet")
+        metrics["tasks"]["mortality"]["models"]["emerge_full"]["auroc"]
+    )
+    summaries = pl.read_parquet(
+        out / "rag" / f"summaries-{exp.config.rag.settings.task}" / "summaries.parquet"
+    )
     n_stays = summaries.height
     assert 0 < len(backend.calls) <= n_stays  # one call per distinct prompt
     assert summaries["summary"].str.starts_with("Summary: ").all()

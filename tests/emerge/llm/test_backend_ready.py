@@ -34,7 +34,9 @@ def test_default_and_shipped_transformers_config_are_ready():
 
 
 def test_ready_model_folder_and_gguf_file(tmp_path):
-    check_backend_ready(TransformersConfig(model=hf_folder(tmp_path / "m", "config.json", "model.safetensors")))
+    check_backend_ready(
+        TransformersConfig(model=hf_folder(tmp_path / "m", "config.json", "model.safetensors"))
+    )
     gguf = tmp_path / "tiny.gguf"
     gguf.write_bytes(b"GGUF" + bytes(60))
     check_backend_ready(TransformersConfig(model=gguf))
@@ -60,17 +62,21 @@ def test_bad_model_paths_are_refused(tmp_path, monkeypatch, kind, model, message
     hf_folder(tmp_path / "pickle", "config.json", "pytorch_model.bin")
     (tmp_path / "fake.gguf").write_text("<html>a login page saved as .gguf</html>")
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: object() if name == "vllm" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else real_find_spec(name, *a)
+    )
     with pytest.raises(UserInputError, match=message):
         check_backend_ready(kind(model=model.format(tmp=tmp_path)))
 
 
 def test_vllm_missing_names_the_gpu_extra(monkeypatch):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "vllm" else real_find_spec(name, *a))
-    with pytest.raises(UserInputError, match=r"package vllm, which is not installed.*pip install 'emerge-drehr\[gpu\]'"):
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real_find_spec(name, *a)
+    )
+    with pytest.raises(
+        UserInputError, match=r"package vllm, which is not installed.*pip install 'emerge-drehr\[gpu\]'"
+    ):
         check_backend_ready(VLLMConfig(model=None))
 
 
@@ -88,21 +94,38 @@ def test_openai_backend_checks(tmp_path, monkeypatch):
     with pytest.raises(UserInputError, match="allow_remote_patient_text"):
         check_backend_ready(OpenAIConfig(model="m"))
     with pytest.raises(UserInputError, match="not a loopback address"):
-        check_backend_ready(OpenAIConfig(model="m", base_url="http://10.1.2.3/v1", allow_remote_patient_text=True))
+        check_backend_ready(
+            OpenAIConfig(model="m", base_url="http://10.1.2.3/v1", allow_remote_patient_text=True)
+        )
     monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
     with pytest.raises(UserInputError, match="NO_SUCH_KEY_VAR"):
-        check_backend_ready(OpenAIConfig(model="m", allow_remote_patient_text=True, api_key_env="NO_SUCH_KEY_VAR"))
+        check_backend_ready(
+            OpenAIConfig(model="m", allow_remote_patient_text=True, api_key_env="NO_SUCH_KEY_VAR")
+        )
     with pytest.raises(UserInputError, match="tokenizer .* is not a folder with tokenizer.json"):
-        check_backend_ready(OpenAIConfig(model="m", allow_remote_patient_text=True, tokenizer=tmp_path / "nope"))
+        check_backend_ready(
+            OpenAIConfig(model="m", allow_remote_patient_text=True, tokenizer=tmp_path / "nope")
+        )
     check_backend_ready(CONFIGS / "openai_local.yaml")  # no server needed: nothing is sent
-    check_backend_ready(OpenAIConfig(model="m", allow_remote_patient_text=True,
-                                     tokenizer=hf_folder(tmp_path / "tok", "tokenizer.json")))
+    check_backend_ready(
+        OpenAIConfig(
+            model="m", allow_remote_patient_text=True, tokenizer=hf_folder(tmp_path / "tok", "tokenizer.json")
+        )
+    )
 
 
 def test_loads_no_model_and_imports_no_torch():
-    code = ("import sys; from emerge.llm import check_backend_ready; check_backend_ready(None); "
-            "print(sorted({'torch', 'transformers', 'vllm'} & set(sys.modules)))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    code = (
+        "import sys; from emerge.llm import check_backend_ready; check_backend_ready(None); "
+        "print(sorted({'torch', 'transformers', 'vllm'} & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

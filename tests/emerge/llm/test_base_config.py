@@ -66,19 +66,25 @@ def test_prompts_checked_with_clear_errors():
 
 @pytest.mark.parametrize(
     "prompt",
-    ["", "  \n\t", [{"role": "user", "content": ""}],
-     [{"role": "system", "content": " "}, {"role": "user", "content": "\n"}]],
+    [
+        "",
+        "  \n\t",
+        [{"role": "user", "content": ""}],
+        [{"role": "system", "content": " "}, {"role": "user", "content": "\n"}],
+    ],
 )
 def test_empty_prompts_are_refused_naming_the_prompt(prompt):
     with pytest.raises(UserInputError, match="prompt 2 (is empty|has .* contents are all empty)"):
         check_prompts(["a", [{"role": "user", "content": "b"}], prompt])
-    with pytest.raises(UserInputError, match="^p.jsonl:7: prompt of id \"x\" "):
+    with pytest.raises(UserInputError, match='^p.jsonl:7: prompt of id "x" '):
         check_prompts([prompt], names=['p.jsonl:7: prompt of id "x"'])
     backend = FakeBackend()
     with pytest.raises(UserInputError, match="prompt 0"):
         backend.generate([prompt], SamplingConfig())
     assert backend.calls == []
-    check_prompts([[{"role": "system", "content": ""}, {"role": "user", "content": "x"}]])  # one text is enough
+    check_prompts(
+        [[{"role": "system", "content": ""}, {"role": "user", "content": "x"}]]
+    )  # one text is enough
 
 
 def test_generate_applies_stops_and_returns_nothing_for_no_prompts():

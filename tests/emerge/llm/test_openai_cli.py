@@ -247,14 +247,26 @@ def test_cli_generate_checks_messages_before_loading(tmp_path, caplog):
 
 
 def _generate_args(config, prompts, out, cache):
-    return ["generate", "--llm", str(config), "--prompts", str(prompts), "--out", str(out), "--cache", str(cache)]
+    return [
+        "generate",
+        "--llm",
+        str(config),
+        "--prompts",
+        str(prompts),
+        "--out",
+        str(out),
+        "--cache",
+        str(cache),
+    ]
 
 
 @pytest.mark.parametrize("content", ["", "\n\n  \n"])
 def test_cli_generate_empty_prompts_file(tmp_path, content):
     prompts = tmp_path / "p.jsonl"
     prompts.write_text(content)
-    args = _generate_args("configs/llm/openai_local.yaml", prompts, tmp_path / "o.jsonl", tmp_path / "c.sqlite")
+    args = _generate_args(
+        "configs/llm/openai_local.yaml", prompts, tmp_path / "o.jsonl", tmp_path / "c.sqlite"
+    )
     result = CliRunner().invoke(group, args)
     assert isinstance(result.exception, UserInputError)
     assert f"prompts file {prompts} holds no prompts" in str(result.exception)
@@ -263,7 +275,9 @@ def test_cli_generate_empty_prompts_file(tmp_path, content):
 def test_cli_generate_empty_prompt_names_its_line_and_id(tmp_path):
     prompts = tmp_path / "p.jsonl"
     prompts.write_text('{"id": "a", "prompt": "fine"}\n\n{"id": "stay-7", "prompt": "   "}\n')
-    args = _generate_args("configs/llm/openai_local.yaml", prompts, tmp_path / "o.jsonl", tmp_path / "c.sqlite")
+    args = _generate_args(
+        "configs/llm/openai_local.yaml", prompts, tmp_path / "o.jsonl", tmp_path / "c.sqlite"
+    )
     result = CliRunner().invoke(group, args)
     assert isinstance(result.exception, UserInputError)
     assert str(result.exception).startswith(f'{prompts}:3: prompt of id "stay-7" is empty (only whitespace)')
@@ -273,8 +287,11 @@ def test_cli_generate_empty_prompt_names_its_line_and_id(tmp_path):
 def test_cli_generate_refuses_a_users_out_file_and_reruns_into_its_own(server, tmp_path):
     url, requests = server
     config = tmp_path / "llm.yaml"
-    config.write_text(yaml.safe_dump({"backend": "openai", "base_url": url, "model": "tiny",
-                                      "allow_remote_patient_text": True}))
+    config.write_text(
+        yaml.safe_dump(
+            {"backend": "openai", "base_url": url, "model": "tiny", "allow_remote_patient_text": True}
+        )
+    )
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text('{"id": 1, "prompt": "a"}\n')
     users = tmp_path / "results.jsonl"

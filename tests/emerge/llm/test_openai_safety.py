@@ -134,7 +134,9 @@ def _closed_port() -> int:
 
 def test_server_down_names_the_url_and_how_to_start_one():
     url = f"http://127.0.0.1:{_closed_port()}/v1"
-    with pytest.raises(UserInputError, match="nothing is listening at .*127.0.0.1.*/v1/chat/completions") as info:
+    with pytest.raises(
+        UserInputError, match="nothing is listening at .*127.0.0.1.*/v1/chat/completions"
+    ) as info:
         build_backend(openai(url)).generate(["x"], S)
     assert "start the OpenAI-compatible server" in str(info.value) and "base_url" in str(info.value)
 
@@ -170,12 +172,15 @@ def test_redirect_is_reported_not_followed(serve):
 
 def test_answer_that_is_not_json(serve):
     server = serve(lambda path, body: (200, {"Content-Type": "text/html"}, b"<html>welcome</html>"))
-    with pytest.raises(UserInputError, match=r"answered something that is not JSON \('<html>welcome</html>'\)"):
+    with pytest.raises(
+        UserInputError, match=r"answered something that is not JSON \('<html>welcome</html>'\)"
+    ):
         build_backend(openai(server.url + "/v1")).generate(["x"], S)
 
 
 @pytest.mark.parametrize(
-    "answer", [{"error": "model not loaded"}, {"choices": []}, {"choices": [{"message": {"role": "assistant"}}]}, []]
+    "answer",
+    [{"error": "model not loaded"}, {"choices": []}, {"choices": [{"message": {"role": "assistant"}}]}, []],
 )
 def test_answer_without_choices_content(serve, answer):
     server = serve(lambda path, body: (200, {}, json.dumps(answer).encode()))

@@ -47,11 +47,18 @@ def test_greedy_is_deterministic_batched_and_message_form_equal(smollm2):
 
 def test_shared_prefix_cache_gives_the_same_greedy_answers(smollm2):
     """Prompts sharing a long instruction: the prefix is run once, the answers do not change (float32)."""
-    instruction = ("As an experienced clinical professor, summarize the patient's health status for predicting "
-                   "in-hospital mortality, given the abnormal features and possible diseases below. ")
-    prompts = [instruction + rest for rest in ("Features: fever. Diseases: sepsis.",
-                                               "Features: low blood pressure, high lactate. Diseases: septic shock.",
-                                               "Features: none. Diseases: pneumonia.")]
+    instruction = (
+        "As an experienced clinical professor, summarize the patient's health status for predicting "
+        "in-hospital mortality, given the abnormal features and possible diseases below. "
+    )
+    prompts = [
+        instruction + rest
+        for rest in (
+            "Features: fever. Diseases: sepsis.",
+            "Features: low blood pressure, high lactate. Diseases: septic shock.",
+            "Features: none. Diseases: pneumonia.",
+        )
+    ]
     ids = smollm2.tokenizer([smollm2._render(p) for p in prompts], add_special_tokens=False)["input_ids"]
     shared, _ = smollm2._prefix(ids)
     assert shared >= 30  # the chat template's system turn + the instruction
@@ -94,7 +101,8 @@ def test_stop_strings_and_text_fn(smollm2):
 
 def test_loading_and_generating_is_quiet(smollm2, capfd):
     """No FutureWarning / deprecation (e.g. `past_key_values`), no transformers warning about the generation
-    config, and no "Loading weights" progress bar, for a load and for greedy, sampled and stopped generation."""
+    config, and no "Loading weights" progress bar, for a load and for greedy, sampled and stopped
+    generation."""
     import warnings
 
     from emerge.llm.transformers_backend import TransformersBackend

@@ -33,7 +33,18 @@ def test_write_report_files_and_shape(tmp_path):
     on_disk = load_metrics_json(tmp_path / "metrics.json")
     assert on_disk == json.loads(json.dumps(metrics))
     m = on_disk["tasks"]["mortality"]["models"]["emerge_full"]
-    for key in ("auroc", "auprc", "min_p_se", "auroc_ci", "auprc_ci", "min_p_se_ci", "brier", "ece", "n", "positives"):
+    for key in (
+        "auroc",
+        "auprc",
+        "min_p_se",
+        "auroc_ci",
+        "auprc_ci",
+        "min_p_se_ci",
+        "brier",
+        "ece",
+        "n",
+        "positives",
+    ):
         assert key in m
     assert m["n"] == 80 and m["positives"] == int(preds["mortality"]["emerge_full"][0].sum())
     # The strong-signal model ranks better than the weak one.

@@ -27,9 +27,11 @@ def test_every_variant_is_registered():
 
 def test_registry_refuses_duplicate_names():
     with pytest.raises(ValueError, match="already registered"):
+
         @register_model("emerge_full")
         class Other(torch.nn.Module):
             pass
+
     assert MODEL_REGISTRY["emerge_full"].__name__ == "EmergeFullModel"
 
 
@@ -55,9 +57,14 @@ def test_every_model_yaml_loads_and_builds():
     files = sorted(CONFIG_DIR.glob("*.yaml"))
     assert {f.stem for f in files} >= set(VARIANTS)
     dims = InputDims(ts_features=61, obs_mask_features=17, text_dim=16)
-    batch = {"x": torch.randn(2, 48, 61), "x_mask": torch.ones(2, 48, 17),
-             "notes": torch.randn(2, 3, 16), "notes_mask": torch.ones(2, 3, dtype=torch.bool),
-             "summary": torch.randn(2, 2, 16), "summary_mask": torch.ones(2, 2, dtype=torch.bool)}
+    batch = {
+        "x": torch.randn(2, 48, 61),
+        "x_mask": torch.ones(2, 48, 17),
+        "notes": torch.randn(2, 3, 16),
+        "notes_mask": torch.ones(2, 3, dtype=torch.bool),
+        "summary": torch.randn(2, 2, 16),
+        "summary_mask": torch.ones(2, 2, dtype=torch.bool),
+    }
     for f in files:
         cfg = ModelConfig.from_yaml(f)
         assert build_model(cfg, dims, 2).eval()(batch).shape == (2, 2), f.name

@@ -117,8 +117,9 @@ def test_overfits_a_tiny_separable_batch(variant, batch_factory):
     batch["x"][:, :, 0] += 2 * (2 * y - 1).view(-1, 1)
     batch["notes"][:, :, 0] += 2 * (2 * y - 1).view(-1, 1)
     batch["notes_mask"][:, 0] = True
-    model = build_model(ModelConfig(variant=variant, hidden_dim=16, num_heads=2, dropout=0.0, head_dropout=0.0),
-                        DIMS, 1)
+    model = build_model(
+        ModelConfig(variant=variant, hidden_dim=16, num_heads=2, dropout=0.0, head_dropout=0.0), DIMS, 1
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     for _ in range(60):
         opt.zero_grad()

@@ -42,10 +42,13 @@ def test_entities_links_summaries_with_provenance_and_resume(dataset, graph, tmp
     with LLMCache(tmp_path / "cache.sqlite") as cache:
         ent = run_entities(dataset, out, settings, kg=graph, backend=backend, cache=cache, sampling=sampling)
         assert set(ent["source"].unique()) == {"timeseries", "notes"}
-        # The NER prompts of all stays go out together, a full backend batch at a time (not one call per stay).
+        # The NER prompts of all stays go out together, a full backend batch at a time (not one call
+        # per stay).
         ner = [c for c in backend.calls if "Extract every disease" in c]
         assert len(ner) > backend.preferred_batch_size
-        assert backend.batches[0] == backend.preferred_batch_size and len(backend.batches) == -(-len(ner) // 16)
+        assert backend.batches[0] == backend.preferred_batch_size and len(backend.batches) == -(
+            -len(ner) // 16
+        )
         assert "an invented disease" not in ent["entity"].to_list()  # not literally in any note
         ts = ent.filter(pl.col("source") == "timeseries")
         assert ts["phrase"].str.ends_with("too high").any() or ts["phrase"].str.ends_with("too low").any()
@@ -59,7 +62,10 @@ def test_entities_links_summaries_with_provenance_and_resume(dataset, graph, tmp
         assert summ.height == len(dataset)
         assert all("Potential abnormal features" in p for p in summ["prompt"].to_list())
         with_sepsis = summ.filter(pl.col("nodes").list.contains("A41.9"))
-        assert with_sepsis.height > 0 and (with_sepsis["summary"] == "Septic patient with tachycardia; high risk.").all()
+        assert (
+            with_sepsis.height > 0
+            and (with_sepsis["summary"] == "Septic patient with tachycardia; high risk.").all()
+        )
         empty = summ.filter(pl.col("summary") == "")
         assert all("empty LLM output" in g for g in empty["gaps"].to_list())
         no_notes = set(dataset.stay_id.tolist()) - set(dataset.notes["stay_id"].to_list())
@@ -69,7 +75,9 @@ def test_entities_links_summaries_with_provenance_and_resume(dataset, graph, tmp
         calls = len(backend.calls)
         again = run_summaries(dataset, out, graph, backend, settings, cache=cache, sampling=sampling)
         assert len(backend.calls) == calls and again.equals(summ)  # step skipped on rerun
-        (out / "summaries-generic" / "summaries.parquet").unlink()  # lost: rebuilt from the LLM cache, no new calls
+        (
+            out / "summaries-generic" / "summaries.parquet"
+        ).unlink()  # lost: rebuilt from the LLM cache, no new calls
         redo = run_summaries(dataset, out, graph, backend, settings, cache=cache, sampling=sampling)
         assert len(backend.calls) == calls and redo["summary"].to_list() == summ["summary"].to_list()
 

@@ -53,24 +53,44 @@ def test_the_summary_prompt_serves_the_task():
 
 
 def test_a_new_task_runs_end_to_end(tmp_path):
-    """One small file defines the task (tests/emerge/tasks/long_stay.py); the experiment names it, nothing else."""
+    """One small file defines the task (tests/emerge/tasks/long_stay.py); the experiment names it,
+    nothing else."""
     from emerge.experiment.config import CONFIGS, ExperimentConfig
     from emerge.experiment.runner import run_experiment
     from tests.emerge.tasks.long_stay import LONG_STAY  # noqa: F401
 
     trainer = tmp_path / "trainer.yaml"
-    trainer.write_text(yaml.safe_dump({"max_epochs": 2, "batch_size": 32, "patience": 2, "accelerator": "cpu",
-                                       "n_bootstrap": 20, "log_every_n_steps": 1}))
+    trainer.write_text(
+        yaml.safe_dump(
+            {
+                "max_epochs": 2,
+                "batch_size": 32,
+                "patience": 2,
+                "accelerator": "cpu",
+                "n_bootstrap": 20,
+                "log_every_n_steps": 1,
+            }
+        )
+    )
     body = yaml.safe_load((CONFIGS / "experiment" / "demo.yaml").read_text())
-    body.update(name="long_stay", out=str(tmp_path / "run"), trainer=str(trainer), tasks=["long_icu_stay"],
-                models=["model/ts_only.yaml"])
+    body.update(
+        name="long_stay",
+        out=str(tmp_path / "run"),
+        trainer=str(trainer),
+        tasks=["long_icu_stay"],
+        models=["model/ts_only.yaml"],
+    )
     body["rag"]["enabled"] = False
     body["data"]["synthetic"] = {"stays": 150, "seed": 2}
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(body))
-    result = run_experiment(ExperimentConfig.from_yaml(tmp_path / "exp.yaml").resolve(), llm_backend=FakeBackend())
+    result = run_experiment(
+        ExperimentConfig.from_yaml(tmp_path / "exp.yaml").resolve(), llm_backend=FakeBackend()
+    )
     report = result.metrics["tasks"]["long_icu_stay"]["models"]["ts_only"]
     assert 0.0 <= report["auroc"] <= 1.0 and report["n"] > 0
-    run = json.loads((tmp_path / "run" / "runs" / "long_icu_stay" / "ts_only" / "run_config.json").read_text())
+    run = json.loads(
+        (tmp_path / "run" / "runs" / "long_icu_stay" / "ts_only" / "run_config.json").read_text()
+    )
     assert run["task"] == "long_icu_stay"
-    csv = (tmp_path / "run" / "runs" / "long_icu_stay" / "ts_only" / "logs" / "version_0" / "metrics.csv")
+    csv = tmp_path / "run" / "runs" / "long_icu_stay" / "ts_only" / "logs" / "version_0" / "metrics.csv"
     assert "val/long_icu_stay_auroc" in csv.read_text()  # the task's own monitor metric

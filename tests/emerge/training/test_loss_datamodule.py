@@ -46,7 +46,9 @@ def test_missing_modality_is_refused(tiny_data):
 
 
 def test_batches_hold_the_task_columns_and_inputs(tiny_data):
-    dm = EmergeDataModule(tiny_data, ("readmission",), "readmission", modalities=frozenset({"notes"}), batch_size=8)
+    dm = EmergeDataModule(
+        tiny_data, ("readmission",), "readmission", modalities=frozenset({"notes"}), batch_size=8
+    )
     batch = next(iter(dm.train_dataloader()))
     assert set(batch) == {"x", "x_mask", "notes", "notes_mask", "y", "stay_id"}
     assert batch["y"].shape == (8, 1) and batch["x"].shape == (8, 12, 8)

@@ -15,30 +15,44 @@ SMALL = dict(hidden_dim=8, num_heads=2, dropout=0.0)
 
 
 def _trainer(**kw):
-    base = dict(max_epochs=8, batch_size=16, accelerator="cpu", n_bootstrap=50, patience=8, log_every_n_steps=1)
+    base = dict(
+        max_epochs=8, batch_size=16, accelerator="cpu", n_bootstrap=50, patience=8, log_every_n_steps=1
+    )
     return TrainerConfig(**{**base, **kw})
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_fast_dev_run_every_variant(tmp_path, tiny_data, variant):
-    result = train_and_evaluate(tiny_data, ModelConfig(variant=variant, **SMALL), _trainer(fast_dev_run=True),
-                                tmp_path, task="mortality")
+    result = train_and_evaluate(
+        tiny_data,
+        ModelConfig(variant=variant, **SMALL),
+        _trainer(fast_dev_run=True),
+        tmp_path,
+        task="mortality",
+    )
     preds = result.predictions["mortality"]
     assert preds["y_prob"].shape == (12,) and ((preds["y_prob"] > 0) & (preds["y_prob"] < 1)).all()
     assert (tmp_path / "metrics.json").is_file()
 
 
 def test_trained_model_beats_chance_and_writes_everything(tmp_path, tiny_data):
-    result = train_and_evaluate(tiny_data, ModelConfig(variant="emerge_full", **SMALL), _trainer(lr=1e-2),
-                                tmp_path, task="multitask")
+    result = train_and_evaluate(
+        tiny_data, ModelConfig(variant="emerge_full", **SMALL), _trainer(lr=1e-2), tmp_path, task="multitask"
+    )
     m = json.loads((tmp_path / "metrics.json").read_text())["tasks"]
     assert set(m) == {"mortality", "readmission"}
     mort = m["mortality"]["models"]["emerge_full"]
     assert mort["auroc"] > 0.75, mort  # the synthetic signal is strong; chance is 0.5
     assert mort["n"] == 12 and mort["auroc_ci"][0] <= mort["auroc_ci"][1]
     assert result.best_checkpoint and "best-epoch" in result.best_checkpoint
-    for name in ("predictions.parquet", "metrics.md", "plots/mortality_roc.png", "logs/version_0/metrics.csv",
-                 "checkpoints/last.ckpt", "model/model.safetensors"):
+    for name in (
+        "predictions.parquet",
+        "metrics.md",
+        "plots/mortality_roc.png",
+        "logs/version_0/metrics.csv",
+        "checkpoints/last.ckpt",
+        "model/model.safetensors",
+    ):
         assert (tmp_path / name).is_file(), name
     model, outputs = load_model(tmp_path / "model")
     assert outputs == ("mortality", "readmission") and model.config.variant == "emerge_full"
@@ -108,7 +122,8 @@ class _CtrlC(L.Callback):
 
 
 def test_ctrl_c_during_training_is_an_interrupt_and_the_rerun_resumes(tmp_path, tiny_data):
-    """Lightning turns Ctrl-C into sys.exit(1) and ignores SIGINT afterwards; we keep it a KeyboardInterrupt."""
+    """Lightning turns Ctrl-C into sys.exit(1) and ignores SIGINT afterwards; we keep it a
+    KeyboardInterrupt."""
     import signal
 
     model_cfg, trainer_cfg = ModelConfig(variant="ts_only", **SMALL), _trainer(max_epochs=4, patience=10)

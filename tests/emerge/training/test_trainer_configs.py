@@ -44,4 +44,6 @@ def test_tensorboard_without_package_is_a_clear_error(tmp_path):
     if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
         pytest.skip("tensorboard is installed")
     with pytest.raises(UserInputError, match="pip install tensorboard"):
-        build_trainer(TrainerConfig(loggers=("csv", "tensorboard"), accelerator="cpu"), tmp_path, ("mortality",))
+        build_trainer(
+            TrainerConfig(loggers=("csv", "tensorboard"), accelerator="cpu"), tmp_path, ("mortality",)
+        )
