@@ -28,10 +28,11 @@ class ConcatModel(EmergeModel):
         super().__init__(config, dims, num_outputs)
         h = config.hidden_dim
         self.ts_encoder = build_ts_encoder(config, dims)
-        self.projectors = nn.ModuleDict(
-            {k: TextProjector(dims.text_dim, h, config.dropout) for k in self.requires}
-        )
-        self.missing = nn.ParameterDict({k: nn.Parameter(torch.zeros(h)) for k in self.requires})
+        # sorted: iterating a frozenset follows the per-process string hash, so building the projectors in
+        # that order would draw their random initial weights in a different order from run to run
+        sources = sorted(self.requires)
+        self.projectors = nn.ModuleDict({k: TextProjector(dims.text_dim, h, config.dropout) for k in sources})
+        self.missing = nn.ParameterDict({k: nn.Parameter(torch.zeros(h)) for k in sources})
         self.head = PredictionHead(h * (1 + len(self.requires)), h, num_outputs, config.head_dropout)
 
     def forward_details(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

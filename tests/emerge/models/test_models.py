@@ -144,3 +144,34 @@ def test_missing_inputs_raise_clear_errors(batch):
 
 def test_fusion_is_the_registered_class():
     assert isinstance(_model("emerge_full"), EmergeFullModel)
+
+
+INIT_SCRIPT = """
+import hashlib, torch
+from emerge.models import VARIANTS, InputDims, ModelConfig, build_model
+for variant in VARIANTS:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(variant=variant, hidden_dim=8, num_heads=2), InputDims(text_dim=4), 1)
+    digest = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.parameters())).hexdigest()
+    print(variant, digest)
+"""
+
+
+def test_initial_weights_do_not_depend_on_the_process_string_hash():
+    """Seeded runs must be reproducible: building a model may not iterate a set of names (the order of a
+    frozenset of strings changes with PYTHONHASHSEED, and with it the order weights are drawn in)."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", INIT_SCRIPT],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(outputs) == 1, outputs
