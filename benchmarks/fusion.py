@@ -56,28 +56,28 @@ def parse_model(spec: str):
     return ModelConfig(variant=variant, name=name, **values)
 
 
-def prepare(work: Path, stays: int):
-    """The model-ready data of the cohort (mortality and readmission labels, notes embeddings)."""
-    from drehr.model import load_sentence_encoder
-    from emerge.data.build import build_dataset
-    from emerge.data.config import BuildConfig
-    from emerge.data.dataset import EHRDataset
-    from emerge.data.synth import generate
-    from emerge.text.embed import embed_stay_texts
+def prepare(work: Path, stays: int, summaries: bool):
+    """The dataset and its model-ready data: mortality and readmission labels, notes embeddings and,
+    with `summaries`, the demo's RAG summaries (matcher entities, exact linking, 32-token SmolLM2
+    summaries), all built by the experiment stages of the shipped `demo` experiment under work/data."""
+    from emerge.experiment.config import load_experiment
+    from emerge.experiment.stages import Run, data_stage, kg_stage, rag_stage, text_stage
+    from foundation.outputs import claim_folder
 
-    generate(work / "synthetic", stays=stays, seed=0, overwrite=True)
-    dataset = EHRDataset(build_dataset(work / "synthetic", work / "dataset", BuildConfig()))
-    encoder = load_sentence_encoder("default")
-    notes = embed_stay_texts(
-        dataset.stay_id,
-        dataset.notes_by_stay(),
-        encoder,
-        work / "embeddings",
-        max_chunks=16,
-        chunk_words=100,
-        overlap=10,
-    )
-    return dataset, dataset.model_ready(["mortality", "readmission"], notes, text_encoder=encoder.fingerprint)
+    # the model list only decides which texts get embedded: notes, and the summaries with `summaries`
+    model = "model/emerge_full.yaml" if summaries else "model/fusion_no_summary.yaml"
+    sets = [
+        f"out={json.dumps(str(work / 'data'))}",
+        f"data.synthetic.stays={stays}",
+        f"models=[{model}]",
+        f"rag.enabled={str(summaries).lower()}",
+    ]
+    exp = load_experiment("demo", sets).resolve()
+    claim_folder(work / "data", "emerge_experiment")
+    run = Run(exp, work / "data")
+    dataset = data_stage(run)
+    texts = rag_stage(run, dataset, kg_stage(run)) if summaries else None
+    return dataset, text_stage(run, dataset, texts)
 
 
 def trainer_config(recipe: str, seed: int):
@@ -152,6 +152,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/bench_fusion"))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "fusion.md")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--summaries",
+        action="store_true",
+        help="Also write the demo's RAG summaries (SmolLM2, 32 tokens) for the summary models.",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -164,7 +169,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    dataset, data = prepare(args.work, args.stays)
+    dataset, data = prepare(args.work, args.stays, args.summaries)
     models = [parse_model(s) for s in args.models]
     results: dict = {}  # (recipe, task, model) -> list of per-seed dicts
     diagnostics: dict = {}

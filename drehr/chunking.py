@@ -1,9 +1,20 @@
-"""Notes to chunks, as DR.EHR prepares them.
+r"""Notes to chunks for DR.EHR's training data, with a cleaning close to (not the same as) DR.EHR's.
 
-Cleaning removes de-identification tags and brackets (`[** ... **]`, `[...]`), the `___` blanks of
-MIMIC-IV, runs of punctuation (`-----`, `....`) and extra whitespace. Notes shorter than
-`min_words` after cleaning are skipped. Chunks are `size` words with `overlap` words shared between
-neighbours; chunk `i` of note `n` has id `f"{n}_{i}"`.
+DR.EHR's `preprocess/preprocess.py` (github.com/zhao-zy15/DR.EHR) cleans a note, skips it when it has
+fewer than `min_words` (50) words, and cuts it with LangChain's `CharacterTextSplitter(separator=" ",
+chunk_size=100, chunk_overlap=10, length_function=lambda x: len(x.split()))`, chunk `i` (from 0) of note
+`n` having id `f"{n}_{i}"`. The skipping, the ids and `split_words` are the same here (`split_words`
+equals that splitter on text whose words are single-spaced, which both cleanings produce).
+
+`clean_note` is NOT byte for byte DR.EHR's `clean_text` (nor CliniQ's: for CliniQ's corpus use
+`drehr.evaluation.cliniq_corpus`). All three steps differ a little:
+- tags: DR.EHR deletes `\[.*?\]` (one line, from a `[` to the next `]`) leaving nothing; here each
+  innermost `[...]`, also across lines, becomes a space ("Dr.[**Name**]'s" -> "Dr. 's", DR.EHR "Dr.'s");
+- blanks: DR.EHR replaces `___` (3 or more) by a space; here `__` (2 or more);
+- runs: DR.EHR replaces a run of one non-word character (`(\W)\1+`) by a space ("-----" -> " ",
+  "..." -> " "); here a run of punctuation keeps one character ("-----" -> "-", "...." -> ".").
+Both then collapse all whitespace to single spaces and strip. The behaviour is kept (the notes of
+emerge's datasets are cleaned with it).
 """
 
 from __future__ import annotations
@@ -21,7 +32,8 @@ _SPACE = re.compile(r"\s+")
 
 
 def clean_note(text: str) -> str:
-    """DR.EHR's note cleaning: drop bracketed tags and `___`, collapse punctuation runs and whitespace."""
+    """Drop bracketed tags and `__` blanks, shorten punctuation runs, collapse whitespace (close to, not
+    the same as, DR.EHR's `clean_text`: see the module docstring; not CliniQ's cleaning)."""
     text = _BRACKETS.sub(" ", text)
     text = _BLANKS.sub(" ", text)
     text = _PUNCT_RUN.sub(r"\1", text)
@@ -31,7 +43,10 @@ def clean_note(text: str) -> str:
 def split_words(text: str, size: int = 100, overlap: int = 10) -> list[str]:
     """Split `text` into pieces of `size` whitespace-separated words, `overlap` words shared.
 
-    The last piece may be shorter; a text of at most `size` words gives one piece.
+    The last piece may be shorter; a text of at most `size` words gives one piece. On single-spaced
+    words this is DR.EHR's and CliniQ's LangChain CharacterTextSplitter (word-count length); CliniQ's
+    corpus keeps tabs inside pieces, which that splitter counts differently: see
+    `drehr.evaluation.cliniq_corpus.split_cliniq_text`.
     """
     if size <= 0:
         raise ValueError(f"size must be a positive number of words, got {size}")

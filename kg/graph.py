@@ -164,14 +164,18 @@ class KnowledgeGraph:
         return [self._ids[i] for i in self._surface_index().get(normalize_term(name), [])]
 
     def definition_document(self, node_id: str) -> str:
-        """EMERGE's node document: "[name] ... [definition] ... [description] ..." (absent parts left out)."""
+        """EMERGE's node document, "[disease name]{name} [definition]{definition} [description]{description}".
+
+        The format of EMERGE's rag/retrieve.py (yhzhu99/EMERGE), with the node's type in the first tag
+        ("[drug name]", "[effect/phenotype name]") and absent fields left empty; "" for a node with
+        neither a definition nor a description (EMERGE writes no document for those). PrimeKG's reader
+        stores EMERGE's definition part ("{mondo_definition}. {orphanet_definition}") as the definition.
+        """
         row = self.node(node_id)
-        parts = [f"Name: {row['name']}."]
-        if row["definition"]:
-            parts.append(f"Definition: {row['definition']}")
-        if row["description"]:
-            parts.append(f"Description: {row['description']}")
-        return " ".join(parts)
+        definition, description = row["definition"] or "", row["description"] or ""
+        if not (definition or description):
+            return ""
+        return f"[{row['type']} name]{row['name']} [definition]{definition} [description]{description}"
 
     # ------------------------------------------------------------------ edges
     def _incoming(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -358,6 +362,22 @@ class KnowledgeGraph:
         }
 
     # ------------------------------------------------------------------ persistence
+    def content_fingerprint(self) -> str:
+        """Hash of everything the graph holds: every node column (names, synonyms, definitions,
+        descriptions, ...) and every edge. What a summary built from the graph depends on; computed once."""
+        if getattr(self, "_content_fingerprint", None) is None:
+            import hashlib
+
+            h = hashlib.sha256()
+            for col in self.nodes.columns:
+                h.update(col.encode())
+                h.update(repr(self.nodes[col].to_list()).encode("utf-8"))
+            for array in (self._src, self._dst, self._rel):
+                h.update(np.ascontiguousarray(array).tobytes())
+            h.update(repr(self.relations).encode("utf-8"))
+            self._content_fingerprint = h.hexdigest()[:16]
+        return self._content_fingerprint
+
     def save(self, directory: str | os.PathLike) -> Path:
         """Save into `directory` (new, empty, or a KG folder emerge wrote; a user's folder is refused)."""
         return cached_step(

@@ -21,7 +21,7 @@ import yaml
 
 from emerge.cli import main
 from tests.helpers.kg import ward_kg
-from tests.helpers.paths import CONFIGS
+from tests.helpers.paths import CONFIGS, REPO
 
 USER_FILES = {"src/train.py": "print('mine')\n", "results.csv": "auroc\n0.8\n"}
 
@@ -250,6 +250,21 @@ CASES = [
         ["kg", "build-starter", "--out", "user_kg"],
         "user_kg is not empty and was not written by emerge",
     ),
+    (
+        "kg-import-user-folder",
+        [
+            "kg",
+            "import",
+            "primekg",
+            "--kg-csv",
+            str(REPO / "tests/kg/fixtures/primekg/kg.csv"),
+            "--out",
+            "user_kg",
+        ],
+        "user_kg is not empty and was not written by emerge",
+    ),
+    ("kg-import-csv-missing", ["kg", "import", "primekg", "--kg-csv", "nope.csv", "--out", "k2"], "nope.csv"),
+    ("kg-import-bios-missing", ["kg", "import", "bios", "--dir", "no_bios", "--out", "k3"], "no_bios"),
     # ------------------------------------------------------------ retriever
     (
         "train-config-syntax",

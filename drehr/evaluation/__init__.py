@@ -1,7 +1,8 @@
-"""Retrieval evaluation: BEIR and CliniQ readers, CliniQ's metrics, standard IR metrics, BM25 and
-fusion baselines, and the ICD-10-CM semantic search benchmark."""
+"""Retrieval evaluation: BEIR and CliniQ readers, CliniQ's corpus builder, CliniQ's metrics, standard IR
+metrics, BM25 and fusion baselines, and the ICD-10-CM semantic search benchmark."""
 
 from drehr.evaluation.beir import read_beir
+from drehr.evaluation.cliniq_corpus import build_cliniq_corpus
 from drehr.evaluation.cliniq_data import MATCH_TYPES, read_cliniq
 from drehr.evaluation.cliniq_metrics import (
     average_precision,
@@ -19,6 +20,7 @@ from drehr.evaluation.standard_metrics import standard_metrics
 __all__ = [
     "read_beir",
     "read_cliniq",
+    "build_cliniq_corpus",
     "MATCH_TYPES",
     "RetrievalDataset",
     "patient_of_chunk",

@@ -4,9 +4,10 @@ Folder layout (as in the CliniQ repository's `benchmark/`):
 - `queries_{disease,procedure,drug}.jsonl`: `{"_id", "text"}` per line;
 - `qrels_{disease,procedure,drug}.tsv`: NO header, `query_id<TAB><HADM_ID>_<i><TAB>match_type`, match type
   one of string / synonym / abbreviation / hyponym / implication;
-- `corpus.jsonl`: `{"_id": "<HADM_ID>_<i>", "text"}`, rebuilt by the user from MIMIC-III (CliniQ's
-  preprocess.py; drehr.chunking does the same cleaning and 100/10-word chunking). The "patient" of a
-  chunk is its admission, the id before the last "_".
+- `corpus.jsonl`: `{"_id": "<HADM_ID>_<i>", "text"}`, rebuilt by the user from MIMIC-III's NOTEEVENTS
+  with `emerge retriever build-cliniq` (drehr.evaluation.cliniq_corpus: CliniQ's preprocess.py, byte for
+  byte). The "patient" of a chunk is its admission, the id before the last "_" (CliniQ's eval.py takes
+  the part before the first "_"; the same for numeric HADM_IDs).
 
 A (query, chunk) pair listed twice keeps its first match type (CliniQ's eval.py would count it twice
 in the recall and AP denominators; we count each chunk once and warn).
@@ -64,8 +65,8 @@ def read_cliniq(directory: str | os.PathLike, corpus_file: str = "corpus.jsonl")
     if not corpus_path.is_file():
         raise UserInputError(
             f"{corpus_path} not found. CliniQ's corpus is not redistributable: rebuild it from MIMIC-III "
-            f"NOTEEVENTS (first discharge summary of each HADM_ID in test_hadm_ids.txt, cleaned, 100-word "
-            f'chunks with 10-word overlap, ids <HADM_ID>_<i>) as JSON lines {{"_id", "text"}}.'
+            f"with `emerge retriever build-cliniq --noteevents NOTEEVENTS.csv.gz --hadm-ids "
+            f"test_hadm_ids.txt --out {corpus_path}`."
         )
     corpus = corpus_table(read_jsonl_ids(corpus_path, "corpus"))
     chunk_ids = set(corpus["_id"].to_list())

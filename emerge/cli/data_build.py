@@ -15,7 +15,8 @@ __all__ = ["build", "COMMANDS"]
     "--root",
     required=True,
     type=click.Path(path_type=Path),
-    help="MIMIC folder: MIMIC-IV's (holding hosp/, icu/, note/) or MIMIC-III's (ICUSTAYS.csv.gz, ...).",
+    help="MIMIC folder: MIMIC-IV's (holding hosp/ and icu/) or MIMIC-III's (ICUSTAYS.csv.gz, ...); "
+    "file and column names in any case, .csv or .csv.gz.",
 )
 @click.option(
     "--version",
@@ -23,6 +24,14 @@ __all__ = ["build", "COMMANDS"]
     type=click.Choice(["iii", "iv"]),
     default=None,
     help="MIMIC version of --root (default: the config's, else iv).",
+)
+@click.option(
+    "--note-root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of the note tables: MIMIC-IV-Note's note/ (discharge.csv.gz, radiology.csv.gz) or the "
+    "folder above it; MIMIC-III: the folder holding NOTEEVENTS.csv.gz. Default: --root's note/, else "
+    "mimic-iv-note/<version>/note beside a PhysioNet-layout --root (.../mimiciv/2.2).",
 )
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder of the dataset.")
 @click.option(
@@ -42,6 +51,7 @@ __all__ = ["build", "COMMANDS"]
 def build(
     root: Path,
     version: str | None,
+    note_root: Path | None,
     out: Path,
     config_path: Path | None,
     include_discharge_notes: bool | None,
@@ -56,7 +66,7 @@ def build(
         config = BuildConfig.from_yaml(config_path, **overrides)
     else:
         config = BuildConfig(**{k: v for k, v in overrides.items() if v is not None})
-    path = build_dataset(root, out, config, force=force)
+    path = build_dataset(root, out, config, note_root=note_root, force=force)
     click.echo(f"dataset ready: {path}")
 
 

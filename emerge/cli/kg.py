@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["group", "COMMANDS", "encoder_fn", "open_kg", "link_mentions_file"]
+__all__ = ["group", "COMMANDS", "encoder_fn", "open_kg", "link_mentions_file", "import_graph"]
 
 
 def encoder_fn(model: str = "default"):
@@ -25,7 +25,7 @@ def encoder_fn(model: str = "default"):
 
 
 def open_kg(kg: str):
-    """ "starter" (the cached starter KG) or a directory written by KnowledgeGraph.save."""
+    """ "starter" (the cached starter KG) or a directory written by KnowledgeGraph.save (or `kg import`)."""
     from kg.loading import open_graph_spec
 
     return open_graph_spec(kg)
@@ -73,9 +73,36 @@ def link_mentions_file(
     return records
 
 
+def import_graph(source: str, path: Path, out: Path, features: Path | None = None):
+    """Read PrimeKG's kg.csv (+ its features folder) or a BIOS folder and save it as a KG folder `out`.
+
+    `out` is checked before the read (PrimeKG's 8.1M rows take about a minute) and written with
+    `KnowledgeGraph.save`, which refuses a folder emerge did not write."""
+    import polars as pl
+
+    from foundation.outputs import ensure_replaceable
+    from kg.graph import KIND
+    from kg.loading import load_graph
+
+    ensure_replaceable(out, KIND, "--out")
+    graph = load_graph(source, path, features=features)
+    graph.save(out)
+
+    def has(column: str) -> pl.Expr:
+        return pl.col(column).fill_null("").str.len_chars() > 0
+
+    documents = graph.nodes.select((has("definition") | has("description")).sum()).item()
+    skipped = {k: v for k, v in graph.build_report.items() if v}
+    click.echo(
+        f"saved {graph!r} to {out}: {documents} nodes with a document"
+        + (f"; skipped or merged: {skipped}" if skipped else "")
+    )
+    return graph
+
+
 @click.group(name="kg")
 def group() -> None:
-    """Knowledge graphs: build the starter KG, stats, entity linking."""
+    """Knowledge graphs: build the starter KG, import PrimeKG or BIOS, stats, entity linking."""
 
 
 @group.command("build-starter")
@@ -108,6 +135,44 @@ def build_starter(out: Path, with_icd10_extensions: bool, no_icd9: bool, primekg
         return info
 
     cached_step(out, KIND, FORMAT_VERSION, None, write, force=True, what="--out")
+
+
+@group.group("import")
+def import_group() -> None:
+    """Read a published KG (PrimeKG, BIOS) as its users have it and save it as a KG folder (for --kg DIR)."""
+
+
+_OUT = click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="Folder to save the KG in (new or empty)."
+)
+
+
+@import_group.command("primekg")
+@click.option("--kg-csv", type=click.Path(path_type=Path), required=True, help="PrimeKG's kg.csv.")
+@click.option(
+    "--features-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder holding disease_features.tab and drug_features.tab (or .csv); gives nodes their text.",
+)
+@_OUT
+def import_primekg(kg_csv: Path, features_dir: Path | None, out: Path) -> None:
+    """Import PrimeKG (Harvard Dataverse, doi:10.7910/DVN/IXA7BM): node ids are "<x_source>:<x_id>"."""
+    import_graph("primekg", kg_csv, out, features=features_dir)
+
+
+@import_group.command("bios")
+@click.option(
+    "--dir",
+    "bios_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The BIOS folder DR.EHR uses: CUI2term.json, term2CUI.json, CUI2pt.json, is_a.json, relations.json.",
+)
+@_OUT
+def import_bios(bios_dir: Path, out: Path) -> None:
+    """Import a BIOS folder: concepts named by their preferred term, is_a and related_to edges."""
+    import_graph("bios", bios_dir, out)
 
 
 @group.command("stats")

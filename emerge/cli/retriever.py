@@ -1,5 +1,5 @@
-"""`emerge retriever ...`: training data (retriever_data.py), training (retriever_train.py), indexing, search
-and evaluation (retriever_eval.py)."""
+"""`emerge retriever ...`: training data (retriever_data.py), training (retriever_train.py), CliniQ's corpus,
+indexing, search and evaluation (retriever_eval.py)."""
 
 from __future__ import annotations
 

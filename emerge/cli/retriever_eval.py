@@ -1,8 +1,9 @@
-"""`emerge retriever eval | eval-icd10 | index | search`; each is added to the `retriever` group in
-emerge/cli/retriever.py.
+"""`emerge retriever build-cliniq | eval | eval-icd10 | index | search`; each is added to the `retriever`
+group in emerge/cli/retriever.py.
 
 Thin wrappers: parse options, load the encoder (or the retriever folder), call one importable function
-(drehr.evaluation.suite, drehr.index.build_chunk_index, drehr.Retriever), print JSON.
+(drehr.evaluation.cliniq_corpus, drehr.evaluation.suite, drehr.index.build_chunk_index, drehr.Retriever),
+print JSON.
 """
 
 from __future__ import annotations
@@ -26,6 +27,32 @@ _model = click.option(
     "--model", required=True, help='A saved BiEncoder folder, or "default" (bundled MiniLM).'
 )
 _batch = click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
+
+
+@click.command(name="build-cliniq")
+@click.option(
+    "--noteevents",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="MIMIC-III's NOTEEVENTS.csv or NOTEEVENTS.csv.gz.",
+)
+@click.option(
+    "--hadm-ids",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="CliniQ's benchmark/test_hadm_ids.txt (one HADM_ID a line).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="corpus.jsonl to write, beside CliniQ's queries and qrels; never over a file emerge did not write.",
+)
+def build_cliniq_command(noteevents: str, hadm_ids: str, out: str) -> None:
+    """Rebuild CliniQ's corpus.jsonl from MIMIC-III as CliniQ's preprocess.py does; print counts as JSON."""
+    from drehr.evaluation.cliniq_corpus import build_cliniq_corpus
+
+    click.echo(json.dumps(build_cliniq_corpus(noteevents, hadm_ids, out), indent=2))
 
 
 @click.command(name="eval")
@@ -145,4 +172,4 @@ def search_command(
         click.echo(json.dumps(row))
 
 
-COMMANDS: list = [eval_command, eval_icd10_command, index_command, search_command]
+COMMANDS: list = [build_cliniq_command, eval_command, eval_icd10_command, index_command, search_command]

@@ -92,6 +92,13 @@ def demo(
     help="MIMIC folder (overrides the config's data.root).",
 )
 @click.option(
+    "--note-root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of the note tables, e.g. MIMIC-IV-Note's .../mimic-iv-note/2.2/note (overrides the "
+    "config's data.note_root; default: --root's note/, else found beside a PhysioNet-layout --root).",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
@@ -112,6 +119,7 @@ def demo(
 def run(
     config_file: str,
     root: Path | None,
+    note_root: Path | None,
     out: Path | None,
     llm_config: str | None,
     sets: tuple[str, ...],
@@ -126,6 +134,8 @@ def run(
 
     if llm_config is not None:
         sets = (*sets, f"rag.llm={json.dumps(llm_config)}")
+    if note_root is not None:
+        sets = (*sets, f"data.note_root={json.dumps(str(note_root))}")
     config = load_experiment(config_file, sets)
     resolved = config.resolve()
     if check:

@@ -6,7 +6,13 @@ Output folder (see docs/data.md):
   features.safetensors  x [N, T, 61] float32, mask [N, T, 17] uint8, stay_id [N] int64, cohort order
   normalizer.json       training-split statistics (re-usable on another dataset)
   notes.parquet         the stays' notes inside the window (cleaned)
-  dataset.json          kind "ehr_dataset": settings, input fingerprints, counts, skips, feature names
+  dataset.json          kind "ehr_dataset": settings, input fingerprints, where the notes came from,
+                        counts, exclusions, skips, feature names
+
+The notes are read right after the cohort rules, so that `require_notes` can drop the stays without
+one before the labels, splits and time series; when that rule is on and no note table is found, the
+build stops before any work, naming the paths it looked at. `include_discharge_notes` logs
+`LEAK_WARNING` on every call, also when the dataset is already built.
 
 The output is a cached step (`foundation.outputs.cached_step`, kind "ehr_dataset") keyed by
 `stable_hash(settings, input fingerprints)`: a rerun with the same key and whole outputs skips the
@@ -24,12 +30,12 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save_file
 
-from emerge.data.cohort import load_tables, select_cohort
+from emerge.data.cohort import drop_stays_without_notes, load_tables, select_cohort
 from emerge.data.config import BuildConfig
 from emerge.data.hourly import hourly_series
 from emerge.data.labels import add_labels
 from emerge.data.normalize import Normalizer, feature_names
-from emerge.data.notes import extract_notes
+from emerge.data.notes import LEAK_WARNING, extract_notes, note_tables
 from emerge.data.sources import Sources
 from emerge.data.splits import assign_splits
 from emerge.data.timeseries import extract_events
@@ -77,14 +83,23 @@ def dataset_key(config: BuildConfig, sources: Sources) -> str:
     return stable_hash(config.model_dump(mode="json"), sources.fingerprints(), extra)
 
 
+def _no_stay_left(sources: Sources, exclusions: dict[str, int]) -> UserInputError:
+    return UserInputError(
+        f"no ICU stay under {sources.root} passed the cohort rules (exclusions: {exclusions}); "
+        f"relax the rules in --config (e.g. cohort.min_icu_hours) or check --root"
+    )
+
+
 def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, streaming: bool) -> dict:
     tables = load_tables(sources)
     cohort, exclusions = select_cohort(tables, config)
     if cohort.height == 0:
-        raise UserInputError(
-            f"no ICU stay under {sources.root} passed the cohort rules (exclusions: {exclusions}); "
-            f"relax the rules in --config (e.g. cohort.min_icu_hours) or check --root"
-        )
+        raise _no_stay_left(sources, exclusions)
+    notes, note_skips = extract_notes(sources, cohort, config)
+    if config.cohort.require_notes:
+        cohort, exclusions["no_notes"] = drop_stays_without_notes(cohort, notes)
+        if cohort.height == 0:
+            raise _no_stay_left(sources, exclusions)
     cohort = assign_splits(
         add_labels(cohort, tables.icustays, tables.admissions, config.labels), config.splits
     )
@@ -113,8 +128,6 @@ def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, s
     x = normalizer.transform(numeric, codes, male, age)
     stay_ids = cohort["stay_id"].to_numpy().astype(np.int64)
 
-    notes, note_skips = extract_notes(sources, cohort, config)
-
     cohort.select(COHORT_COLUMNS).write_parquet(folder / "cohort.parquet")
     series.table().write_parquet(folder / "timeseries.parquet")
     save_file({"x": x, "mask": mask, "stay_id": stay_ids}, str(folder / "features.safetensors"))
@@ -137,6 +150,11 @@ def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, s
         "key": key,
         "settings": config.model_dump(mode="json"),
         "root": str(sources.root),
+        "notes_from": {
+            "folder": None if sources.note_dir is None else str(sources.note_dir),
+            "origin": sources.note_origin,
+            "searched": [str(p) for p in sources.note_dirs_searched],
+        },
         "inputs": sources.fingerprints(),
         "counts": counts,
         "exclusions": exclusions,
@@ -152,10 +170,26 @@ def _build_into(folder: Path, sources: Sources, config: BuildConfig, key: str, s
 
 
 def build_dataset(
-    root: str | Path, out: str | Path, config: BuildConfig, *, streaming: bool = True, force: bool = False
+    root: str | Path,
+    out: str | Path,
+    config: BuildConfig,
+    *,
+    note_root: str | Path | None = None,
+    streaming: bool = True,
+    force: bool = False,
 ) -> Path:
-    """Build (or find up to date) the dataset of `config` from the MIMIC folder `root` into `out`."""
-    sources = Sources(root, config.version)
+    """Build (or find up to date) the dataset of `config` from the MIMIC folder `root` into `out`.
+
+    note_root: the folder of the note tables (MIMIC-IV-Note's note/); None looks under root, then
+    beside it where PhysioNet puts the module (`emerge.data.sources`).
+    """
+    sources = Sources(root, config.version, note_root)
+    if config.cohort.require_notes:
+        sources.require_note_tables(
+            note_tables(config), "cohort.require_notes is on (turn it off for a build without notes)"
+        )
+    if config.include_discharge_notes:
+        logger.warning(LEAK_WARNING)
     out = Path(out)
     key = dataset_key(config, sources)
 

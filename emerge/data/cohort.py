@@ -3,8 +3,9 @@
 Rules (each a `CohortRules` option, EMERGE / MIMIC-III-benchmark defaults): stays with impossible
 times are skipped (no intime/outtime, outtime not after intime); stays without an admission or a
 patient row are skipped; then adults only (age at ICU intime >= min_age), admissions with exactly
-one ICU stay, no transfer between ICU units during the stay, at least `min_icu_hours` in the ICU.
-Every rule's exclusion count is logged and returned so that `dataset.json` records it.
+one ICU stay, no transfer between ICU units during the stay, at least `min_icu_hours` in the ICU;
+with `require_notes`, `drop_stays_without_notes` then drops the stays that have no note (after the
+notes are read). Every rule's exclusion count is logged and returned so that `dataset.json` records it.
 
 The three tables are checked when loaded: rows repeated exactly (on the columns we read) are
 dropped and counted (`CohortTables.duplicate_rows`; icustays' also as the `duplicate_stay_id`
@@ -27,7 +28,14 @@ from emerge.data.config import BuildConfig
 from emerge.data.sources import Sources, collect, parse_times
 from foundation.errors import UserInputError
 
-__all__ = ["CohortTables", "load_tables", "select_cohort", "TABLE_KEYS", "drop_duplicate_rows"]
+__all__ = [
+    "CohortTables",
+    "load_tables",
+    "select_cohort",
+    "drop_stays_without_notes",
+    "TABLE_KEYS",
+    "drop_duplicate_rows",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -189,3 +197,13 @@ def select_cohort(tables: CohortTables, config: BuildConfig) -> tuple[pl.DataFra
         cohort["subject_id"].n_unique(),
     )
     return cohort, counts
+
+
+def drop_stays_without_notes(cohort: pl.DataFrame, notes: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """The cohort rule `require_notes`: the stays with at least one note in `notes`, and how many were
+    dropped (the `no_notes` exclusion). notes: `extract_notes`' output (stay_id column)."""
+    kept = cohort.filter(pl.col("stay_id").is_in(notes["stay_id"].unique().implode()))
+    dropped = cohort.height - kept.height
+    if dropped:
+        logger.info("cohort: %d stays excluded (no_notes)", dropped)
+    return kept, dropped

@@ -11,13 +11,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from foundation.config_io import load_config
 
-__all__ = ["CohortRules", "LabelConfig", "SplitConfig", "BuildConfig", "ReadmissionDefinition"]
+__all__ = [
+    "CohortRules",
+    "LabelConfig",
+    "SplitConfig",
+    "BuildConfig",
+    "ReadmissionDefinition",
+    "ReadmissionDeath",
+    "NoteTableIV",
+]
 
 ReadmissionDefinition = Literal["icu_or_death", "icu", "hospital"]
+ReadmissionDeath = Literal["in_hospital", "date_of_death"]
+NoteTableIV = Literal["radiology", "discharge"]
 
 
 class CohortRules(BaseModel):
@@ -31,6 +41,12 @@ class CohortRules(BaseModel):
         True, description="Drop stays whose first and last care unit (and ward, in MIMIC-III) differ."
     )
     min_icu_hours: float = Field(48, ge=0, description="Drop stays shorter than this (outtime - intime).")
+    require_notes: bool = Field(
+        False,
+        description="Drop stays without a note among the notes the build keeps (EMERGE keeps only stays "
+        "with notes and time series). Off by default so that a build without a note module works; "
+        "the shipped MIMIC experiments turn it on. Counted as the `no_notes` exclusion.",
+    )
 
 
 class LabelConfig(BaseModel):
@@ -42,6 +58,11 @@ class LabelConfig(BaseModel):
       - "icu": another ICU stay within `readmission_days` of ICU discharge only.
       - "hospital" (PyHealth, which uses 15 days): another hospital admission starting within
         `readmission_days` of this admission's hospital discharge.
+    readmission_death (the death term of "icu_or_death"):
+      - "in_hospital" (EMERGE's preprocessing): the stay's admission's `deathtime`, the in-hospital
+        death time; a death after the hospital discharge does not count.
+      - "date_of_death": `deathtime`, else the patient's date of death (patients.dod / DOD), which
+        also records deaths after discharge (MIMIC-IV: up to one year after the last discharge).
     The cohort column keeps the name `readmission_30d` whatever the window, so downstream code
     does not change; the window is recorded in dataset.json.
     """
@@ -50,6 +71,7 @@ class LabelConfig(BaseModel):
 
     readmission: ReadmissionDefinition = "icu_or_death"
     readmission_days: float = Field(30, gt=0)
+    readmission_death: ReadmissionDeath = "in_hospital"
 
 
 class SplitConfig(BaseModel):
@@ -87,6 +109,11 @@ class BuildConfig(BaseModel):
     include_discharge_notes: bool = Field(
         False, description="Add discharge summaries (written after the window: leaks into 48 h tasks)."
     )
+    note_tables_iv: tuple[NoteTableIV, ...] = Field(
+        ("radiology", "discharge"),
+        min_length=1,
+        description="MIMIC-IV-Note tables to read (EMERGE's MIMIC-IV text: discharge only).",
+    )
     note_categories_iii: tuple[str, ...] | None = Field(
         None, description="MIMIC-III NOTEEVENTS categories to keep (None: all but 'Discharge summary')."
     )
@@ -94,11 +121,23 @@ class BuildConfig(BaseModel):
         None, description="Re-use a saved normalizer.json (e.g. from another dataset) instead of fitting one."
     )
 
+    @field_validator("note_tables_iv")
+    @classmethod
+    def _distinct_tables(cls, tables: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(tables)) < len(tables):
+            raise ValueError(f"note_tables_iv lists a table twice: {list(tables)}; list each once")
+        return tables
+
     @model_validator(mode="after")
-    def _bins_divide_window(self) -> BuildConfig:
+    def _consistent(self) -> BuildConfig:
         if self.window_hours % self.bin_hours:
             raise ValueError(
                 f"window_hours={self.window_hours} is not a multiple of bin_hours={self.bin_hours}"
+            )
+        if self.version == "iv" and self.include_discharge_notes and "discharge" not in self.note_tables_iv:
+            raise ValueError(
+                f"include_discharge_notes is on but note_tables_iv={list(self.note_tables_iv)} leaves "
+                "out the discharge table; add discharge to note_tables_iv or turn include_discharge_notes off"
             )
         return self
 

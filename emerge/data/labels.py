@@ -4,8 +4,10 @@
   discharge); where the flag is empty, a `deathtime` inside [admittime, dischtime].
 - `readmission_30d`, by `LabelConfig.readmission` (window `readmission_days`, default 30):
   - "icu_or_death" (EMERGE): another ICU stay of the same patient (any stay in icustays, also ones
-    outside the cohort) starting after this stay's ICU outtime and within the window, OR death
-    (deathtime, else date of death) no later than outtime + window.
+    outside the cohort) starting after this stay's ICU outtime and within the window, OR death no
+    later than outtime + window (also a death in the ICU, as in EMERGE's preprocessing). The death
+    is, by `LabelConfig.readmission_death`: "in_hospital" (EMERGE) the admission's deathtime only;
+    "date_of_death" the deathtime, else the patient's date of death (deaths after discharge too).
   - "icu": only the ICU readmission part.
   - "hospital" (PyHealth's definition, 15 days there): another hospital admission of the patient
     starting after this admission's dischtime and within the window.
@@ -58,7 +60,12 @@ def add_labels(
             config.readmission_days,
         )
         if config.readmission == "icu_or_death":
-            death = cohort.select(pl.coalesce("deathtime", "dod").alias("t"), "outtime")
+            when = (
+                pl.col("deathtime")
+                if config.readmission_death == "in_hospital"
+                else pl.coalesce("deathtime", "dod")
+            )
+            death = cohort.select(when.alias("t"), "outtime")
             died = death.select(
                 (
                     pl.col("t").is_not_null()

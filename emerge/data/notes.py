@@ -1,15 +1,17 @@
 """Clinical notes of each cohort stay, placed on the stay's clock and cleaned.
 
 By default only notes charted inside the observation window [intime, intime + window] are kept, so
-a 48 h prediction never reads text written later. MIMIC-IV: `note/radiology` and `note/discharge`
-(discharge summaries are charted at discharge, so the window keeps almost none of them).
+a 48 h prediction never reads text written later. MIMIC-IV: MIMIC-IV-Note's `radiology` and
+`discharge` (`note_tables_iv`; discharge summaries are charted at discharge, so the window keeps
+almost none of them), found where `Sources` says (`--note-root`, root/note/, or beside root).
 MIMIC-III: `NOTEEVENTS`, every category except "Discharge summary" unless `note_categories_iii`
 says otherwise; rows marked ISERROR are skipped, and notes with only a CHARTDATE (no CHARTTIME)
 cannot be placed inside the window, so they are skipped and counted.
 
-`include_discharge_notes=True` adds the admission's discharge summaries whatever their time, with
-a WARNING: they are written after the window and leak the outcome into 48 h tasks (EMERGE's
-MIMIC-IV text is probably such a summary). Text is cleaned with `drehr.chunking.clean_note`.
+`include_discharge_notes=True` adds the admission's discharge summaries whatever their time: they
+are written after the window and leak the outcome into 48 h tasks (EMERGE's MIMIC-IV text is
+probably such a summary); `emerge.data.build.build_dataset` logs `LEAK_WARNING` whenever the setting
+is used. Text is cleaned with `drehr.chunking.clean_note`.
 
 A note row repeated exactly in its table (on the columns read) is kept once per stay and counted
 (`duplicate_rows`, per table); a note_id with different rows keeps the first, counted
@@ -28,7 +30,7 @@ from drehr.chunking import clean_note
 from emerge.data.config import BuildConfig
 from emerge.data.sources import Sources, collect, parse_times
 
-__all__ = ["extract_notes", "NOTE_SCHEMA", "LEAK_WARNING"]
+__all__ = ["extract_notes", "note_tables", "NOTE_SCHEMA", "LEAK_WARNING"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,11 @@ LEAK_WARNING = (
 )
 _DISCHARGE_III = "discharge summary"
 _ROW = "_row"  # the note's row in its table: tells a repeated row from one note reached twice
+
+
+def note_tables(config: BuildConfig) -> list[str]:
+    """The note tables a build with `config` reads (`Sources` names)."""
+    return list(config.note_tables_iv) if config.version == "iv" else ["noteevents"]
 
 
 def _in_window(notes: pl.LazyFrame, stays: pl.DataFrame, config: BuildConfig) -> pl.LazyFrame:
@@ -78,13 +85,13 @@ def _scan(sources: Sources, name: str, subjects: pl.Series) -> pl.LazyFrame:
 
 def _notes_iv(sources: Sources, stays: pl.DataFrame, config: BuildConfig) -> list[tuple[str, pl.LazyFrame]]:
     parts = []
-    for name in ("radiology", "discharge"):
+    for name in config.note_tables_iv:
         if not sources.has(name):
             logger.warning(
-                "%s not found under %s: no %s notes (the public MIMIC-IV demo has no note/)",
-                sources.describe(name),
-                sources.root,
+                "no %s notes: looked for %s. MIMIC-IV's notes are the separate MIMIC-IV-Note module "
+                "(the public MIMIC-IV demo has none); pass --note-root to its note/ folder",
                 name,
+                sources.note_search_text([name]),
             )
             continue
         frame = parse_times(_scan(sources, name, stays["subject_id"]), ["charttime"])
@@ -98,7 +105,7 @@ def _notes_iii(
     sources: Sources, stays: pl.DataFrame, config: BuildConfig, counts: dict[str, Any]
 ) -> list[tuple[str, pl.LazyFrame]]:
     if not sources.has("noteevents"):
-        logger.warning("%s not found under %s: no notes", sources.describe("noteevents"), sources.root)
+        logger.warning("no notes: looked for %s", sources.note_search_text(["noteevents"]))
         return []
     what = sources.describe("noteevents")
     frame = parse_times(_scan(sources, "noteevents", stays["subject_id"]), ["chartdate", "charttime"])
@@ -173,7 +180,7 @@ def extract_notes(
     Returns (notes with the columns of NOTE_SCHEMA sorted by stay and time, skip counts per reason;
     `duplicate_rows` per table).
     """
-    tables = ["radiology", "discharge"] if config.version == "iv" else ["noteevents"]
+    tables = note_tables(config)
     counts: dict[str, Any] = {
         "marked_error": 0,
         "no_charttime": 0,
@@ -181,8 +188,6 @@ def extract_notes(
         "conflicting_note_id": 0,
         "duplicate_rows": dict.fromkeys(tables, 0),
     }
-    if config.include_discharge_notes:
-        logger.warning(LEAK_WARNING)
     parts = (
         _notes_iv(sources, stays, config)
         if config.version == "iv"
@@ -201,5 +206,11 @@ def extract_notes(
         text=pl.Series([clean_note(t) for t in notes["text"].to_list()], dtype=pl.String)
     )
     notes = notes.sort("stay_id", "charttime", "note_id")
-    logger.info("notes: %d notes for %d stays", notes.height, notes["stay_id"].n_unique())
+    logger.info(
+        "notes: %d notes for %d of %d stays, from %s",
+        notes.height,
+        notes["stay_id"].n_unique(),
+        stays.height,
+        f"{sources.note_dir} ({sources.note_origin})" if sources.note_dir is not None else "no note table",
+    )
     return notes, counts

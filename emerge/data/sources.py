@@ -1,29 +1,40 @@
 """Finding MIMIC tables on disk and scanning them lazily under one set of column names.
 
-MIMIC-IV keeps lower-case files in `hosp/`, `icu/` and `note/` (`icu/icustays.csv.gz`); MIMIC-III
-keeps upper-case files at one level (`ICUSTAYS.csv.gz`) with upper-case columns and `ICUSTAY_ID`
-for the stay. Both may be `.csv` or `.csv.gz`. `Sources.scan(table)` hides these differences: it
-returns a polars `LazyFrame` with MIMIC-IV's lower-case column names (`stay_id`, `charttime`, ...),
-only the columns the readers use, integer/float columns typed and time columns parsed. The header
-is checked first, so a missing column fails with the file, the column, what was found and the fix.
-Nothing here collects a whole table; readers filter the lazy frame before collecting.
+MIMIC-IV keeps lower-case files in `hosp/` and `icu/` (`icu/icustays.csv.gz`); MIMIC-III keeps
+upper-case files at one level (`ICUSTAYS.csv.gz`) with upper-case columns and `ICUSTAY_ID` for the
+stay, while the public MIMIC-III demo has the same files with lower-case headers. File, folder and
+column names are matched ignoring case, and a table may be `.csv.gz` or `.csv`: two files that would
+both match (`icustays.csv.gz` and `ICUSTAYS.csv`) are refused with both names. `Sources.scan(table)`
+hides these differences: it returns a polars `LazyFrame` with MIMIC-IV's lower-case column names
+(`stay_id`, `charttime`, ...), only the columns the readers use, integer/float columns typed and time
+columns parsed. The header is checked first, so a missing column fails with the file, the column,
+what was found and the fix. Nothing here collects a whole table; readers filter the lazy frame first.
+
+Notes: MIMIC-IV's live in a separate PhysioNet module, MIMIC-IV-Note (`mimic-iv-note/2.2/note/`
+beside `mimiciv/2.2/`). The note tables are looked up, in order, in `note_root` when given (the
+`note/` folder or the folder above it; for MIMIC-III the folder holding NOTEEVENTS), else under
+`root` (`note/`, or root itself for MIMIC-III), then, for MIMIC-IV, beside root as PhysioNet lays
+the modules out (`emerge.data.layout.note_module_candidates`). The first folder holding a note
+table is used for all of them (`Sources.note_dir`, `note_origin`; the folders looked at are in
+`note_dirs_searched`). Finding files ignoring case: `emerge.data.layout`; the schema:
+`emerge.data.tables`.
 
 A damaged file fails with its name, at the header read (`foundation.inputs.reading`) or, when the
 damage is further in, at the collect (`collect`, `collect_all`, `read_error`): truncated gzip,
 bytes that are not UTF-8, a permission error, a value of the wrong type. A folder where a table
-file belongs, or both `x.csv` and `x.csv.gz`, is refused when the tables are looked up.
+file belongs, or two files for one table, is refused when the tables are looked up.
 """
 
 from __future__ import annotations
 
 import gzip
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
 
+from emerge.data.layout import entries, find_table_file, named, note_module_candidates
+from emerge.data.tables import TABLES, TIME, TableSpec, Version
 from foundation.artifacts import file_fingerprint
 from foundation.errors import UserInputError
 from foundation.inputs import reading
@@ -43,184 +54,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Version = Literal["iii", "iv"]
-I64, F64, STR, TIME = pl.Int64, pl.Float64, pl.String, "time"
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """Where one table lives in a version's layout and which of its columns we read.
-
-    columns: source column name -> (our column name, dtype); dtype "time" is read as text and parsed
-        to a datetime after filtering (parsing 300M timestamps we then drop would be wasted work).
-    required: a missing required table is an error; a missing optional (event/note) table gives an
-        empty modality and a logged message.
-    """
-
-    relpath: str
-    columns: dict[str, tuple[str, object]]
-    required: bool = False
-
-
-def _iii(*cols: tuple[str, str, object]) -> dict[str, tuple[str, object]]:
-    return {src: (dst, dtype) for src, dst, dtype in cols}
-
-
-def _iv(*cols: tuple[str, object]) -> dict[str, tuple[str, object]]:
-    return {name: (name, dtype) for name, dtype in cols}
-
-
-TABLES: dict[str, dict[str, TableSpec]] = {
-    "iv": {
-        "patients": TableSpec(
-            "hosp/patients",
-            _iv(
-                ("subject_id", I64), ("gender", STR), ("anchor_age", F64), ("anchor_year", I64), ("dod", TIME)
-            ),
-            required=True,
-        ),
-        "admissions": TableSpec(
-            "hosp/admissions",
-            _iv(
-                ("subject_id", I64),
-                ("hadm_id", I64),
-                ("admittime", TIME),
-                ("dischtime", TIME),
-                ("deathtime", TIME),
-                ("hospital_expire_flag", I64),
-            ),
-            required=True,
-        ),
-        "icustays": TableSpec(
-            "icu/icustays",
-            _iv(
-                ("subject_id", I64),
-                ("hadm_id", I64),
-                ("stay_id", I64),
-                ("first_careunit", STR),
-                ("last_careunit", STR),
-                ("intime", TIME),
-                ("outtime", TIME),
-            ),
-            required=True,
-        ),
-        "chartevents": TableSpec(
-            "icu/chartevents",
-            _iv(("stay_id", I64), ("itemid", I64), ("charttime", TIME), ("value", STR), ("valuenum", F64)),
-        ),
-        "labevents": TableSpec(
-            "hosp/labevents",
-            _iv(
-                ("subject_id", I64),
-                ("hadm_id", I64),
-                ("itemid", I64),
-                ("charttime", TIME),
-                ("value", STR),
-                ("valuenum", F64),
-            ),
-        ),
-        "discharge": TableSpec(
-            "note/discharge",
-            _iv(
-                ("note_id", STR),
-                ("subject_id", I64),
-                ("hadm_id", I64),
-                ("note_type", STR),
-                ("charttime", TIME),
-                ("text", STR),
-            ),
-        ),
-        "radiology": TableSpec(
-            "note/radiology",
-            _iv(
-                ("note_id", STR),
-                ("subject_id", I64),
-                ("hadm_id", I64),
-                ("note_type", STR),
-                ("charttime", TIME),
-                ("text", STR),
-            ),
-        ),
-    },
-    "iii": {
-        "patients": TableSpec(
-            "PATIENTS",
-            _iii(
-                ("SUBJECT_ID", "subject_id", I64),
-                ("GENDER", "gender", STR),
-                ("DOB", "dob", TIME),
-                ("DOD", "dod", TIME),
-            ),
-            required=True,
-        ),
-        "admissions": TableSpec(
-            "ADMISSIONS",
-            _iii(
-                ("SUBJECT_ID", "subject_id", I64),
-                ("HADM_ID", "hadm_id", I64),
-                ("ADMITTIME", "admittime", TIME),
-                ("DISCHTIME", "dischtime", TIME),
-                ("DEATHTIME", "deathtime", TIME),
-                ("HOSPITAL_EXPIRE_FLAG", "hospital_expire_flag", I64),
-            ),
-            required=True,
-        ),
-        "icustays": TableSpec(
-            "ICUSTAYS",
-            _iii(
-                ("SUBJECT_ID", "subject_id", I64),
-                ("HADM_ID", "hadm_id", I64),
-                ("ICUSTAY_ID", "stay_id", I64),
-                ("FIRST_CAREUNIT", "first_careunit", STR),
-                ("LAST_CAREUNIT", "last_careunit", STR),
-                ("FIRST_WARDID", "first_wardid", I64),
-                ("LAST_WARDID", "last_wardid", I64),
-                ("INTIME", "intime", TIME),
-                ("OUTTIME", "outtime", TIME),
-            ),
-            required=True,
-        ),
-        "chartevents": TableSpec(
-            "CHARTEVENTS",
-            _iii(
-                ("ICUSTAY_ID", "stay_id", I64),
-                ("ITEMID", "itemid", I64),
-                ("CHARTTIME", "charttime", TIME),
-                ("VALUE", "value", STR),
-                ("VALUENUM", "valuenum", F64),
-            ),
-        ),
-        "labevents": TableSpec(
-            "LABEVENTS",
-            _iii(
-                ("SUBJECT_ID", "subject_id", I64),
-                ("HADM_ID", "hadm_id", I64),
-                ("ITEMID", "itemid", I64),
-                ("CHARTTIME", "charttime", TIME),
-                ("VALUE", "value", STR),
-                ("VALUENUM", "valuenum", F64),
-            ),
-        ),
-        "noteevents": TableSpec(
-            "NOTEEVENTS",
-            _iii(
-                ("ROW_ID", "note_id", STR),
-                ("SUBJECT_ID", "subject_id", I64),
-                ("HADM_ID", "hadm_id", I64),
-                ("CATEGORY", "note_type", STR),
-                ("CHARTDATE", "chartdate", TIME),
-                ("CHARTTIME", "charttime", TIME),
-                ("ISERROR", "iserror", STR),
-                ("TEXT", "text", STR),
-            ),
-        ),
-    },
-}
-
 
 def _read_header(path: Path) -> list[str]:
     """Column names from the first line, without decompressing or parsing the rest of the file."""
-    compressed = path.name.endswith(".gz")
+    compressed = path.name.lower().endswith(".gz")
     with reading(path, "MIMIC table", "download or extract it again from the MIMIC release"):
         if not compressed:
             with open(path, "rb") as fh:
@@ -305,9 +142,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 class Sources:
-    """The MIMIC tables under `root` for one version, found once and scanned lazily on demand."""
+    """The MIMIC tables under `root` for one version, found once and scanned lazily on demand.
 
-    def __init__(self, root: str | Path, version: Version) -> None:
+    note_root: where the note tables are (see the module docs); None looks under root, then beside it.
+    """
+
+    def __init__(self, root: str | Path, version: Version, note_root: str | Path | None = None) -> None:
         self.root = Path(root)
         self.version = version
         if version not in TABLES:
@@ -317,80 +157,160 @@ class Sources:
                 f"--root {self.root} is not a directory; point it at the MIMIC-{version.upper()} "
                 f"folder (the one holding {'hosp/ and icu/' if version == 'iv' else 'ICUSTAYS.csv.gz'})"
             )
+        self.note_root = Path(note_root) if note_root is not None else None
+        if self.note_root is not None and not self.note_root.is_dir():
+            raise UserInputError(
+                f"--note-root {self.note_root} is not a directory; point it at the folder holding "
+                f"{self._note_files_hint()}"
+            )
+        specs = TABLES[version]
         self.paths: dict[str, Path | None] = {
-            name: self._find(name, spec) for name, spec in TABLES[version].items()
+            name: find_table_file(name, self.root, spec.relpath)
+            for name, spec in specs.items()
+            if not spec.note
         }
-        for name, spec in TABLES[version].items():
+        for name, spec in specs.items():
             if spec.required and self.paths[name] is None:
                 raise UserInputError(self._missing_message(name, spec))
-
-    def _find(self, name: str, spec: TableSpec) -> Path | None:
-        """The file of table `name`: `.csv.gz` or `.csv`; a folder there, or both files, is an error."""
-        present = [
-            p
-            for p in (self.root / f"{spec.relpath}{suffix}" for suffix in (".csv.gz", ".csv"))
-            if p.exists() or p.is_symlink()
-        ]
-        for path in present:
-            if path.is_dir():
-                raise UserInputError(
-                    f"{path} is a folder, but MIMIC table {name!r} must be a file there (an unzip or a "
-                    f"download may have made the folder); replace it with the table's file, or remove it"
-                )
-            if not path.is_file():
-                raise UserInputError(
-                    f"{path} is not a regular file (a broken link?); replace it with "
-                    f"the {name!r} table's file, or remove it"
-                )
-        if len(present) > 1:
-            raise UserInputError(
-                f"both {present[0]} and {present[1]} exist for MIMIC table {name!r}; keep one of them "
-                f"(delete the other, e.g. the .csv after checking it matches the .csv.gz) so that it is "
-                f"clear which is read"
+        self.note_dir, self.note_origin, self.note_dirs_searched = self._find_notes()
+        if self.note_dir is not None:
+            logger.info(
+                "note tables %s read from %s (%s)",
+                ", ".join(n for n in self.note_names() if self.has(n)),
+                self.note_dir,
+                self.note_origin,
             )
-        return present[0] if present else None
+
+    # --- finding files ----------------------------------------------------------------------------
+
+    def note_names(self) -> list[str]:
+        """The names of this version's note tables (`radiology`, `discharge` / `noteevents`)."""
+        return [name for name, spec in TABLES[self.version].items() if spec.note]
+
+    def _note_files_hint(self) -> str:
+        if self.version == "iv":
+            return "MIMIC-IV-Note's discharge.csv.gz and radiology.csv.gz (its note/ folder or the one above)"
+        return "MIMIC-III's NOTEEVENTS.csv.gz"
+
+    def _note_candidates(self) -> list[tuple[Path, str]]:
+        """(folder, where it comes from) to look for note tables in, in order."""
+        if self.note_root is not None:
+            folders = [self.note_root]
+            if self.version == "iv":
+                folders += [next(iter(named(self.note_root, "note")), self.note_root / "note")]
+            return [(f, "--note-root") for f in folders]
+        default = self.root
+        for part in TABLES[self.version][self.note_names()[0]].relpath.split("/")[:-1]:
+            default = next(iter(named(default, part)), default / part)
+        candidates = [(default, "under --root")]
+        if self.version == "iv":
+            candidates += [(d, "found beside --root") for d in note_module_candidates(self.root)]
+        return candidates
+
+    def _find_notes(self) -> tuple[Path | None, str | None, list[Path]]:
+        """The first candidate folder holding a note table: its tables go into `paths`."""
+        searched: list[Path] = []
+        for folder, origin in self._note_candidates():
+            if folder in searched:
+                continue
+            searched.append(folder)
+            found = {n: find_table_file(n, folder, TABLES[self.version][n].stem) for n in self.note_names()}
+            if any(p is not None for p in found.values()):
+                self.paths.update(found)
+                return folder, origin, searched
+        self.paths.update(dict.fromkeys(self.note_names()))
+        self.note_dirs_searched = searched
+        if self.note_root is not None:
+            raise UserInputError(
+                f"--note-root {self.note_root} holds no note table: looked for "
+                f"{self.note_search_text()}; point it at the folder holding {self._note_files_hint()}"
+            )
+        return None, None, searched
 
     def _missing_message(self, name: str, spec: TableSpec) -> str:
         hint = ""
-        if self.version == "iii" and (self.root / "hosp").is_dir():
+        if self.version == "iii" and any(d.is_dir() for d in named(self.root, "hosp")):
             hint = " The folder has a hosp/ subfolder: is it MIMIC-IV? Use --version iv."
-        elif self.version == "iv" and any(self.root.glob("ICUSTAYS.csv*")):
+        elif self.version == "iv" and any(
+            p.name.lower().startswith("icustays.csv") for p in entries(self.root)
+        ):
             hint = " The folder has ICUSTAYS.csv*: is it MIMIC-III? Use --version iii."
         return (
-            f"required table {name!r} not found: expected {self.root / spec.relpath}.csv.gz (or .csv).{hint} "
-            f"Point --root at the MIMIC-{self.version.upper()} folder."
+            f"required table {name!r} not found: expected {self.root / spec.relpath}.csv.gz (or .csv; "
+            f"names in any case).{hint} Point --root at the MIMIC-{self.version.upper()} folder."
         )
 
+    # --- what was found ---------------------------------------------------------------------------
+
     def has(self, name: str) -> bool:
-        """Whether the table exists under root (optional event and note tables may be absent)."""
+        """Whether the table exists (optional event and note tables may be absent)."""
         return self.paths.get(name) is not None
 
     def describe(self, name: str) -> str:
         """Human-readable name of a table's file, for messages."""
         path = self.paths.get(name)
-        return str(path) if path is not None else f"{TABLES[self.version][name].relpath}.csv.gz"
+        if path is not None:
+            return str(path)
+        spec = TABLES[self.version][name]
+        if spec.note and self.note_dirs_searched:
+            return str(self.note_dirs_searched[0] / f"{spec.stem}.csv.gz")
+        return f"{spec.relpath}.csv.gz"
+
+    def note_search_text(self, names: list[str] | None = None) -> str:
+        """The note files looked for, folder by folder, for messages."""
+        stems = [TABLES[self.version][n].stem for n in (names or self.note_names())]
+        files = [str(folder / f"{stem}.csv.gz") for folder in self.note_dirs_searched for stem in stems]
+        return ", ".join(files) + " (or .csv; names in any case)"
+
+    def require_note_tables(self, names: list[str] | None, reason: str) -> list[str]:
+        """The note tables among `names` (default: all) that exist; none is a `UserInputError` that
+        starts with `reason` ("models of X read notes") and names every path looked at."""
+        names = names or self.note_names()
+        found = [n for n in names if self.has(n)]
+        if found:
+            return found
+        if self.version == "iv":
+            fix = (
+                "MIMIC-IV's notes are a separate PhysioNet module (MIMIC-IV-Note, credentialed): "
+                "download it and pass --note-root /path/to/mimic-iv-note/2.2/note (data.note_root in an "
+                "experiment YAML), or unpack it beside the MIMIC-IV folder as PhysioNet does "
+                "(mimiciv/2.2 and mimic-iv-note/2.2/note)"
+            )
+        else:
+            fix = "put NOTEEVENTS.csv.gz in --root, or pass --note-root to the folder holding it"
+        raise UserInputError(
+            f"{reason} but no note table was found: looked for {self.note_search_text(names)}. {fix}"
+        )
 
     def fingerprints(self) -> dict[str, dict | None]:
-        """Name, size and mtime of every table found (None for absent ones): part of the cache key."""
+        """Name, size and content hash of every table found (None for absent ones): part of the cache key."""
         return {
             name: (file_fingerprint(p) if p is not None else None) for name, p in sorted(self.paths.items())
         }
 
+    # --- reading ----------------------------------------------------------------------------------
+
     def scan(self, name: str) -> pl.LazyFrame:
-        """Lazy frame of table `name` with our column names; raises if the file or a column is missing."""
+        """Lazy frame of table `name` with our column names; raises if the file or a column is missing.
+
+        Header names are matched ignoring case (`SUBJECT_ID` in MIMIC-III, `subject_id` in its demo)."""
         spec = TABLES[self.version][name]
         path = self.paths.get(name)
         if path is None:
             raise UserInputError(self._missing_message(name, spec))
         header = _read_header(path)
-        repeated = sorted({c for c in header if header.count(c) > 1 and c in spec.columns})
+        lower = [c.lower() for c in header]
+        wanted = {src.lower() for src in spec.columns}
+        repeated = [c for c in dict.fromkeys(header) if c.lower() in wanted and lower.count(c.lower()) > 1]
         if repeated:
+            alike = len({c.lower() for c in repeated}) < len(repeated)
             raise UserInputError(
                 f"column{'s' if len(repeated) > 1 else ''} {', '.join(f'`{c}`' for c in repeated)} "
-                f"appear{'' if len(repeated) > 1 else 's'} more than once in the header of {path}; "
+                f"appear{'' if len(repeated) > 1 else 's'} more than once in the header of {path}"
+                f"{' (column names are compared ignoring case)' if alike else ''}; "
                 f"keep one column of each name (or extract the file again)"
             )
-        missing = [src for src in spec.columns if src not in header]
+        missing = [src for src in spec.columns if src.lower() not in lower]
         if missing:
             raise UserInputError(
                 f"column{'s' if len(missing) > 1 else ''} {', '.join(f'`{m}`' for m in missing)} "
@@ -398,9 +318,12 @@ class Sources:
                 f"{' ...' if len(header) > 20 else ''}); is --root pointing at a "
                 f"MIMIC-{self.version.upper()} folder, with --version {self.version}?"
             )
-        overrides = {src: (STR if dtype == TIME else dtype) for src, (_, dtype) in spec.columns.items()}
+        actual = {src: header[lower.index(src.lower())] for src in spec.columns}
+        overrides = {
+            actual[src]: (pl.String if dtype == TIME else dtype) for src, (_, dtype) in spec.columns.items()
+        }
         frame = pl.scan_csv(path, infer_schema=False, schema_overrides=overrides, quote_char='"')
-        return frame.select([pl.col(src).alias(dst) for src, (dst, _) in spec.columns.items()])
+        return frame.select([pl.col(actual[src]).alias(dst) for src, (dst, _) in spec.columns.items()])
 
     def time_columns(self, name: str) -> list[str]:
         """Our names of the columns of `name` that hold timestamps."""

@@ -88,25 +88,37 @@ class SyntheticSettings(_Section):
 
 
 class DataSection(_Section):
-    """Where the EHR data comes from. `root` (MIMIC only) can be left null and given as `--root`."""
+    """Where the EHR data comes from. `root` (MIMIC only) can be left null and given as `--root`.
+
+    `note_root` (or `--note-root`): the folder of the note tables, e.g. MIMIC-IV-Note's
+    `.../mimic-iv-note/2.2/note`; null looks in root's note/ (MIMIC-III: root), then beside a
+    PhysioNet-layout root (`emerge.data.sources`).
+    """
 
     source: Literal["synthetic", "mimic"] = "synthetic"
     root: str | None = None
+    note_root: str | None = None
     build: BuildConfig = BuildConfig()
     synthetic: SyntheticSettings = SyntheticSettings()
 
 
 class KGSection(_Section):
-    """starter (built offline from bundled ontologies), primekg (kg.csv), bios (folder) or folder
-    (written by KnowledgeGraph.save)."""
+    """starter (built offline from bundled ontologies), primekg (kg.csv, plus `features`: the folder of
+    disease_features.tab / drug_features.tab), bios (folder) or folder (written by `emerge kg import`,
+    `emerge kg build-starter` or KnowledgeGraph.save)."""
 
     source: Literal["starter", "primekg", "bios", "folder"] = "starter"
     path: str | None = None
+    features: str | None = None
 
     @model_validator(mode="after")
     def _path_given(self) -> KGSection:
         if self.source != "starter" and not self.path:
             raise ValueError(f"kg.source {self.source!r} needs kg.path (the file or folder to read)")
+        if self.features is not None and self.source != "primekg":
+            raise ValueError(
+                f"kg.features is only read for kg.source 'primekg' (got {self.source!r}); remove kg.features"
+            )
         return self
 
 

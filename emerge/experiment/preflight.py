@@ -16,10 +16,9 @@ from foundation.errors import UserInputError
 
 __all__ = ["check_experiment", "check_splits"]
 
-_NOTE_TABLES = {"iv": ("discharge", "radiology"), "iii": ("noteevents",)}
-
 
 def _check_data(exp: ResolvedExperiment, root: str | Path | None) -> str:
+    from emerge.data.notes import note_tables
     from emerge.data.sources import Sources
 
     data = exp.config.data
@@ -31,15 +30,26 @@ def _check_data(exp: ResolvedExperiment, root: str | Path | None) -> str:
             f"experiment {exp.config.name!r} reads MIMIC-{data.build.version.upper()} but no "
             "folder was given; pass --root /path/to/mimic (or set data.root in the config)"
         )
-    sources = Sources(source, data.build.version)  # required tables, or an error naming the missing one
-    notes = [n for n in _NOTE_TABLES[data.build.version] if sources.has(n)]
-    if exp.needs_notes and not notes:
-        wanted = ", ".join(sources.describe(n) for n in _NOTE_TABLES[data.build.version])
-        raise UserInputError(
-            f"models of {exp.config.name} read notes but {source} holds no note table "
-            f"(looked for {wanted}); add the note module, or drop the models that read notes"
+    # required tables (or an error naming the missing one); a --note-root without notes is an error
+    sources = Sources(source, data.build.version, data.note_root)
+    wanted = note_tables(data.build)
+    if exp.needs_notes:
+        sources.require_note_tables(wanted, f"models of {exp.config.name} read notes")
+    if data.build.cohort.require_notes:
+        sources.require_note_tables(
+            wanted, "data.build.cohort.require_notes is on (set it to false to run without notes)"
         )
-    return f"data: MIMIC-{data.build.version.upper()} at {source} (note tables: {', '.join(notes) or 'none'})"
+    notes = [n for n in wanted if sources.has(n)]
+    where = f" from {sources.note_dir} ({sources.note_origin})" if notes else ""
+    leak = (
+        "; include_discharge_notes: discharge summaries, written after the window, leak into 48 h tasks"
+        if data.build.include_discharge_notes
+        else ""
+    )
+    return (
+        f"data: MIMIC-{data.build.version.upper()} at {source} "
+        f"(note tables: {', '.join(notes) or 'none'}{where}){leak}"
+    )
 
 
 def _check_kg(exp: ResolvedExperiment) -> str:
@@ -63,6 +73,11 @@ def _check_kg(exp: ResolvedExperiment) -> str:
         from kg.graph import FORMAT_VERSION, KIND
 
         read_config(path, KIND, FORMAT_VERSION)
+    if section.features is not None:
+        from kg.loading import primekg_feature_files
+
+        primekg_feature_files(section.features)
+        return f"knowledge graph: primekg at {path}, features from {section.features}"
     return f"knowledge graph: {section.source} at {path}"
 
 

@@ -78,9 +78,15 @@ def synthetic_cohort(out: Path, stays: int, seed: int) -> Path:
 
 
 def data_stage(run: Run):
-    """The built EHR dataset (`EHRDataset`); refuses a split without both classes of a task."""
+    """The built EHR dataset (`EHRDataset`); refuses a split without both classes of a task.
+
+    When a model reads notes, no note table is an error before any work (naming the paths looked at),
+    and a dataset without a single note one before any training.
+    """
     from emerge.data.build import build_dataset
     from emerge.data.dataset import EHRDataset
+    from emerge.data.notes import note_tables
+    from emerge.data.sources import Sources
     from emerge.experiment.preflight import check_splits
 
     data = run.config.data
@@ -93,7 +99,17 @@ def data_stage(run: Run):
                 f"experiment {run.config.name!r} reads MIMIC-{data.build.version.upper()} but no "
                 "folder was given; pass --root /path/to/mimic (or set data.root in the config)"
             )
-    dataset = EHRDataset(build_dataset(source, run.out / "dataset", data.build))
+    if run.exp.needs_notes:
+        Sources(source, data.build.version, data.note_root).require_note_tables(
+            note_tables(data.build), f"models of {run.config.name} read notes"
+        )
+    dataset = EHRDataset(build_dataset(source, run.out / "dataset", data.build, note_root=data.note_root))
+    if run.exp.needs_notes and dataset.notes.height == 0:
+        raise UserInputError(
+            f"models of {run.config.name} read notes but the dataset {dataset.path} holds none: no note "
+            f"of a cohort stay was charted inside the {data.build.window_hours} h window; check the note "
+            "tables (dataset.json: notes_from), or drop the models that read notes"
+        )
     check_splits(dataset, run.tasks(), run.config.name)
     return dataset
 
@@ -102,7 +118,8 @@ def kg_stage(run: Run):
     """The experiment's knowledge graph (`kg.loading.load_graph`)."""
     from kg.loading import load_graph
 
-    return load_graph(run.config.kg.source, run.config.kg.path)
+    section = run.config.kg
+    return load_graph(section.source, section.path, features=section.features)
 
 
 def rag_stage(run: Run, dataset, kg) -> dict[int, str]:

@@ -57,13 +57,14 @@ class ModelConfig(BaseModel):
         dropout: dropout inside encoders and fusion blocks.
         head_dropout: dropout in the prediction head (EMERGE: 0.25).
         use_obs_mask: append the [48, 17] observed-value masks to the time-series input.
-        ts_pool: how the fusion variants summarise the time series: "mean" of the cross-attended
-            time-series tokens (the paper), or "encoder": the encoder's own pooled vector (the last
-            GRU state), exactly the representation `ts_only` predicts from.
-        fusion_output: "gate" (the paper): a softmax gate mixes the pooled modality vectors into one
-            convex combination; "residual": the time-series vector plus gated contributions of the
+        ts_pool: how the fusion variants summarise the time series: "encoder" (default): the encoder's
+            own pooled vector (the last GRU state), exactly the representation `ts_only` predicts from;
+            "mean": the mean of the cross-attended time-series tokens (EMERGE's paper).
+        fusion_output: "residual" (default): the time-series vector plus gated contributions of the
             text vectors, each gate a sigmoid that starts near `residual_gate_init` (so training starts
-            from the time-series representation and adds text only where it helps).
+            from the time-series representation and adds text only where it helps); "gate" (EMERGE's
+            paper): a softmax gate mixes the pooled modality vectors into one convex combination.
+            `configs/model/*_paper.yaml` keep the paper's design; docs/model.md has the evidence.
         residual_gate_init: the initial value of the residual gates (sigmoid of their bias).
     """
 
@@ -81,8 +82,8 @@ class ModelConfig(BaseModel):
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     head_dropout: float = Field(0.25, ge=0.0, lt=1.0)
     use_obs_mask: bool = True
-    ts_pool: Literal["mean", "encoder"] = "mean"
-    fusion_output: Literal["gate", "residual"] = "gate"
+    ts_pool: Literal["encoder", "mean"] = "encoder"
+    fusion_output: Literal["residual", "gate"] = "residual"
     residual_gate_init: float = Field(0.1, gt=0.0, lt=1.0)
 
     @model_validator(mode="after")

@@ -6,9 +6,10 @@ time-series states and the text chunk tokens, then an adaptive gate and the pred
     summary [B, Ts, D] -> TextProjector (+ type embedding 1) -> [B, Ts, H]
     text tokens = notes ++ summary [B, Tn + Ts, H], mask [B, Tn + Ts]
     BidirectionalCrossAttention: ts tokens attend to text tokens, text tokens to ts tokens
-    pooled vectors: ts [B, H] (ts_pool "mean": mean of the attended ts tokens, as in the paper;
-                    "encoder": the encoder's own pooled vector, the last GRU state, as ts_only uses);
-                    notes / summary masked means [B, H] each
+    pooled vectors: ts [B, H] (ts_pool "encoder", the default: the encoder's own pooled vector, the last
+                    GRU state, as ts_only uses, plus "ts_context", the mean of the ts tokens after they
+                    attended to the text; "mean": only the mean of the attended ts tokens, as in the
+                    paper); notes / summary masked means [B, H] each
     fusion_output "gate" (the paper): AdaptiveGate, a softmax over the present modalities -> [B, H]
                   "residual": ts + gated text contributions (ResidualGate)            -> [B, H]
     -> PredictionHead -> logits [B, K]
@@ -54,16 +55,20 @@ class EmergeFullModel(EmergeModel):
         self.fusion = BidirectionalCrossAttention(
             h, config.num_heads, config.fusion_layers, config.dropout, config.ffn_mult, config.norm
         )
+        others = len(self.modality_names) - 1
         if config.fusion_output == "gate":
-            self.gate = AdaptiveGate(h, 1 + len(self.text_sources))
+            self.gate = AdaptiveGate(h, 1 + others)
         else:
-            self.gate = ResidualGate(h, len(self.text_sources), config.residual_gate_init)
+            self.gate = ResidualGate(h, others, config.residual_gate_init)
         self.head = PredictionHead(h, h, num_outputs, config.head_dropout)
 
     @property
     def modality_names(self) -> tuple[str, ...]:
-        """The pooled vectors' modalities, in the order of "gate" and "vectors"."""
-        return ("ts", *self.text_sources)
+        """The pooled vectors' modalities, in the order of "gate" and "vectors". With ts_pool "encoder",
+        "ts" is the encoder's vector and "ts_context" the mean of the time-series tokens after they
+        attended to the text (so the ts -> text attention still reaches the prediction)."""
+        context = ("ts_context",) if self.config.ts_pool == "encoder" else ()
+        return ("ts", *context, *self.text_sources)
 
     def forward_details(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         ts_tokens, ts_pooled = self.ts_encoder(batch["x"], batch.get("x_mask"))  # [B, 48, H], [B, H]
@@ -77,8 +82,11 @@ class EmergeFullModel(EmergeModel):
         text = torch.cat(tokens, dim=1)  # [B, sum T_k, H]
         text_mask = torch.cat(masks, dim=1)  # [B, sum T_k]
         ts_tokens, text, attn = self.fusion(ts_tokens, text, text_mask)
-        vectors = [ts_tokens.mean(dim=1) if self.config.ts_pool == "mean" else ts_pooled]  # [B, H]
-        present = [torch.ones_like(text_mask[:, 0])]
+        if self.config.ts_pool == "mean":
+            vectors = [ts_tokens.mean(dim=1)]  # [B, H]
+        else:
+            vectors = [ts_pooled, ts_tokens.mean(dim=1)]  # the encoder's vector, then the attended context
+        present = [torch.ones_like(text_mask[:, 0])] * len(vectors)
         for tok, mask in zip(torch.split(text, lengths, dim=1), masks, strict=True):  # [B, T_k, H] each
             pooled, has_any = masked_mean(tok, mask)
             vectors.append(pooled)

@@ -193,9 +193,9 @@ def _dataset_key(dataset: EHRDataset) -> str:
 
 
 def _kg_key(kg) -> str:
-    from kg.linking import graph_fingerprint
-
-    return graph_fingerprint(kg)
+    """The graph's whole content: entities depend on its surface forms, summaries on its definitions,
+    descriptions and triples, so any change to any of them redoes the steps."""
+    return kg.content_fingerprint()
 
 
 def _ts_entities(dataset: EHRDataset, settings: RagSettings) -> list[dict[str, Any]]:

@@ -83,11 +83,11 @@ def read_bios(directory: str | os.PathLike, name: str = "bios") -> KnowledgeGrap
     ids, names, synonyms = [], [], []
     for cui, ts in terms.items():
         ts = [t.strip() for t in ts if t and t.strip()]
-        name = (cui2pt.get(cui) or (ts[0] if ts else "")).strip()
-        seen = {name.lower()}
+        preferred = (cui2pt.get(cui) or (ts[0] if ts else "")).strip()
+        seen = {preferred.lower()}
         syns = [t for t in ts if not (t.lower() in seen or seen.add(t.lower()))]
         ids.append(cui)
-        names.append(name)
+        names.append(preferred)
         synonyms.append(syns)
     nodes = pl.DataFrame(
         {

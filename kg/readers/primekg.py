@@ -115,41 +115,77 @@ def _read_tsv(path: str | os.PathLike, required: tuple[str, ...], what: str) -> 
         raise UserInputError(
             f"{p} lacks columns {missing} (found {df.columns[:12]}...); is it PrimeKG's {what}?"
         )
-    return df.with_columns(pl.col("node_index").cast(pl.Int64))
+    index = df["node_index"].cast(pl.Int64, strict=False)
+    bad = df["node_index"].filter(index.is_null() & df["node_index"].is_not_null())
+    if len(bad):
+        raise UserInputError(
+            f"{p}: {len(bad)} rows have a node_index that is not an integer (e.g. {bad.head(3).to_list()}); "
+            f"node_index must be kg.csv's x_index. Is it PrimeKG's {what}?"
+        )
+    empty = int(index.is_null().sum())
+    if empty:
+        logger.warning("%s: skipped %d rows without a node_index", p, empty)
+    return df.with_columns(index).filter(pl.col("node_index").is_not_null())
+
+
+def _blank_to_null(df: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Add absent `columns` as nulls and read text that is empty after stripping as null."""
+    for col in columns:
+        if col not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=pl.String).alias(col))
+    return df.with_columns(
+        pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c) for c in columns
+    )
 
 
 def read_disease_features(path: str | os.PathLike) -> pl.DataFrame:
-    """disease_features -> (key, definition, description): definition = mondo_definition, else
-    orphanet_definition; description = umls_description, else orphanet_clinical_description."""
+    """disease_features -> (key, definition, description), the parts of EMERGE's disease document.
+
+    EMERGE (yhzhu99/EMERGE, rag/retrieve.py `load_info`) writes a disease's document as
+    "[disease name]{mondo_name} [definition]{mondo_definition}. {orphanet_definition}
+    [description]{umls_description}" (one line), absent fields empty, and only for diseases with a
+    mondo_definition. So definition = "{mondo_definition}. {orphanet_definition}" verbatim (empty
+    orphanet_definition -> a trailing ". "), description = umls_description. Beyond EMERGE, a disease
+    without a mondo_definition keeps its orphanet_definition as definition, and one with only a
+    umls_description still gets a document. Of several rows of one node_index, the first with a
+    mondo_definition is used (else the first with any of the three fields).
+    """
+    text = ("mondo_definition", "orphanet_definition", "umls_description")
     df = _read_tsv(path, ("node_index", "mondo_definition", "umls_description"), "disease_features")
-    for col in ("orphanet_definition", "orphanet_clinical_description"):
-        if col not in df.columns:
-            df = df.with_columns(pl.lit(None, dtype=pl.String).alias(col))
+    df = _blank_to_null(df, text)
+    mondo, orpha = pl.col("mondo_definition"), pl.col("orphanet_definition")
     return (
-        df.group_by("node_index", maintain_order=True)
-        .agg(
-            pl.coalesce("mondo_definition", "orphanet_definition").drop_nulls().first().alias("definition"),
-            pl.coalesce("umls_description", "orphanet_clinical_description")
-            .drop_nulls()
-            .first()
-            .alias("description"),
+        df.with_row_index("_row")
+        .sort(
+            mondo.is_null(),
+            pl.all_horizontal(pl.col(c).is_null() for c in text),
+            "_row",
         )
-        .rename({"node_index": "key"})
+        .unique(subset="node_index", keep="first", maintain_order=True)
+        .sort("_row")
+        .select(
+            pl.col("node_index").alias("key"),
+            pl.when(mondo.is_not_null())
+            .then(pl.concat_str(mondo, pl.lit(". "), orpha.fill_null("")))
+            .otherwise(orpha)
+            .alias("definition"),
+            pl.col("umls_description").alias("description"),
+        )
     )
 
 
 def read_drug_features(path: str | os.PathLike) -> pl.DataFrame:
-    """drug_features -> (key, definition, description): DrugBank's description and indication."""
-    df = _read_tsv(path, ("node_index", "description"), "drug_features")
-    if "indication" not in df.columns:
-        df = df.with_columns(pl.lit(None, dtype=pl.String).alias("indication"))
+    """drug_features -> (key, definition, description): description = DrugBank's description (the first
+    non-empty one of a node_index); drugs carry no definition."""
+    df = _blank_to_null(_read_tsv(path, ("node_index", "description"), "drug_features"), ("description",))
     return (
         df.group_by("node_index", maintain_order=True)
-        .agg(
-            pl.col("description").drop_nulls().first().alias("definition"),
-            pl.col("indication").drop_nulls().first().alias("description"),
+        .agg(pl.col("description").drop_nulls().first())
+        .select(
+            pl.col("node_index").alias("key"),
+            pl.lit(None, dtype=pl.String).alias("definition"),
+            "description",
         )
-        .rename({"node_index": "key"})
     )
 
 

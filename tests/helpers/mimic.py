@@ -2,15 +2,26 @@
 
 `iv_root` writes three patients, four ICU stays and hand-made chartevents / labevents / notes whose
 expected hourly values are worked out in the tests. `iii_root` writes the same in MIMIC-III's
-upper-case layout (uncompressed .csv, CareVue itemids, NOTEEVENTS).
+upper-case layout (uncompressed .csv, CareVue itemids, NOTEEVENTS); `iii_demo_root` writes the same
+rows as the public MIMIC-III demo ships its tables (upper-case file names, lower-case headers, every
+column of MIMIC-III 1.4): the committed fixture tests/fixtures/mimic_iii_lower is its output.
+`physionet_layout` puts a MIMIC-IV root and a MIMIC-IV-Note module where a PhysioNet download does.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
+import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+
+from tests.helpers.paths import REPO
+
+MIMIC_III_LOWER = REPO / "tests" / "fixtures" / "mimic_iii_lower"  # `iii_demo_root`'s output, committed
 
 
 def write_table(path: Path, rows: list[dict] | pl.DataFrame, columns: list[str] | None = None) -> Path:
@@ -263,85 +274,78 @@ def iv_root_with_bad_chartevent(root: Path, row: int, column: str, value: object
     return root
 
 
-def iii_root(root: Path) -> Path:
-    """A MIMIC-III root (upper-case names, .csv): patient 1 (stay 111, CareVue), patient 2 aged > 89."""
-    write_table(
-        root / "PATIENTS.csv",
-        [
-            {
-                "ROW_ID": 1,
-                "SUBJECT_ID": 1,
-                "GENDER": "M",
-                "DOB": "2090-01-01 00:00:00",
-                "DOD": None,
-                "EXPIRE_FLAG": 0,
-            },
-            {
-                "ROW_ID": 2,
-                "SUBJECT_ID": 2,
-                "GENDER": "F",
-                "DOB": "1850-01-01 00:00:00",
-                "DOD": "2150-01-04 00:00:00",
-                "EXPIRE_FLAG": 1,
-            },
-        ],
-    )
-    write_table(
-        root / "ADMISSIONS.csv",
-        [
-            {
-                "ROW_ID": 1,
-                "SUBJECT_ID": 1,
-                "HADM_ID": 11,
-                "ADMITTIME": "2150-01-01 08:00:00",
-                "DISCHTIME": "2150-01-10 12:00:00",
-                "DEATHTIME": None,
-                "HOSPITAL_EXPIRE_FLAG": 0,
-            },
-            {
-                "ROW_ID": 2,
-                "SUBJECT_ID": 2,
-                "HADM_ID": 21,
-                "ADMITTIME": "2150-01-01 08:00:00",
-                "DISCHTIME": "2150-01-04 00:00:00",
-                "DEATHTIME": "2150-01-04 00:00:00",
-                "HOSPITAL_EXPIRE_FLAG": 1,
-            },
-        ],
-    )
-    write_table(
-        root / "ICUSTAYS.csv",
-        [
-            {
-                "ROW_ID": 1,
-                "SUBJECT_ID": 1,
-                "HADM_ID": 11,
-                "ICUSTAY_ID": 111,
-                "DBSOURCE": "carevue",
-                "FIRST_CAREUNIT": "MICU",
-                "LAST_CAREUNIT": "MICU",
-                "FIRST_WARDID": 52,
-                "LAST_WARDID": 52,
-                "INTIME": "2150-01-01 10:00:00",
-                "OUTTIME": "2150-01-05 10:00:00",
-                "LOS": 4.0,
-            },
-            {
-                "ROW_ID": 2,
-                "SUBJECT_ID": 2,
-                "HADM_ID": 21,
-                "ICUSTAY_ID": 211,
-                "DBSOURCE": "carevue",
-                "FIRST_CAREUNIT": "MICU",
-                "LAST_CAREUNIT": "MICU",
-                "FIRST_WARDID": 52,
-                "LAST_WARDID": 52,
-                "INTIME": "2150-01-01 10:00:00",
-                "OUTTIME": "2150-01-03 23:00:00",
-                "LOS": 2.5,
-            },
-        ],
-    )
+def iii_tables() -> dict[str, list[dict]]:
+    """The rows of the tiny MIMIC-III root, by table file stem (upper-case names and columns):
+    patient 1 (stay 111, CareVue), patient 2 aged > 89."""
+    tables: dict[str, list[dict]] = {}
+    tables["PATIENTS"] = [
+        {
+            "ROW_ID": 1,
+            "SUBJECT_ID": 1,
+            "GENDER": "M",
+            "DOB": "2090-01-01 00:00:00",
+            "DOD": None,
+            "EXPIRE_FLAG": 0,
+        },
+        {
+            "ROW_ID": 2,
+            "SUBJECT_ID": 2,
+            "GENDER": "F",
+            "DOB": "1850-01-01 00:00:00",
+            "DOD": "2150-01-04 00:00:00",
+            "EXPIRE_FLAG": 1,
+        },
+    ]
+    tables["ADMISSIONS"] = [
+        {
+            "ROW_ID": 1,
+            "SUBJECT_ID": 1,
+            "HADM_ID": 11,
+            "ADMITTIME": "2150-01-01 08:00:00",
+            "DISCHTIME": "2150-01-10 12:00:00",
+            "DEATHTIME": None,
+            "HOSPITAL_EXPIRE_FLAG": 0,
+        },
+        {
+            "ROW_ID": 2,
+            "SUBJECT_ID": 2,
+            "HADM_ID": 21,
+            "ADMITTIME": "2150-01-01 08:00:00",
+            "DISCHTIME": "2150-01-04 00:00:00",
+            "DEATHTIME": "2150-01-04 00:00:00",
+            "HOSPITAL_EXPIRE_FLAG": 1,
+        },
+    ]
+    tables["ICUSTAYS"] = [
+        {
+            "ROW_ID": 1,
+            "SUBJECT_ID": 1,
+            "HADM_ID": 11,
+            "ICUSTAY_ID": 111,
+            "DBSOURCE": "carevue",
+            "FIRST_CAREUNIT": "MICU",
+            "LAST_CAREUNIT": "MICU",
+            "FIRST_WARDID": 52,
+            "LAST_WARDID": 52,
+            "INTIME": "2150-01-01 10:00:00",
+            "OUTTIME": "2150-01-05 10:00:00",
+            "LOS": 4.0,
+        },
+        {
+            "ROW_ID": 2,
+            "SUBJECT_ID": 2,
+            "HADM_ID": 21,
+            "ICUSTAY_ID": 211,
+            "DBSOURCE": "carevue",
+            "FIRST_CAREUNIT": "MICU",
+            "LAST_CAREUNIT": "MICU",
+            "FIRST_WARDID": 52,
+            "LAST_WARDID": 52,
+            "INTIME": "2150-01-01 10:00:00",
+            "OUTTIME": "2150-01-03 23:00:00",
+            "LOS": 2.5,
+        },
+    ]
 
     def ce(stay: int, item: int, time: str, value: str, num: object) -> dict:
         return {
@@ -362,33 +366,27 @@ def iii_root(root: Path) -> Path:
             "STOPPED": None,
         }
 
-    write_table(
-        root / "CHARTEVENTS.csv",
-        [
-            ce(111, 211, "10:15:00", "88", 88),  # CareVue heart rate, hour 0
-            ce(111, 678, "11:15:00", "100.4", 100.4),  # CareVue temperature in F -> 38.0 C, hour 1
-            ce(111, 3581, "10:20:00", "110", 110),  # CareVue weight in lb -> 49.9 kg
-            ce(111, 198, "12:00:00", "14", 14),  # CareVue GCS total, hour 2
-            ce(111, 184, "12:00:00", "4 Spontaneously", 4),  # CareVue GCS eye text, hour 2
-            ce(111, 190, "12:30:00", "0.4", 0.4),  # an itemid of no variable (FiO2 set): ignored
-        ],
-    )
-    write_table(
-        root / "LABEVENTS.csv",
-        [
-            {
-                "ROW_ID": 1,
-                "SUBJECT_ID": 1,
-                "HADM_ID": 11,
-                "ITEMID": 50820,
-                "CHARTTIME": "2150-01-01 13:00:00",
-                "VALUE": "7.31",
-                "VALUENUM": 7.31,
-                "VALUEUOM": "units",
-                "FLAG": "abnormal",
-            }
-        ],
-    )
+    tables["CHARTEVENTS"] = [
+        ce(111, 211, "10:15:00", "88", 88),  # CareVue heart rate, hour 0
+        ce(111, 678, "11:15:00", "100.4", 100.4),  # CareVue temperature in F -> 38.0 C, hour 1
+        ce(111, 3581, "10:20:00", "110", 110),  # CareVue weight in lb -> 49.9 kg
+        ce(111, 198, "12:00:00", "14", 14),  # CareVue GCS total, hour 2
+        ce(111, 184, "12:00:00", "4 Spontaneously", 4),  # CareVue GCS eye text, hour 2
+        ce(111, 190, "12:30:00", "0.4", 0.4),  # an itemid of no variable (FiO2 set): ignored
+    ]
+    tables["LABEVENTS"] = [
+        {
+            "ROW_ID": 1,
+            "SUBJECT_ID": 1,
+            "HADM_ID": 11,
+            "ITEMID": 50820,
+            "CHARTTIME": "2150-01-01 13:00:00",
+            "VALUE": "7.31",
+            "VALUENUM": 7.31,
+            "VALUEUOM": "units",
+            "FLAG": "abnormal",
+        }
+    ]
 
     def note(
         row: int, category: str, date: str, time: str | None, text: str, error: str | None = None
@@ -407,16 +405,100 @@ def iii_root(root: Path) -> Path:
             "TEXT": text,
         }
 
-    write_table(
-        root / "NOTEEVENTS.csv",
-        [
-            note(
-                1, "Nursing", "2150-01-01", "2150-01-01 18:00:00", "Pt   resting [**Hospital 1**] comfortably"
-            ),
-            note(2, "Radiology", "2150-01-01", None, "CXR: no date-time, cannot be placed"),
-            note(3, "Discharge summary", "2150-01-10", None, "Discharge summary: sepsis resolved"),
-            note(4, "Nursing", "2150-01-01", "2150-01-01 19:00:00", "wrong patient note", error="1"),
-            note(5, "Nursing", "2150-01-04", "2150-01-04 19:00:00", "after the window"),
-        ],
-    )
+    tables["NOTEEVENTS"] = [
+        note(1, "Nursing", "2150-01-01", "2150-01-01 18:00:00", "Pt   resting [**Hospital 1**]\ncomfortably"),
+        note(2, "Radiology", "2150-01-01", None, "CXR: no date-time, cannot be placed"),
+        note(3, "Discharge summary", "2150-01-10", None, "Discharge summary: sepsis resolved"),
+        note(4, "Nursing", "2150-01-01", "2150-01-01 19:00:00", "wrong patient note", error="1"),
+        note(5, "Nursing", "2150-01-04", "2150-01-04 19:00:00", "after the window"),
+    ]
+    return tables
+
+
+def iii_root(root: Path) -> Path:
+    """A MIMIC-III root as the full release ships it (upper-case file names and columns), as .csv."""
+    for stem, rows in iii_tables().items():
+        write_table(root / f"{stem}.csv", rows)
+    return root
+
+
+# The columns of MIMIC-III 1.4's tables, in its order (the demo's headers, lower-case).
+III_COLUMNS = {
+    "PATIENTS": "row_id subject_id gender dob dod dod_hosp dod_ssn expire_flag",
+    "ADMISSIONS": "row_id subject_id hadm_id admittime dischtime deathtime admission_type admission_location "
+    "discharge_location insurance language religion marital_status ethnicity edregtime edouttime diagnosis "
+    "hospital_expire_flag has_chartevents_data",
+    "ICUSTAYS": "row_id subject_id hadm_id icustay_id dbsource first_careunit last_careunit first_wardid "
+    "last_wardid intime outtime los",
+    "CHARTEVENTS": "row_id subject_id hadm_id icustay_id itemid charttime storetime cgid value valuenum "
+    "valueuom warning error resultstatus stopped",
+    "LABEVENTS": "row_id subject_id hadm_id itemid charttime value valuenum valueuom flag",
+    "NOTEEVENTS": "row_id subject_id hadm_id chartdate charttime storetime category description cgid iserror "
+    "text",
+}
+# Values of the columns `iii_tables` leaves out, as the demo has them (empty otherwise).
+_III_EXTRA = {
+    "ADMISSIONS": {
+        "admission_type": "EMERGENCY",
+        "admission_location": "EMERGENCY ROOM ADMIT",
+        "discharge_location": "HOME",
+        "insurance": "Medicare",
+        "ethnicity": "WHITE",
+        "diagnosis": "SEPSIS",
+        "has_chartevents_data": 1,
+    },
+}
+
+
+def iii_demo_root(root: Path) -> Path:
+    """`iii_tables` as the public MIMIC-III demo ships them: `ADMISSIONS.csv` ... with lower-case headers
+    and all of MIMIC-III 1.4's columns, values quoted only where needed (a note's line breaks)."""
+    for stem, rows in iii_tables().items():
+        columns = III_COLUMNS[stem].split()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            lower = {**_III_EXTRA.get(stem, {}), **{k.lower(): v for k, v in row.items()}}
+            unknown = set(lower) - set(columns)
+            if unknown:
+                raise ValueError(f"{stem}: columns {sorted(unknown)} are not MIMIC-III's")
+            writer.writerow(["" if lower.get(c) is None else lower[c] for c in columns])
+        root.mkdir(parents=True, exist_ok=True)
+        (root / f"{stem}.csv").write_text(out.getvalue(), encoding="utf-8")
+    return root
+
+
+def physionet_layout(
+    base: Path, src: Path, *, version: str = "2.2", note_version: str | None = "2.2", notes: bool = True
+) -> Path:
+    """`src` (a MIMIC-IV root: hosp/, icu/) copied to base/physionet.org/files/mimiciv/<version>, and,
+    unless note_version is None, a MIMIC-IV-Note module at .../files/mimic-iv-note/<note_version>/note
+    holding one radiology report per ICU stay of src, 2 h after its intime (none when `notes` is
+    false: an empty note folder). Returns the MIMIC-IV root."""
+    files = base / "physionet.org" / "files"
+    root = files / "mimiciv" / version
+    for sub in ("hosp", "icu"):
+        shutil.copytree(src / sub, root / sub)
+    if note_version is not None:
+        note = files / "mimic-iv-note" / note_version / "note"
+        note.mkdir(parents=True)
+        if notes:
+            with gzip.open(root / "icu/icustays.csv.gz", "rt", encoding="utf-8") as fh:
+                stays = list(csv.DictReader(fh))
+            reports = []
+            for i, stay in enumerate(stays):
+                when = datetime.fromisoformat(stay["intime"]) + timedelta(hours=2)
+                reports.append(
+                    {
+                        **{k: RADIOLOGY_IV[0][k] for k in ("note_type", "note_seq", "storetime")},
+                        "note_id": f"{stay['subject_id']}-RR-{i}",
+                        "subject_id": stay["subject_id"],
+                        "hadm_id": stay["hadm_id"],
+                        "charttime": when.strftime("%Y-%m-%d %H:%M:%S"),
+                        "text": f"CHEST X-RAY of stay {stay['stay_id']}: no acute process",
+                    }
+                )
+            write_table(note / "radiology.csv.gz", reports)
+            write_table(note / "discharge.csv.gz", [], columns=list(DISCHARGE_IV[0]))
     return root

@@ -22,11 +22,17 @@ def test_node_lookup_and_find(tiny_kg):
         tiny_kg.node("X:1")
 
 
-def test_definition_document_has_name_definition_description(tiny_kg):
+def test_definition_document_follows_emerge_format(tiny_kg):
     assert tiny_kg.definition_document("E87.6") == (
-        "Name: Hypokalemia. Definition: Low blood potassium. Description: Serum potassium below 3.5 mmol/L."
+        "[disease name]Hypokalemia [definition]Low blood potassium. "
+        "[description]Serum potassium below 3.5 mmol/L."
     )
-    assert tiny_kg.definition_document("N18.9") == "Name: Chronic kidney disease."
+    # a definition only: the description tag stays, empty (as EMERGE writes a missing umls_description)
+    assert tiny_kg.definition_document("HP:0000822") == (
+        "[effect/phenotype name]Hypertension [definition]Increased pressure in the systemic arterial system. "
+        "[description]"
+    )
+    assert tiny_kg.definition_document("N18.9") == ""  # no text: no document, as in EMERGE
 
 
 def test_neighbors_relations_and_directions(tiny_kg):
@@ -139,3 +145,21 @@ def test_stage1_protocol_methods(tiny_kg):
     assert tiny_kg.related("I10") == ["N18.9", "DB00999", "E87.6"]  # not same_as
     assert tiny_kg.related("E87.6") == []  # only an is_a edge
     assert tiny_kg.lookup("CKD") == ["N18.9"]
+
+
+def test_content_fingerprint_sees_definitions_and_edges(tiny_kg):
+    """Summaries depend on definitions and triples: a graph differing only there must not look the same."""
+    from kg.linking import graph_fingerprint
+
+    changed = KnowledgeGraph(
+        tiny_kg.nodes.with_columns((pl.col("definition").fill_null("") + " edited").alias("definition")),
+        tiny_kg._src,
+        tiny_kg._dst,
+        tiny_kg._rel,
+        tiny_kg.relations,
+        name=tiny_kg.label,
+    )
+    assert graph_fingerprint(changed) == graph_fingerprint(tiny_kg)  # the linker index stays valid
+    assert changed.content_fingerprint() != tiny_kg.content_fingerprint()
+    fewer = KnowledgeGraph(tiny_kg.nodes, tiny_kg._src[1:], tiny_kg._dst[1:], tiny_kg._rel[1:], tiny_kg.relations)
+    assert fewer.content_fingerprint() != tiny_kg.content_fingerprint()

@@ -10,8 +10,8 @@ def test_orders_by_frequency_and_filters_diseases(tiny_kg):
     out = gather_knowledge(tiny_kg, {"E87.6": 1, "HP:0000822": 5, "I10": 3, "N18.9": 3})
     # the phenotype node is dropped (diseases only); ties keep first-seen order
     assert [k.node_id for k in out] == ["I10", "N18.9", "E87.6"]
-    assert out[0].count == 3 and out[0].document == "Name: Essential (primary) hypertension."
-    assert out[2].document.startswith("Name: Hypokalemia. Definition: Low blood potassium.")
+    assert out[0].count == 3 and out[0].document == ""  # no definition or description: no document
+    assert out[2].document.startswith("[disease name]Hypokalemia [definition]Low blood potassium.")
     assert out[2].triples == ("(Hypokalemia, is a, Chronic kidney disease)",)
 
 

@@ -1,15 +1,21 @@
-"""`emerge kg stats | link` on the tiny KG, and the real starter KG linked with the encoder those commands
-use (emerge/cli/kg.py). The kg package itself is tested in tests/kg."""
+"""`emerge kg stats | link` on the tiny KG, `emerge kg import primekg | bios` on the committed fixtures (and
+those sources in an experiment's kg section), and the real starter KG linked with the encoder those
+commands use (emerge/cli/kg.py). The kg package itself is tested in tests/kg."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from emerge.cli import cli, main
 from emerge.cli.kg import encoder_fn
+from emerge.experiment.config import load_experiment
+from emerge.experiment.stages import Run, kg_stage
+from foundation.errors import UserInputError
+from kg.graph import KnowledgeGraph
 from kg.linking import EntityLinker
 from kg.retrieval import gather_knowledge
 from kg.starter import load_starter_kg
@@ -74,6 +80,80 @@ def test_link_missing_file_is_a_user_error(tiny_kg, tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["kg", "link", "--kg", str(tmp_path / "kg"), "--mentions", str(tmp_path / "none.txt")])
     assert exc.value.code == 2
+
+
+KG_FIXTURES = Path(__file__).parents[2] / "kg" / "fixtures"
+PRIMEKG = KG_FIXTURES / "primekg"
+T2D_DOCUMENT = (
+    "[disease name]type 2 diabetes mellitus "
+    "[definition]A type of diabetes mellitus that is characterized by insulin resistance.. "
+    "A form of diabetes with insulin resistance and relative insulin deficiency. "
+    "[description]A subclass of diabetes mellitus that is not insulin-responsive."
+)
+
+
+def test_import_primekg_and_bios_save_kg_folders(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "primekg_kg"
+    argv = ["kg", "import", "primekg", "--kg-csv", str(PRIMEKG / "kg.csv"), "--features-dir", str(PRIMEKG)]
+    res = runner.invoke(cli, [*argv, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "nodes=6, edges=10" in res.output and "4 nodes with a document" in res.output
+    g = KnowledgeGraph.load(out)
+    assert g.definition_document("MONDO:5148") == T2D_DOCUMENT
+    assert g.definition_document("DrugBank:DB00331").startswith(
+        "[drug name]Metformin [definition] [description]"
+    )
+    res = runner.invoke(cli, ["kg", "stats", str(out)])
+    assert res.exit_code == 0 and json.loads(res.output)["nodes"] == 6
+    res = runner.invoke(cli, [*argv, "--out", str(out)])  # our own folder: replaced
+    assert res.exit_code == 0, res.output
+
+    res = runner.invoke(cli, ["kg", "import", "bios", "--dir", str(KG_FIXTURES / "bios"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "name='bios'" in res.output and "edges_dangling" in res.output  # counted skips are reported
+    bios = KnowledgeGraph.load(out)
+    assert bios.find("HTN") == ["C0020538"] and bios.hypernyms("C0020538") == ["C0020598"]
+
+
+def test_import_refuses_a_users_folder_before_reading(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(SystemExit) as exc:
+        main(["kg", "import", "primekg", "--kg-csv", str(tmp_path / "absent.csv"), "--out", str(mine)])
+    assert exc.value.code == 2  # the folder is checked first: the missing kg.csv is not even read
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    res = CliRunner().invoke(cli, ["kg", "stats", str(PRIMEKG / "kg.csv")])
+    assert res.exit_code != 0 and "emerge kg import primekg --kg-csv" in str(res.exception)
+
+
+def test_experiment_reads_primekg_with_features_and_an_imported_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    kg = [f"kg.path={PRIMEKG / 'kg.csv'}", "kg.source=primekg", f"kg.features={PRIMEKG}"]
+    config = load_experiment("demo", kg)
+    assert config.kg.features == str(PRIMEKG)
+    res = CliRunner().invoke(
+        cli, ["run", "--config", "demo", *sum((["--set", s] for s in kg), []), "--check"]
+    )
+    assert res.exit_code == 0, res.output
+    assert f"knowledge graph: primekg at {PRIMEKG / 'kg.csv'}, features from {PRIMEKG}" in res.output
+    graph = kg_stage(Run(config.resolve(), tmp_path / "run"))
+    assert graph.definition_document("MONDO:5148") == T2D_DOCUMENT
+    main_argv = [
+        "kg",
+        "import",
+        "primekg",
+        "--kg-csv",
+        str(PRIMEKG / "kg.csv"),
+        "--features-dir",
+        str(PRIMEKG),
+    ]
+    assert CliRunner().invoke(cli, [*main_argv, "--out", "imported"]).exit_code == 0
+    folder = load_experiment("demo", ["kg.source=folder", "kg.path=imported"])
+    assert kg_stage(Run(folder.resolve(), tmp_path / "run")).definition_document("MONDO:5148") == T2D_DOCUMENT
+    with pytest.raises(UserInputError, match="kg.features is only read for kg.source 'primekg'"):
+        load_experiment("demo", ["kg.source=folder", "kg.path=imported", f"kg.features={PRIMEKG}"])
 
 
 @pytest.mark.slow

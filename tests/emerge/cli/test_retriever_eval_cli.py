@@ -5,6 +5,7 @@ behind --model; the saved-model ones load the session's tiny BERT."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import polars as pl
 import pytest
@@ -156,3 +157,36 @@ def test_real_biencoder_follows_the_encoder_protocol(tmp_path):
     assert ChunkIndex.load(tmp_path / "idx").search(["anticonvulsant"], k=1, encoder=encoder).chunk_ids == [
         ["2_0"]
     ]
+
+
+def test_cli_build_cliniq_corpus_then_eval_with_official_format_qrels(cli, capsys, tmp_path):
+    """NOTEEVENTS (MIMIC-III layout) -> corpus.jsonl -> `eval --format cliniq` with real queries and
+    hand-made qrels in CliniQ's format (tests/drehr/fixtures/cliniq/mimic3/README.md)."""
+    fixture = DREHR_FIXTURES / "cliniq" / "mimic3"
+    data = tmp_path / "cliniq"
+    data.mkdir()
+    for path in fixture.glob("q*_*"):  # queries_*.jsonl, qrels_*.tsv
+        shutil.copy(path, data / path.name)
+    noteevents, ids = fixture / "NOTEEVENTS_sample.csv", fixture / "test_hadm_ids.txt"
+    build = ["retriever", "build-cliniq", "--noteevents", str(noteevents), "--hadm-ids", str(ids)]
+    cli(build + ["--out", str(data / "corpus.jsonl")])
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["chunks"] == 15 and summary["not_in_noteevents"] == ["100009"]
+    assert (data / "corpus.jsonl").read_bytes() == (
+        fixture / "corpus_by_cliniq_preprocess.jsonl"
+    ).read_bytes()
+
+    cli(["retriever", "eval", "--model", "toy", "--data", str(data), "--format", "cliniq"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["format"] == "cliniq"
+    # queries 0, 329, 695, 697 have judgments on the built corpus (query 2's only chunk, 100009_0, is not)
+    assert out["dense"]["n_queries"] == 4
+    # "phenytoin" and "pantoprazole" occur once each, in the chunk judged relevant: BM25 ranks it first
+    assert out["bm25"]["cliniq"]["multi_patient"]["drug"]["mrr"] == 1.0
+
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text("my notes\n")
+    with pytest.raises(SystemExit) as exc:
+        cli(build + ["--out", str(mine)])
+    assert exc.value.code == 2 and "refusing to overwrite" in capsys.readouterr().err
+    assert mine.read_text() == "my notes\n"

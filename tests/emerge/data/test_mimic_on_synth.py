@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from emerge.data.build import build_dataset
-from emerge.data.config import BuildConfig
+from emerge.data.config import BuildConfig, LabelConfig
 from emerge.data.dataset import EHRDataset
 
 synth = pytest.importorskip("emerge.data.synth")
@@ -18,7 +18,9 @@ synth = pytest.importorskip("emerge.data.synth")
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth") / "mimic"
     synth.generate(root, stays=60, seed=0)
-    return root, build_dataset(root, tmp_path_factory.mktemp("out") / "ds", BuildConfig(version="iv"))
+    # the generator's truth counts a death after discharge (patients.dod) as a readmission
+    config = BuildConfig(version="iv", labels=LabelConfig(readmission_death="date_of_death"))
+    return root, build_dataset(root, tmp_path_factory.mktemp("out") / "ds", config)
 
 
 def test_cohort_and_labels_match_the_generator_truth(built):

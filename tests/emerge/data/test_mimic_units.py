@@ -107,7 +107,9 @@ def test_readmission_definitions():
         {"subject_id": [10, 20], "admittime": [_t(18), _t(1)]}
     )  # 13 days after dischtime
     emerge = add_labels(cohort, icustays, admissions, LabelConfig())
-    assert emerge["readmission_30d"].to_list() == [1, 1]  # ICU stay on day 20; death on day 25
+    assert emerge["readmission_30d"].to_list() == [1, 0]  # ICU stay on day 20; a death after discharge
+    dod = add_labels(cohort, icustays, admissions, LabelConfig(readmission_death="date_of_death"))
+    assert dod["readmission_30d"].to_list() == [1, 1]  # ... counts with the date of death (day 25)
     assert emerge["mortality_inhospital"].to_list() == [0, 0]
     assert add_labels(cohort, icustays, admissions, LabelConfig(readmission="icu"))[
         "readmission_30d"

@@ -1,6 +1,7 @@
 """Experiment configs (every shipped one loads and instantiates) and `run_experiment` end to end."""
 
 import json
+import logging
 
 import polars as pl
 import pytest
@@ -8,6 +9,7 @@ import yaml
 from click.testing import CliRunner
 
 from emerge.cli import cli
+from emerge.data.build import build_dataset
 from emerge.experiment.config import CONFIGS, ExperimentConfig, apply_overrides, load_experiment, reads
 from emerge.experiment.demo import demo_config
 from emerge.experiment.runner import run_experiment
@@ -17,6 +19,7 @@ from emerge.models.config import InputDims
 from foundation.errors import UserInputError
 from tests.helpers.fakes import FakeBackend
 from tests.helpers.kg import ward_kg
+from tests.helpers.mimic import iv_root, physionet_layout
 from tests.helpers.paths import MIMIC_IV_DEMO
 
 EXPERIMENTS = sorted((CONFIGS / "experiment").glob("*.yaml"))
@@ -72,13 +75,19 @@ def test_config_errors_name_the_problem(tmp_path):
 
 
 def test_mimic_experiment_builds_its_dataset_from_root(tmp_path):
-    fixture = MIMIC_IV_DEMO
     mimic = ExperimentConfig.from_yaml(CONFIGS / "experiment" / "mimic_iv_mortality.yaml").resolve()
+    # the demo has no note module and the experiment's models read notes: refused before any work
+    with pytest.raises(UserInputError, match=r"models of mimic_iv_mortality read notes but no note table"):
+        data_stage(Run(mimic, tmp_path / "out", root=MIMIC_IV_DEMO))
+    assert not (tmp_path / "out" / "dataset").exists()
+    # with MIMIC-IV-Note beside it, as PhysioNet lays it out, the notes are found
+    root = physionet_layout(tmp_path / "dl", MIMIC_IV_DEMO)
     # the 100-patient demo leaves no death in the validation split: refused before any training
     with pytest.raises(UserInputError, match=r"val split: \d+ stays, 0 with mortality"):
-        data_stage(Run(mimic, tmp_path / "out", root=fixture))
-    folder = tmp_path / "out" / "dataset"
-    assert json.loads((folder / "dataset.json").read_text())["counts"]["stays"] > 0
+        data_stage(Run(mimic, tmp_path / "out", root=root))
+    info = json.loads((tmp_path / "out" / "dataset" / "dataset.json").read_text())
+    assert info["counts"]["stays"] > 0 and info["counts"]["notes"] == info["counts"]["stays"]
+    assert info["notes_from"]["origin"] == "found beside --root" and info["exclusions"]["no_notes"] == 0
 
 
 def test_demo_overrides_and_no_summaries_drop_the_summary_models():
@@ -205,3 +214,59 @@ def test_run_experiment_end_to_end_then_reuses_every_stage(tmp_path):
     again = FakeBackend(reply=lambda text, s: "changed")
     assert run_experiment(exp, llm_backend=again).metrics == metrics
     assert again.calls == []
+
+
+def test_the_mimic_experiments_require_notes_and_the_demo_does_not():
+    for path in EXPERIMENTS:
+        build = ExperimentConfig.from_yaml(path).data.build
+        assert build.cohort.require_notes == (path.stem != "demo"), path.stem
+        assert build.labels.readmission_death == ("date_of_death" if path.stem == "demo" else "in_hospital")
+        leaks = path.stem.endswith("_emerge_text")
+        assert build.include_discharge_notes == leaks, path.stem
+        if leaks:  # EMERGE's MIMIC-IV text: discharge summaries, the leakage said in the file itself
+            assert build.note_tables_iv == ("discharge",) and "LEAKAGE" in path.read_text()
+    names = {p.stem for p in EXPERIMENTS}
+    assert {"mimic_iv_mortality_emerge_text", "mimic_iv_readmission_emerge_text"} <= names
+
+
+def test_emerge_text_experiment_warns_of_the_leak_on_every_build(tmp_path, caplog):
+    exp = load_experiment("mimic_iv_readmission_emerge_text")
+    root = iv_root(tmp_path / "iv")  # stay 111's admission has a discharge summary, after the window
+    for _ in range(2):  # built, then reused: the warning is logged both times
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="emerge.data"):
+            out = build_dataset(root, tmp_path / "ds", exp.data.build)
+        assert any("leak the outcome" in r.getMessage() for r in caplog.records)
+    notes = pl.read_parquet(out / "notes.parquet")
+    assert notes["note_id"].to_list() == ["1-DS-1"] and notes["hours_from_intime"].item() > 48
+    result = CliRunner().invoke(
+        cli,
+        ["run", "--config", "mimic_iv_readmission_emerge_text", "--check", "--root", str(root)]
+        + ["--llm", "llm/smollm2.yaml", "--out", str(tmp_path / "run")],
+    )
+    assert result.exit_code == 0, result.output
+    assert "include_discharge_notes: discharge summaries, written after the window, leak" in result.output
+
+
+def test_run_check_and_data_stage_stop_without_notes_naming_where_they_looked(tmp_path):
+    src = iv_root(tmp_path / "src", notes=False)
+    root = physionet_layout(tmp_path / "dl", src, notes=False)
+    config = str(CONFIGS / "experiment" / "mimic_iv_mortality.yaml")
+    check = ["run", "--config", config, "--check", "--root", str(root), "--llm", "llm/smollm2.yaml"]
+    result = CliRunner().invoke(cli, [*check, "--out", str(tmp_path / "run")])
+    message = str(result.exception)
+    assert isinstance(result.exception, UserInputError) and "read notes but no note table" in message
+    assert str(root / "note/radiology.csv.gz") in message
+    assert str(tmp_path / "dl/physionet.org/files/mimic-iv-note/2.2/note/discharge.csv.gz") in message
+    exp = load_experiment(config).resolve()
+    with pytest.raises(UserInputError, match="read notes but no note table was found"):
+        data_stage(Run(exp, tmp_path / "out", root=root))
+    assert not (tmp_path / "out" / "dataset").exists()
+    # --note-root (run) / data.note_root (YAML): the notes are read from there
+    physionet_layout(tmp_path / "other", src)
+    note = tmp_path / "other/physionet.org/files/mimic-iv-note/2.2/note"
+    result = CliRunner().invoke(cli, [*check, "--out", str(tmp_path / "run"), "--note-root", str(note)])
+    assert result.exit_code == 0, result.output
+    assert f"note tables: radiology, discharge from {note} (--note-root)" in result.output
+    with_root = load_experiment(config, [f"data.note_root={note}"]).resolve()
+    assert with_root.config.data.note_root == str(note)

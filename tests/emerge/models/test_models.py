@@ -65,11 +65,26 @@ def test_whole_modality_masked_gives_no_nan_in_forward_or_backward(norm, batch_f
         assert p.grad is None or torch.isfinite(p.grad).all(), name
 
 
-def test_gate_weights_are_a_distribution_and_zero_for_missing(batch):
-    gate = _model("emerge_full").forward_details(batch)["gate"]  # [B, 3]: ts, notes, summary
+def test_paper_gate_weights_are_a_distribution_and_zero_for_missing(batch):
+    model = _model("emerge_full", fusion_output="gate", ts_pool="mean")  # EMERGE's published design
+    assert model.modality_names == ("ts", "notes", "summary")
+    gate = model.forward_details(batch)["gate"]  # [B, 3]: ts, notes, summary
     torch.testing.assert_close(gate.sum(dim=1), torch.ones(4))
     assert gate[1, 1] == 0 and gate[3, 2] == 0
     assert (gate[0] > 0).all()
+
+
+def test_residual_fusion_starts_from_the_time_series_vector(batch):
+    """The default: ts vector + gated contributions; gates start at residual_gate_init, 0 when missing."""
+    model = _model("emerge_full").eval()
+    assert model.modality_names == ("ts", "ts_context", "notes", "summary")
+    out = model.forward_details(batch)
+    gate = out["gate"]  # [B, 4]
+    assert (gate[:, 0] == 1).all()  # the time series is never gated away
+    torch.testing.assert_close(gate[0, 1:], torch.full((3,), 0.1))  # the initial gate value
+    assert gate[1, 2] == 0 and gate[3, 3] == 0  # stay 1 has no notes, stay 3 no summary
+    ts_vector = model.ts_encoder(batch["x"], batch.get("x_mask"))[1]  # [B, H]
+    torch.testing.assert_close(out["vectors"][:, 0], ts_vector)  # the representation ts_only predicts from
 
 
 def test_fusion_attention_ignores_padded_chunks(batch):
