@@ -161,5 +161,7 @@ def test_content_fingerprint_sees_definitions_and_edges(tiny_kg):
     )
     assert graph_fingerprint(changed) == graph_fingerprint(tiny_kg)  # the linker index stays valid
     assert changed.content_fingerprint() != tiny_kg.content_fingerprint()
-    fewer = KnowledgeGraph(tiny_kg.nodes, tiny_kg._src[1:], tiny_kg._dst[1:], tiny_kg._rel[1:], tiny_kg.relations)
+    fewer = KnowledgeGraph(
+        tiny_kg.nodes, tiny_kg._src[1:], tiny_kg._dst[1:], tiny_kg._rel[1:], tiny_kg.relations
+    )
     assert fewer.content_fingerprint() != tiny_kg.content_fingerprint()
