@@ -17,7 +17,7 @@ from emerge.models.registry import register_model
 from emerge.models.text_encoder import TextProjector
 from emerge.models.unimodal import build_ts_encoder
 
-__all__ = ["ConcatModel", "ConcatNoSummaryModel"]
+__all__ = ["ConcatModel", "ConcatNoSummaryModel", "NotesSummaryModel"]
 
 
 @register_model("concat")
@@ -51,3 +51,28 @@ class ConcatNoSummaryModel(ConcatModel):
     comparison point that tells a weak note representation from a weak fusion."""
 
     requires = frozenset({"notes"})
+
+
+@register_model("notes_summary")
+class NotesSummaryModel(EmergeModel):
+    """Notes and the RAG summary without the time series (EMERGE's "Note + RAG" ablation): the pooled
+    notes and summary vectors side by side, MLP head. With no time-series tokens there is nothing for
+    the cross-attention to attend between, so the two text vectors meet late, as in `concat`."""
+
+    requires = frozenset({"notes", "summary"})
+
+    def __init__(self, config: ModelConfig, dims: InputDims, num_outputs: int):
+        super().__init__(config, dims, num_outputs)
+        h = config.hidden_dim
+        sources = sorted(self.requires)
+        self.projectors = nn.ModuleDict({k: TextProjector(dims.text_dim, h, config.dropout) for k in sources})
+        self.missing = nn.ParameterDict({k: nn.Parameter(torch.zeros(h)) for k in sources})
+        self.head = PredictionHead(h * len(sources), h, num_outputs, config.head_dropout)
+
+    def forward_details(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        parts = []
+        for key in sorted(self.requires):
+            chunks, mask = self.text_inputs(batch, key)
+            pooled, has_any = masked_mean(self.projectors[key](chunks, mask), mask)  # [B, H]
+            parts.append(torch.where(has_any.unsqueeze(-1), pooled, self.missing[key].expand_as(pooled)))
+        return {"logits": self.head(torch.cat(parts, dim=-1))}  # [B, 2H] -> [B, K]

@@ -28,7 +28,9 @@ Variant = Literal[
     "summary_only",
     "concat",
     "concat_no_summary",
+    "notes_summary",
     "fusion_no_summary",
+    "ts_summary",
     "emerge_full",
     "emerge_released",
 ]

@@ -34,7 +34,7 @@ from emerge.models.registry import register_model
 from emerge.models.text_encoder import TextProjector
 from emerge.models.unimodal import build_ts_encoder
 
-__all__ = ["EmergeFullModel", "FusionNoSummaryModel"]
+__all__ = ["EmergeFullModel", "FusionNoSummaryModel", "TsSummaryModel"]
 
 
 @register_model("emerge_full")
@@ -111,3 +111,11 @@ class FusionNoSummaryModel(EmergeFullModel):
 
     requires = frozenset({"notes"})
     text_sources = ("notes",)
+
+
+@register_model("ts_summary")
+class TsSummaryModel(EmergeFullModel):
+    """The fusion network over time series and the RAG summary, no notes (EMERGE's "TS + RAG" ablation)."""
+
+    requires = frozenset({"summary"})
+    text_sources = ("summary",)

@@ -44,7 +44,7 @@ def test_masked_text_token_does_not_change_output(variant, batch):
 @pytest.mark.parametrize("variant", TEXT_VARIANTS)
 def test_valid_text_token_does_change_output(variant, batch):
     model = _model(variant)
-    key = "summary" if variant == "summary_only" else "notes"
+    key = "summary" if variant in ("summary_only", "ts_summary") else "notes"
     changed = {k: v.clone() for k, v in batch.items()}
     changed[key][0, 0, 0] += 3.0  # one coordinate: a uniform shift would vanish in the LayerNorm
     assert not torch.allclose(model(changed)[0], model(batch)[0])
