@@ -16,11 +16,11 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MODELS = {
-    "ts_only": "ts_only",
-    "fusion_no_summary": "fusion (paper)",
-    "fusion_residual": "fusion (residual)",
-    "fusion_ctx": "fusion (default)",
+MODELS = {  # run name -> (label, colour): the same colour in every panel
+    "ts_only": ("ts_only", "tab:blue"),
+    "fusion_no_summary": ("fusion (paper)", "tab:orange"),
+    "fusion_residual": ("fusion (residual, no ts context)", "tab:green"),
+    "fusion_ctx": ("fusion (default)", "tab:red"),
 }
 
 
