@@ -107,7 +107,7 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads; LLM {backend.model_id}, batch {backend.preferred_batch_size}, "
         f"greedy, max_new_tokens {settings.max_new_tokens}. Task {args.task}; entity_mode llm (EMERGE's NER "
-        f"prompt, up to 3 retries), dense linking (threshold {settings.link_threshold}).",
+        f"prompt, verbatim; up to 3 retries), dense linking (threshold {settings.link_threshold}).",
         f"Command: `.venv/bin/python benchmarks/rag.py --stays {args.stays}`",
         "",
         f"One-off dense index over every starter-KG surface form of the linked types: {index_s:.1f} s "

@@ -23,8 +23,8 @@ from tqdm.auto import tqdm
 from drehr.model.config import CONFIG_FILE, CONFIG_KIND, CONFIG_VERSION, BiEncoderConfig
 from drehr.model.loading import load_backbone, resolve_model_dir, settings_for
 from drehr.model.pooling import pool
-from drehr.model.st_format import write_sentence_transformers_files
-from drehr.model.tokenize import TokenizedTexts, check_texts, pad_ids, tokenize_texts
+from drehr.model.st_format import write_eos_template, write_sentence_transformers_files
+from drehr.model.tokenize import TokenizedTexts, appends_eos, check_texts, pad_ids, tokenize_texts
 from drehr.model.weights import hash_weight_files, merged_base, weight_files
 from foundation.artifacts import stable_hash, write_config
 from foundation.errors import UserInputError
@@ -78,7 +78,12 @@ class BiEncoder(torch.nn.Module):
         Settings come from, in order: the keyword arguments, our `drehr_config.json`, the
         sentence-transformers files of the folder, and defaults (decoders: last-token pooling and
         EOS appended; encoders: CLS). Nothing is downloaded and `trust_remote_code` stays off.
+        `device`: None keeps the model on the CPU; "auto", "cpu", "cuda" or "cuda:N" place it
+        (`drehr.model.device.resolve_device`: a bad value or a missing GPU is a `UserInputError`).
         """
+        from drehr.model.device import resolve_device
+
+        placed_on = None if device is None else resolve_device(device)  # refused before the weights load
         directory = resolve_model_dir(path_or_name)
         check_whole(directory, CONFIG_KIND, "model folder", "save or train the model again")
         overrides = {
@@ -98,8 +103,8 @@ class BiEncoder(torch.nn.Module):
             weights_hash or hash_weight_files(weight_files(directory)),
             source=str(directory),
         )
-        if device is not None:
-            model.to(device)
+        if placed_on is not None:
+            model.to(placed_on)
         return model
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
@@ -111,6 +116,8 @@ class BiEncoder(torch.nn.Module):
                 base.save_pretrained(tmp, state_dict=state_dict, safe_serialization=True)
             self.tokenizer.save_pretrained(tmp)
             write_sentence_transformers_files(tmp, self.config, self.dimension)
+            if self.config.append_eos and not appends_eos(self.tokenizer):
+                write_eos_template(tmp, self.tokenizer)  # so SentenceTransformer(dir) appends EOS too
             files = weight_files(tmp)
             self._weights_hash = hash_weight_files(files)
             write_config(

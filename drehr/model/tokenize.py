@@ -13,7 +13,7 @@ import torch
 
 from foundation.errors import UserInputError
 
-__all__ = ["TokenizedTexts", "check_texts", "tokenize_texts", "pad_ids"]
+__all__ = ["TokenizedTexts", "check_texts", "tokenize_texts", "appends_eos", "pad_ids"]
 
 
 @dataclass
@@ -53,10 +53,12 @@ def tokenize_texts(
     """Token ids of `texts` (special tokens included), each cut to at most `max_length` tokens.
 
     With `append_eos` the text is cut to `max_length - 1` and the EOS id appended (decoders with
-    last-token pooling). Truncated texts are counted, from the fast tokenizer's overflow when it
-    has one, else by tokenizing once more without truncation.
+    last-token pooling); a tokenizer that appends EOS itself (a saved decoder BiEncoder's, see
+    `drehr.model.st_format.write_eos_template`) is cut at `max_length`, its EOS included, so both give
+    the same ids. Truncated texts are counted, from the fast tokenizer's overflow when it has one, else by
+    tokenizing once more without truncation.
     """
-    limit = max_length - 1 if append_eos else max_length
+    limit = max_length - 1 if append_eos and not appends_eos(tokenizer) else max_length
     enc = tokenizer(list(texts), truncation=True, max_length=limit, padding=False)
     ids: list[list[int]] = enc["input_ids"]
     encodings = getattr(enc, "encodings", None)
@@ -73,6 +75,13 @@ def tokenize_texts(
             )
         ids = [row if row and row[-1] == eos else row + [eos] for row in ids]
     return TokenizedTexts(input_ids=ids, n_truncated=n_truncated, max_length=max_length)
+
+
+def appends_eos(tokenizer) -> bool:
+    """Whether the tokenizer itself ends every text with its EOS token (its post-processor does)."""
+    eos = tokenizer.eos_token_id
+    ids = tokenizer("a")["input_ids"]
+    return eos is not None and bool(ids) and ids[-1] == eos
 
 
 def pad_ids(rows: Sequence[Sequence[int]], pad_id: int, side: str = "right") -> dict[str, torch.Tensor]:

@@ -7,15 +7,42 @@ from pathlib import Path
 
 import click
 
-__all__ = ["group", "COMMANDS", "encoder_fn", "open_kg", "link_mentions_file", "import_graph"]
+__all__ = [
+    "group",
+    "COMMANDS",
+    "device_option",
+    "encoder_fn",
+    "open_kg",
+    "link_mentions_file",
+    "import_graph",
+]
 
 
-def encoder_fn(model: str = "default"):
-    """A DR.EHR `BiEncoder` ("default": the bundled all-MiniLM-L6-v2, or a trained model folder) as an
-    encoder callable texts -> float32 (n, d) with unit rows, plus its fingerprint (the linker cache key)."""
+def _checked_device(ctx, param, value: str) -> str:
+    from drehr.model.device import check_device
+
+    return check_device(value)
+
+
+def device_option(what: str):
+    """The `--device` option of every command that encodes text (`drehr.model.device`; a bad value is a
+    `UserInputError` listing the valid ones, `cuda` without a GPU one when the encoder is loaded)."""
+    return click.option(
+        "--device",
+        default="auto",
+        show_default=True,
+        callback=_checked_device,
+        help=f"Where {what} runs: auto (a CUDA GPU when one is visible, else the CPU), cpu, cuda or cuda:N.",
+    )
+
+
+def encoder_fn(model: str = "default", device: str = "auto"):
+    """A DR.EHR `BiEncoder` ("default": the bundled all-MiniLM-L6-v2, or a trained model folder) on `device`
+    as an encoder callable texts -> float32 (n, d) with unit rows, plus its fingerprint (the linker cache
+    key)."""
     from drehr.model import load_sentence_encoder
 
-    encoder = load_sentence_encoder(model)
+    encoder = load_sentence_encoder(model, device=device)
 
     def encode(texts: list[str]):
         return encoder.encode(list(texts), batch_size=128)
@@ -39,6 +66,7 @@ def link_mentions_file(
     types: str | None,
     cache_dir: Path | None = None,
     model: str = "default",
+    device: str = "auto",
 ) -> list[dict]:
     """Link one mention per line of `mentions`; write JSON lines to `out` (or return them).
 
@@ -60,7 +88,7 @@ def link_mentions_file(
             f"mentions file {mentions} holds no mention; write one mention per line "
             f"(e.g. 'high blood pressure')"
         )
-    encode = encoder_fn(model)
+    encode = encoder_fn(model, device)
     graph = open_kg(kg)
     root = cache_dir or cache_root() / "linkers"
     linker = cached_linker(graph, encode, root, encode.fingerprint, threshold=threshold, types=types)
@@ -200,11 +228,18 @@ def stats(kg_dir: str) -> None:
     show_default=True,
     help='Encoder: "default" (bundled MiniLM) or a DR.EHR BiEncoder folder (emerge retriever train).',
 )
+@device_option("the encoder")
 def link(
-    kg_dir: str, mentions: Path, threshold: float, types: str | None, out: Path | None, model: str
+    kg_dir: str,
+    mentions: Path,
+    threshold: float,
+    types: str | None,
+    out: Path | None,
+    model: str,
+    device: str,
 ) -> None:
     """Link mentions to KG nodes: JSON lines {mention, node_id, node_name, score} (node_id null if none)."""
-    link_mentions_file(kg_dir, mentions, out, threshold, types, model=model)
+    link_mentions_file(kg_dir, mentions, out, threshold, types, model=model, device=device)
 
 
 COMMANDS = [group]

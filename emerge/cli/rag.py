@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from emerge.cli.kg import device_option
+
 _DATA = click.option(
     "--data",
     "data_dir",
@@ -141,7 +143,10 @@ def entities(
     show_default=True,
     help='Sentence encoder for dense linking: "default" (bundled MiniLM) or a trained folder.',
 )
-def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_mode: str, model: str) -> None:
+@device_option("the sentence encoder")
+def link(
+    kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_mode: str, model: str, device: str
+) -> None:
     """Link OUT/entities to KG nodes -> OUT/linked/linked.parquet."""
     from drehr.model import load_sentence_encoder
     from emerge.cli.kg import open_kg
@@ -149,7 +154,7 @@ def link(kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_m
 
     read_step(out, "entities")  # a clear error before the encoder and the KG are loaded
     settings = _settings(link_threshold=threshold, dense_linking=dense_linking, entity_mode=entity_mode)
-    encoder = load_sentence_encoder(model)
+    encoder = load_sentence_encoder(model, device=device)
     frame = run_linking(out, open_kg(kg_dir), encoder.encode, encoder.fingerprint, settings)
     click.echo(
         f"linked {int(frame['node_id'].is_not_null().sum())} of {frame.height} entity rows "

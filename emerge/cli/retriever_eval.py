@@ -12,15 +12,20 @@ import json
 
 import click
 
+from emerge.cli.kg import device_option
+
 __all__ = ["COMMANDS", "load_encoder"]
 
 
-def load_encoder(model: str):
-    """`drehr.model.BiEncoder.from_pretrained(model)`; `model` is a saved folder or "default"
-    (bundled MiniLM)."""
+def load_encoder(model: str, device: str = "auto"):
+    """`drehr.model.BiEncoder.from_pretrained(model, device=device)`; `model` is a saved folder or "default"
+    (bundled MiniLM), `device` auto | cpu | cuda | cuda:N."""
     from drehr.model import BiEncoder
 
-    return BiEncoder.from_pretrained(model)
+    return BiEncoder.from_pretrained(model, device=device)
+
+
+_device = device_option("the encoder")
 
 
 _model = click.option(
@@ -71,11 +76,14 @@ def build_cliniq_command(noteevents: str, hadm_ids: str, out: str) -> None:
     "--baselines/--no-baselines", default=True, show_default=True, help="Also run BM25 and BM25+dense RRF."
 )
 @_batch
-def eval_command(model: str, data: str, fmt: str, split: str, baselines: bool, batch_size: int) -> None:
+@_device
+def eval_command(
+    model: str, data: str, fmt: str, split: str, baselines: bool, batch_size: int, device: str
+) -> None:
     """Evaluate a retriever on BEIR or CliniQ data; print the metrics as JSON."""
     from drehr.evaluation.suite import run_retrieval_eval
 
-    result = run_retrieval_eval(load_encoder(model), data, fmt, batch_size, baselines, split)
+    result = run_retrieval_eval(load_encoder(model, device), data, fmt, batch_size, baselines, split)
     click.echo(json.dumps(result, indent=2))
 
 
@@ -103,13 +111,20 @@ def eval_command(model: str, data: str, fmt: str, split: str, baselines: bool, b
 )
 @click.option("--seed", default=0, show_default=True, type=int)
 @_batch
+@_device
 def eval_icd10_command(
-    model: str, rephrasings: str | None, candidates: str, limit: int, seed: int, batch_size: int
+    model: str,
+    rephrasings: str | None,
+    candidates: str,
+    limit: int,
+    seed: int,
+    batch_size: int,
+    device: str,
 ) -> None:
     """The ICD-10-CM semantic search benchmark (arXiv:2401.01943); print JSON."""
     from drehr.evaluation.suite import run_icd10_eval
 
-    result = run_icd10_eval(load_encoder(model), rephrasings, candidates, limit, seed, batch_size)
+    result = run_icd10_eval(load_encoder(model, device), rephrasings, candidates, limit, seed, batch_size)
     click.echo(json.dumps(result, indent=2))
 
 
@@ -130,11 +145,14 @@ def eval_icd10_command(
 @click.option("--kind", type=click.Choice(["auto", "flat", "ivf", "hnsw"]), default="auto", show_default=True)
 @click.option("--nprobe", type=click.IntRange(1), default=None, help="IVF cells visited per query.")
 @_batch
-def index_command(model: str, chunks: str, out: str, kind: str, nprobe: int | None, batch_size: int) -> None:
+@_device
+def index_command(
+    model: str, chunks: str, out: str, kind: str, nprobe: int | None, batch_size: int, device: str
+) -> None:
     """Encode chunks and save a retriever folder (encoder + index + texts); print a JSON summary."""
     from drehr.index import build_chunk_index
 
-    result = build_chunk_index(load_encoder(model), chunks, out, kind, batch_size, nprobe)
+    result = build_chunk_index(load_encoder(model, device), chunks, out, kind, batch_size, nprobe)
     click.echo(json.dumps(result, indent=2))
 
 
@@ -156,11 +174,9 @@ def index_command(model: str, chunks: str, out: str, kind: str, nprobe: int | No
     help="Search only this patient's chunks; repeat to restrict to several patients (default: all).",
 )
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1), help="Hits per query.")
-@click.option(
-    "--device", default=None, help='Torch device for the query encoder, e.g. "cuda" (default: CPU).'
-)
+@device_option("the query encoder")
 def search_command(
-    directory: str, queries: tuple[str, ...], patients: tuple[str, ...], k: int, device: str | None
+    directory: str, queries: tuple[str, ...], patients: tuple[str, ...], k: int, device: str
 ) -> None:
     """Search a retriever folder; print one JSON line per hit (query, rank, chunk_id, patient_id,
     score, text)."""

@@ -1,4 +1,4 @@
-"""EMERGE's normalization and imputation of the hourly time series, fitted on the training split.
+"""Normalization and imputation of the hourly time series, fitted on the training split.
 
 Numeric variables (and age): mean and standard deviation from the training split's observed values
 that lie inside its 5th-95th percentile (so charting outliers do not inflate the scale); median of
@@ -8,6 +8,13 @@ Categorical variables: forward-filled category; before the first value the train
 frequent category; then one-hot over the benchmark's categories (47 columns for the 5 variables).
 A variable never observed in training (e.g. all of chartevents' when the table is absent) gets
 z = 0 / an all-zero one-hot everywhere, with a warning.
+
+Numeric variables follow EMERGE's preprocessing (yhzhu99/ehr-datasets utils/tools.py,
+`normalize_dataframe` and `forward_fill_pipeline`), which trims strictly inside the percentiles, uses
+the sample standard deviation and the trimmed median, and sets |z| > 1e4 to 0. Categorical variables
+do not: EMERGE fills every one-hot column with -1 before a variable's first observation. The MIMIC-III
+benchmark (Harutyunyan et al.) fills that gap with fixed normal values instead. docs/data.md compares
+the three.
 
 `Normalizer` holds the statistics, saves them as `normalizer.json` and loads them back, so a model
 trained on one dataset can be applied to another with the same scaling.

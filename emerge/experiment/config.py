@@ -11,8 +11,8 @@ work start (and a test resolves every shipped experiment).
     name: mimic_iv_mortality
     data:   {source: mimic, root: null, build: {version: iv, ...}}   # or source: synthetic
     kg:     {source: starter}                                         # or primekg / bios / folder + path
-    rag:    {enabled: true, llm: llm/smollm2.yaml, settings: {task: mortality, ...}}
-    text:   {encoder: default, max_chunks: 16}
+    rag:    {enabled: true, llm: llm/smollm2.yaml, linker_device: auto, settings: {task: mortality, ...}}
+    text:   {encoder: default, device: auto, max_chunks: 16}
     trainer: trainer/default.yaml
     tasks:  [mortality]
     models: [model/ts_only.yaml, model/emerge_full.yaml]
@@ -122,20 +122,41 @@ class KGSection(_Section):
         return self
 
 
+def _device(value: str) -> str:
+    """A device option checked when the config is read: auto | cpu | cuda | cuda:N (drehr.model.device)."""
+    from drehr.model.device import check_device
+
+    return check_device(value)
+
+
 class RagSection(_Section):
-    """The RAG stage: entities -> KG links -> knowledge -> LLM summary (see emerge.rag.stage)."""
+    """The RAG stage: entities -> KG links -> knowledge -> LLM summary (see emerge.rag.stage).
+
+    `linker_device`: where the linker encoder runs ("auto": a CUDA GPU when one is visible, else the CPU;
+    "cpu", "cuda", "cuda:N"). The LLM's device is its own config's (`llm:`).
+    """
 
     enabled: bool = True
     llm: str = "llm/smollm2.yaml"
     linker_encoder: str = "default"
+    linker_device: str = "auto"
     settings: RagSettings = RagSettings()
+
+    _check_device = field_validator("linker_device")(_device)
 
 
 class TextSection(_Section):
-    """The frozen encoder of notes and summaries: "default" (bundled MiniLM) or a BiEncoder folder."""
+    """The frozen encoder of notes and summaries: "default" (bundled MiniLM) or a BiEncoder folder.
+
+    `device`: where it encodes ("auto": a CUDA GPU when one is visible, else the CPU; "cpu", "cuda",
+    "cuda:N"), in float32 on every device (`drehr.model.device`).
+    """
 
     encoder: str = "default"
+    device: str = "auto"
     max_chunks: int = Field(16, ge=1)
+
+    _check_device = field_validator("device")(_device)
 
 
 class ExperimentConfig(_Section):

@@ -82,12 +82,17 @@ def _check_kg(exp: ResolvedExperiment) -> str:
 
 
 def _check_encoders(exp: ResolvedExperiment) -> str:
+    from drehr.model.device import resolve_device
     from drehr.model.loading import check_sentence_encoder
 
     check_sentence_encoder(exp.config.text.encoder, "text.encoder")
+    text_device = resolve_device(exp.config.text.device)  # `cuda` without a GPU: refused now, not later
     if exp.needs_summaries:
         check_sentence_encoder(exp.config.rag.linker_encoder, "rag.linker_encoder")
-    return f"encoders: text {exp.config.text.encoder}, linker {exp.config.rag.linker_encoder}"
+        resolve_device(exp.config.rag.linker_device)
+    return (
+        f"encoders: text {exp.config.text.encoder} on {text_device}, linker {exp.config.rag.linker_encoder}"
+    )
 
 
 def _check_llm(exp: ResolvedExperiment) -> str:

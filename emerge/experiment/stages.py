@@ -47,19 +47,23 @@ class Run:
     out: Path
     root: str | Path | None = None
     llm_backend: Any = None
-    _encoders: dict[str, Any] = field(default_factory=dict)
+    _encoders: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     @property
     def config(self):
         return self.exp.config
 
-    def encoder(self, name: str):
-        """The sentence encoder `name` ("default" or a folder), loaded on first use."""
-        if name not in self._encoders:
+    def encoder(self, name: str, device: str = "auto"):
+        """The sentence encoder `name` ("default" or a folder) on `device` (auto | cpu | cuda | cuda:N),
+        loaded on first use; the text and linker encoders share one object when both match."""
+        from drehr.model.device import resolve_device
+
+        key = (name, str(resolve_device(device)))
+        if key not in self._encoders:
             from drehr.model import load_sentence_encoder
 
-            self._encoders[name] = load_sentence_encoder(name, what="encoder")
-        return self._encoders[name]
+            self._encoders[key] = load_sentence_encoder(name, what="encoder", device=key[1])
+        return self._encoders[key]
 
     def tasks(self) -> tuple[str, ...]:
         """Every task whose labels the models train on (a "multitask" entry stands for its tasks)."""
@@ -133,7 +137,7 @@ def rag_stage(run: Run, dataset, kg) -> dict[int, str]:
         kg,
         run.exp.llm,
         rag.settings,
-        run.encoder(rag.linker_encoder),
+        run.encoder(rag.linker_encoder, rag.linker_device),
         backend=run.llm_backend,
     )
 
@@ -146,7 +150,7 @@ def text_stage(run: Run, dataset, summaries: dict[int, str] | None):
     text = run.config.text
     if not run.exp.needs_notes and summaries is None:  # no model reads text: no encoder to load
         return dataset.model_ready(run.tasks())
-    encoder = run.encoder(text.encoder)
+    encoder = run.encoder(text.encoder, text.device)
     cache = run.out / "cache" / "embeddings"
 
     def embed(texts: dict[int, list[str]], name: str):

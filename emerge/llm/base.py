@@ -159,7 +159,8 @@ class LLMBackend(abc.ABC):
         return outputs
 
     def close(self) -> None:  # noqa: B027 (an optional hook, not abstract)
-        """Free resources (GPU memory, connections). The default does nothing."""
+        """Free resources (GPU memory, connections); the backend is not used afterwards. A backend that
+        holds any must free them here, and a second call must do nothing. The default does nothing."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model_id={self.model_id!r})"

@@ -7,6 +7,14 @@ backend, re-prompts the prompts whose answer did not parse (with a reminder, a c
 temperature > 0, so a retry can differ), and records for every prompt each attempt's output and
 error, which attempt was used, or that nothing parsed.
 Garbage, empty or endless output (cut at max_new_tokens) gives a `failed` result, never an exception.
+
+The answer format is EMERGE's (its NER prompt asks for a fenced ```json {"entities": [...]} block;
+`emerge.rag.note_entities.NER_PROMPT`), the parsing and retries are ours. EMERGE's released code
+(yhzhu99/EMERGE rag/call_qwen1.5.py, `parse_json` and `LLM_single`, lines 44-83) takes the text between
+the first and last ``` lines (else the whole answer) as JSON, and sends the same prompt again, 3 requests
+in all, until it gets a non-empty entity list (an answer of `{"entities": []}` is asked again too);
+here a valid empty list is accepted, and only an answer that does not parse is asked again, up to
+`max_retries` times after the first, with a reminder, another seed and a temperature above 0.
 """
 
 from __future__ import annotations

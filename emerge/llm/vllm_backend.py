@@ -3,11 +3,19 @@
 vLLM is an optional dependency (the `gpu` extra) and is imported only when this backend is built.
 `model` is a HF folder; a `.gguf` file (or None, the bundled SmolLM2) is first converted to a HF folder
 by the same converter as the transformers backend, so vLLM never parses GGUF itself.
+
+`close()` gives the GPU back (the RAG session calls it before training starts): it drops the engine and
+runs vLLM's own clean-up, `vllm.distributed.parallel_state.cleanup_dist_env_and_memory`, which destroys
+the model-parallel groups and the torch.distributed process group vLLM created, collects garbage and
+empties the CUDA cache (the way vLLM's maintainers give for freeing an `LLM` in one process:
+vllm-project/vllm issues #23793 and #18806).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +24,7 @@ from emerge.llm.config import VLLMConfig, default_cache_dir
 from emerge.llm.gguf import converted_folder, model_identity, resolve_model_path
 from foundation.errors import UserInputError
 
-__all__ = ["VLLMBackend", "import_vllm"]
+__all__ = ["VLLMBackend", "import_vllm", "release_gpu_memory"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +79,17 @@ class VLLMBackend(LLMBackend):
             )
 
     @property
+    def closed(self) -> bool:
+        return self.llm is None
+
+    def _engine(self):
+        if self.llm is None:
+            raise RuntimeError(f"the vLLM backend of {self.model_id} was closed; build a new one")
+        return self.llm
+
+    @property
     def max_context_tokens(self) -> int:
-        engine = self.llm.llm_engine
+        engine = self._engine().llm_engine
         # vLLM's V0 engine exposes model_config directly; some V1 versions only through vllm_config.
         model_config = getattr(engine, "model_config", None) or engine.vllm_config.model_config
         return int(model_config.max_model_len)
@@ -98,8 +115,45 @@ class VLLMBackend(LLMBackend):
         texts = [self._render(p) for p in prompts]
         # The rendered chat template holds its own special tokens (BOS etc.).
         inputs = [{"prompt_token_ids": self.tokenizer.encode(t, add_special_tokens=False)} for t in texts]
-        results = self.llm.generate(inputs, params, use_tqdm=False)
+        results = self._engine().generate(inputs, params, use_tqdm=False)
         return [r.outputs[0].text for r in results]
 
     def close(self) -> None:
-        self.llm = None
+        """Shut the engine down and free its GPU memory; a second call does nothing.
+
+        Every reference this backend holds to the engine is dropped (an `LLM.shutdown()`, in vLLM versions
+        that have one, is called first), then vLLM's `cleanup_dist_env_and_memory()` runs.
+        """
+        llm, self.llm = self.llm, None
+        if llm is None:
+            return
+        shutdown = getattr(llm, "shutdown", None)
+        if callable(shutdown):
+            try:
+                shutdown()
+            except Exception as exc:  # the engine is dropped below in any case
+                logger.warning("vLLM's LLM.shutdown() failed (%s); dropping the engine anyway", exc)
+        del llm
+        release_gpu_memory()
+        logger.info("vLLM engine of %s closed and its GPU memory released", self.model_id)
+
+
+def release_gpu_memory() -> None:
+    """vLLM's `cleanup_dist_env_and_memory()` (process groups, garbage, CUDA cache); where the installed
+    vLLM lacks it, `gc.collect()` and `torch.cuda.empty_cache()`."""
+    try:
+        from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
+    except ImportError:
+        cleanup_dist_env_and_memory = None
+    if cleanup_dist_env_and_memory is not None:
+        try:
+            cleanup_dist_env_and_memory()
+            return
+        except Exception as exc:  # fall back to the plain clean-up, and say so
+            logger.warning(
+                "vLLM's cleanup_dist_env_and_memory() failed (%s); collecting garbage instead", exc
+            )
+    gc.collect()
+    torch = sys.modules.get("torch")  # vLLM imported it; never import torch just to clean up
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()

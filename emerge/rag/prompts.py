@@ -1,6 +1,13 @@
-"""EMERGE's summary prompt, specialised per task, kept inside the LLM's context window.
+"""The summary prompt, after EMERGE's, specialised per task, kept inside the LLM's context window.
 
-Sections (as in EMERGE): potential abnormal features; potential diseases; definitions and
+Not EMERGE's text verbatim. EMERGE's released template (yhzhu99/EMERGE rag/rag.py, lines 16-25,
+commit c3a64a3) opens "As an experienced clinical professor, you have been provided with a list of
+diseases a patient is suffering from, alongside related documents and knowledge graph triples ...",
+asks for a brief summary "within 2048 tokens" helpful for in-hospital mortality and 30-day
+readmission prediction, and has three sections: [Diseases], [Documents], [Related knowledge graph
+triples]. Ours keeps that opening and request, names the outcome of the task it is written for, and
+has the four sections the EMERGE paper describes: potential abnormal features (the time-series
+entities, which the released template has no section for); potential diseases; definitions and
 descriptions; disease relationships (KG triples). When the prompt is too long for the model,
 knowledge is trimmed in this stated order until it fits: (1) triples, last disease first;
 (2) definition documents, cut to 60 words then dropped, last disease first; (3) diseases, least
@@ -16,7 +23,7 @@ from dataclasses import dataclass, field
 from emerge.tasks import GENERIC, get_task
 from foundation.errors import UserInputError
 
-__all__ = ["DiseaseKnowledge", "SummaryPrompt", "build_summary_prompt", "summary_goal"]
+__all__ = ["DiseaseKnowledge", "SummaryPrompt", "build_summary_prompt", "summary_goal", "summary_template_id"]
 
 _GENERIC_GOAL = (
     "healthcare prediction tasks such as in-hospital mortality prediction and 30-day readmission prediction"
@@ -124,3 +131,14 @@ def build_summary_prompt(
             trimmed[key] += 1
     ok = fits()
     return SummaryPrompt(text, count_tokens(text), trimmed, ok)
+
+
+def summary_template_id() -> str:
+    """A hash of how a summary prompt is written (instruction, sections, formatting), from a fixed probe:
+    part of the summaries' cache key, so a change to the template never reuses old summaries."""
+    from foundation.artifacts import stable_hash
+
+    probe = build_summary_prompt(
+        "generic", ["feature"], ["disease"], [DiseaseKnowledge("node", "doc", ("t",))]
+    )
+    return stable_hash(probe.text)

@@ -38,7 +38,9 @@ def llm_session(
     """(backend, cache, sampling) for the RAG output folder `out`.
 
     `llm_config` is a loaded LLM config (None: the bundled SmolLM2); `backend` (optional) an already built
-    backend, e.g. a fake one in tests, which is then not closed here.
+    backend, e.g. a fake one in tests, which is then not closed here. The backend built here is closed
+    exactly once when the session ends, also after an error or Ctrl-C: for vLLM that shuts the engine
+    down and returns its GPU memory (`VLLMBackend.close`), so the training that follows can use it.
     """
     from emerge.llm.cache import LLMCache
     from emerge.llm.factory import build_backend
@@ -55,6 +57,7 @@ def llm_session(
     finally:
         if own:
             backend.close()
+            logger.debug("LLM backend %s closed", backend.name)
 
 
 def run_rag(

@@ -33,8 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emerge.data.dataset import EHRDataset
 from emerge.data.variables import NUMERIC_VARIABLES, VARIABLES
-from emerge.rag.note_entities import extract_note_entities, ner_prompts
-from emerge.rag.prompts import DiseaseKnowledge, build_summary_prompt, summary_goal
+from emerge.rag.note_entities import NER_PROMPT, extract_note_entities, ner_prompts
+from emerge.rag.prompts import DiseaseKnowledge, build_summary_prompt, summary_goal, summary_template_id
 from emerge.rag.ts_entities import abnormal_features
 from foundation.artifacts import cache_root as default_cache_root
 from foundation.artifacts import stable_hash
@@ -87,7 +87,8 @@ def step_path(out: str | Path, step: str, task: str = "generic") -> Path:
 
 
 class RagSettings(BaseModel):
-    """Settings of the RAG stage (EMERGE's values by default).
+    """Settings of the RAG stage (EMERGE's values where EMERGE has one: the piece size and count of its
+    NER, the linking threshold, 10 nodes and 5 triples; `max_new_tokens` is ours).
 
     entity_mode: "llm" (EMERGE's NER), "matcher" (kg term matcher), "union" (both).
     link_threshold: cosine above which the dense top-1 is accepted (EMERGE: 0.6 MIMIC-III, 0.7 IV).
@@ -235,6 +236,7 @@ def run_entities(
     model = getattr(backend, "model_id", None) if settings.entity_mode != "matcher" else None  # LLM unused
     key = stable_hash(
         "entities",
+        stable_hash(NER_PROMPT) if settings.entity_mode != "matcher" else None,  # a new NER prompt redoes it
         _dataset_key(dataset),
         settings.model_dump(mode="json"),
         model,
@@ -401,6 +403,7 @@ def run_summaries(
     _check_same_dataset(out, dataset)
     key = stable_hash(
         "summarize",
+        summary_template_id(),  # a changed instruction or section layout redoes the step
         linked_key,
         backend.model_id,
         settings.model_dump(mode="json"),

@@ -125,3 +125,38 @@ def test_bf16_mixed_lora_on_cpu(tiny_bert_dir, tmp_path):
     assert emb.dtype == np.float32 and emb.shape == (2, 32) and np.isfinite(emb).all()
     assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
     assert not any("lora" in name for name, _ in encoder.named_parameters())
+
+
+def _decoder_config(tiny_llama: str, **kw) -> TrainConfig:
+    """The 7B recipe's shape on a tiny Llama: last-token pooling, LoRA on q_proj/v_proj, bf16 autocast."""
+    return _config(tiny_llama, pooling="last", precision="bf16-mixed", lora=LoraSettings(), epochs=2, **kw)
+
+
+def test_bf16_lora_decoder_on_cpu_saves_a_sentence_transformers_folder(tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    from drehr.model.testing import build_tiny_llama
+
+    llama = build_tiny_llama(tmp_path / "llama")
+    model_dir = train_retriever(_decoder_config(str(llama)), EXAMPLES, tmp_path / "run")
+    encoder = BiEncoder.from_pretrained(model_dir)
+    assert encoder.config.pooling == "last" and encoder.config.append_eos
+    assert not any("lora" in name for name, _ in encoder.named_parameters())
+    texts = ["fever", "sepsis from infection", "chronic kidney disease"]
+    st = SentenceTransformer(str(model_dir), device="cpu")
+    np.testing.assert_allclose(st.encode(texts, normalize_embeddings=True), encoder.encode(texts), atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_deepspeed_zero2_bf16_lora_decoder_on_gpu(tmp_path):
+    """DR.EHR large's recipe (ZeRO-2, CPU optimizer offload, bf16, LoRA r16/a32 on q_proj/v_proj) on a
+    tiny Llama."""
+    pytest.importorskip("deepspeed")
+    from drehr.model.testing import build_tiny_llama
+
+    llama = build_tiny_llama(tmp_path / "llama")
+    config = _decoder_config(str(llama), accelerator="gpu", devices=1, strategy="deepspeed_stage_2_offload")
+    model_dir = train_retriever(config, EXAMPLES, tmp_path / "run")
+    encoder = BiEncoder.from_pretrained(model_dir, device="cuda")
+    emb = encoder.encode(["fever", "sepsis"])
+    assert emb.shape == (2, 32) and np.isfinite(emb).all()

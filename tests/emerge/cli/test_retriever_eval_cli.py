@@ -75,7 +75,7 @@ def test_cli_index_refuses_a_users_folder_before_encoding(tmp_path, tiny_bert_di
 @pytest.fixture
 def cli(monkeypatch):
     """`emerge.cli.main` with the toy encoder behind every --model."""
-    monkeypatch.setattr(retriever_eval, "load_encoder", lambda model: ToyEncoder(256))
+    monkeypatch.setattr(retriever_eval, "load_encoder", lambda model, device="auto": ToyEncoder(256))
     return main
 
 
@@ -90,7 +90,7 @@ def test_cli_eval_prints_dense_and_baselines(cli, capsys):
 
 def test_cli_index_then_search(cli, capsys, tmp_path, monkeypatch, tiny_bert_dir):
     encoder = BiEncoder.from_pretrained(tiny_bert_dir)  # a retriever saves its encoder
-    monkeypatch.setattr(retriever_eval, "load_encoder", lambda model: encoder)
+    monkeypatch.setattr(retriever_eval, "load_encoder", lambda model, device="auto": encoder)
     chunks = tmp_path / "chunks.parquet"
     pl.DataFrame(
         {

@@ -270,3 +270,48 @@ def test_run_check_and_data_stage_stop_without_notes_naming_where_they_looked(tm
     assert f"note tables: radiology, discharge from {note} (--note-root)" in result.output
     with_root = load_experiment(config, [f"data.note_root={note}"]).resolve()
     assert with_root.config.data.note_root == str(note)
+
+
+def test_encoder_device_options_are_checked_and_shared(tmp_path, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    config = load_experiment("demo", ["text.device=cpu", "rag.linker_device=auto"])
+    assert config.text.device == "cpu" and config.rag.linker_device == "auto"
+    for key in ("text.device", "rag.linker_device"):
+        with pytest.raises(
+            UserInputError, match=rf"{key.split('.')[-1]}.*not one of auto, cpu, cuda, cuda:N"
+        ):
+            load_experiment("demo", [f"{key}=gpu"])
+    run = Run(config.resolve(), tmp_path)
+    encoder = run.encoder("default", config.text.device)
+    assert run.encoder("default", config.rag.linker_device) is encoder  # "auto" is the CPU here: one copy
+    assert encoder.device.type == "cpu"
+    with pytest.raises(UserInputError, match="none is visible"):
+        run.encoder("default", "cuda")
+
+
+@pytest.mark.gpu
+def test_text_device_puts_the_encoder_on_cuda(tmp_path):
+    config = load_experiment("demo", ["text.device=cuda", "rag.linker_device=cpu"])
+    run = Run(config.resolve(), tmp_path)
+    assert run.encoder("default", config.text.device).device.type == "cuda"
+    assert run.encoder("default", config.rag.linker_device).device.type == "cpu"
+    assert run.encoder("default", "auto") is run.encoder("default", "cuda")
+
+
+def test_run_check_refuses_the_shipped_vllm_example_model(tmp_path, monkeypatch):
+    import importlib.util
+
+    from emerge.experiment.preflight import check_experiment
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else real_find_spec(name, *a)
+    )
+    exp = load_experiment("mimic_iv_mortality").resolve()
+    assert exp.llm.backend == "vllm" and str(exp.llm.model) == "/models/Qwen2.5-7B-Instruct"
+    if exp.llm.model.exists():
+        pytest.skip(f"{exp.llm.model} exists on this machine")
+    with pytest.raises(
+        UserInputError, match=r"- model /models/Qwen2.5-7B-Instruct not found; check `model:`"
+    ):
+        check_experiment(exp, root=MIMIC_IV_DEMO, out=tmp_path / "run")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from emerge.llm import OpenAIConfig, TransformersConfig, VLLMConfig, check_backend_ready
+from emerge.llm.config import load_llm_config
 from foundation.errors import UserInputError
 from tests.helpers import paths
 from tests.helpers.paths import REPO
@@ -129,3 +130,25 @@ def test_loads_no_model_and_imports_no_torch():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_shipped_vllm_example_is_refused_until_its_model_is_set(monkeypatch):
+    """configs/llm/vllm_example.yaml names an example folder; `emerge run --check` must say so, with vllm
+    installed or not, before any GPU is touched."""
+    example = CONFIGS / "vllm_example.yaml"
+    config = load_llm_config(example)
+    assert isinstance(config, VLLMConfig)
+    model = config.model
+    if Path(model).exists():
+        pytest.skip(f"{model} exists on this machine")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: object() if name == "vllm" else real_find_spec(name, *a)
+    )
+    with pytest.raises(UserInputError, match=rf"model {model} not found; check `model:` in the LLM config"):
+        check_backend_ready(example)
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real_find_spec(name, *a)
+    )
+    with pytest.raises(UserInputError, match=r"pip install 'emerge-drehr\[gpu\]'"):
+        check_backend_ready(example)

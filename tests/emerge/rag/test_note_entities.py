@@ -1,7 +1,32 @@
+import hashlib
+
 import pytest
 
-from emerge.rag.note_entities import extract_note_entities, literal_count, sample_pieces, split_pieces
+from emerge.llm.structured import parse_entities
+from emerge.rag.note_entities import (
+    NER_PROMPT,
+    extract_note_entities,
+    literal_count,
+    ner_prompt,
+    ner_prompts,
+    sample_pieces,
+    split_pieces,
+)
 from foundation.errors import UserInputError
+
+# sha256 of `ner_prompt_tmpl` as Python reads it from yhzhu99/EMERGE rag/call_qwen1.5.py (commit c3a64a3)
+EMERGE_NER_PROMPT_SHA256 = "ac4e025d60b934f26106a243eb0129aac4dfbc74c6311bfc9818f84a635de16d"
+
+
+def test_the_ner_prompt_is_emerges_verbatim_with_its_example():
+    assert hashlib.sha256(NER_PROMPT.encode("utf-8")).hexdigest() == EMERGE_NER_PROMPT_SHA256
+    assert NER_PROMPT.startswith("\n[Instruction]\nYou are tasked with performing Named Entity Recognition")
+    example = NER_PROMPT[NER_PROMPT.index("[Answer]") : NER_PROMPT.index("[Input]\n{input}")]
+    assert parse_entities(example)[:2] == ["small bowel obstruction", "large bowel volvulus"]
+    prompt = ner_prompt("pt with {braces} and sepsis")
+    assert prompt == NER_PROMPT.replace("{input}", "pt with {braces} and sepsis")
+    assert prompt.endswith("[Input]\npt with {braces} and sepsis\n\n[Answer]\n")
+    assert ner_prompts(["a note", "  "]) == [ner_prompt("a note")]
 
 
 def test_pieces_split_and_seeded_sampling():

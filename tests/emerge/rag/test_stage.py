@@ -29,7 +29,7 @@ def graph():
 
 
 def _reply(text, sampling):
-    if "Extract every disease" in text:
+    if "Named Entity Recognition" in text:
         return '```json\n{"entities": ["sepsis", "an invented disease"]}\n```'
     return "Septic patient with tachycardia; high risk." if "Sepsis" in text else ""
 
@@ -44,7 +44,7 @@ def test_entities_links_summaries_with_provenance_and_resume(dataset, graph, tmp
         assert set(ent["source"].unique()) == {"timeseries", "notes"}
         # The NER prompts of all stays go out together, a full backend batch at a time (not one call
         # per stay).
-        ner = [c for c in backend.calls if "Extract every disease" in c]
+        ner = [c for c in backend.calls if "Named Entity Recognition" in c]
         assert len(ner) > backend.preferred_batch_size
         assert backend.batches[0] == backend.preferred_batch_size and len(backend.batches) == -(
             -len(ner) // 16
