@@ -17,14 +17,24 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from foundation.errors import UserInputError
 from foundation.inputs import reading
 from foundation.outputs import check_output_file, record_owned_file
 
-__all__ = ["TrainingExample", "concept_label", "ExampleWriter", "read_examples", "completed_ids"]
+__all__ = [
+    "TrainingExample",
+    "concept_label",
+    "ExampleWriter",
+    "read_examples",
+    "scan_ids",
+    "completed_ids",
+]
 
 logger = logging.getLogger(__name__)
+
+_BLOCK = 1 << 16  # bytes read at a time when looking for the start of a file's last line
 
 _EXPECTED = (
     'expected a JSON object with "anchor" (str), "positives" (list of str) and optionally '
@@ -109,7 +119,7 @@ def _complete(line: str) -> bool:
 
 
 def read_examples(path: str | os.PathLike) -> Iterator[TrainingExample]:
-    """Stream examples from a JSONL file, in file order.
+    """Stream examples from a JSONL file, in file order, one line in memory at a time.
 
     Missing labels stay `None`; a missing id is the line number. A last line cut off mid-write (a
     builder killed; no newline and not valid JSON) is skipped with a warning; any other bad line is
@@ -122,62 +132,111 @@ def read_examples(path: str | os.PathLike) -> Iterator[TrainingExample]:
             'or pass a JSONL file of {"anchor": str, "positives": [str], "labels": [int]} lines'
         )
     with reading(path, "training data"), path.open(encoding="utf-8") as fh:
-        lines = fh.readlines()
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        if lineno == len(lines) and not line.endswith("\n") and not _complete(line):
-            logger.warning(
-                "%s:%d: skipping a half-written last line (a build killed mid-write; a rerun of the "
-                "build redoes it)",
-                path,
-                lineno,
-            )
-            break
-        yield _parse(line, path, lineno)
+        following = fh.readline()
+        lineno = 0
+        while following:
+            line, following = following, fh.readline()
+            lineno += 1
+            if not line.strip():
+                continue
+            if not following and not line.endswith("\n") and not _complete(line):
+                logger.warning(
+                    "%s:%d: skipping a half-written last line (a build killed mid-write; a rerun of the "
+                    "build redoes it)",
+                    path,
+                    lineno,
+                )
+                break
+            yield _parse(line, path, lineno)
+
+
+def scan_ids(path: str | os.PathLike) -> tuple[set[str], int, str | None]:
+    """(ids, number of examples, id of the last one) of an examples file, read line by line.
+
+    What a resumed build reads when it has no usable progress record (`drehr.data.progress`): the
+    whole file, so it is the slow path.
+    """
+    path = Path(path)
+    ids: set[str] = set()
+    count, last = 0, None
+    if path.is_file():
+        for ex in read_examples(path):
+            ids.add(ex.id)
+            count, last = count + 1, ex.id
+    return ids, count, last
 
 
 def completed_ids(path: str | os.PathLike) -> set[str]:
-    """Ids already written to `path` (whole lines only): what a resumed run can skip."""
-    path = Path(path)
-    if not path.is_file():
-        return set()
-    return {ex.id for ex in read_examples(path)}
+    """Ids already written to `path` (whole lines only); reads the whole file (see `scan_ids`)."""
+    return scan_ids(path)[0]
+
+
+def line_start(fh: BinaryIO, end: int) -> int:
+    """Offset of the first byte of the line holding byte `end - 1` of the binary file `fh` (0 when it
+    is the first line): found by reading backwards in blocks, never the whole file."""
+    pos = end
+    while pos > 0:
+        step = min(_BLOCK, pos)
+        fh.seek(pos - step)
+        block = fh.read(step)
+        cut = block.rfind(b"\n", 0, step - 1 if pos == end else step)
+        if cut >= 0:
+            return pos - step + cut + 1
+        pos -= step
+    return 0
 
 
 class ExampleWriter:
     """Append examples to a JSONL file, flushing each batch, so a killed run keeps what it wrote.
 
     A half-written last line left by a kill is cut off when the writer opens the file again (a whole
-    one that only lacks its newline gets it). An existing file is appended to only if emerge created
-    it (`foundation.outputs`: its sidecar `.<name>.emerge.json`); a file of yours at that path is
-    refused, never changed. Every example needs an id (what a resumed run skips).
+    one that only lacks its newline gets it); with `truncate_to` the file is cut to that many bytes
+    instead (a resumed build drops what it wrote after its last progress record). An existing file is
+    appended to only if emerge created it (`foundation.outputs`: its sidecar `.<name>.emerge.json`);
+    a file of yours at that path is refused, never changed. Every example needs an id (what a
+    resumed run skips).
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, *, truncate_to: int | None = None) -> None:
         self.path = Path(path)
         check_output_file(self.path, "examples file", growing=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._repair_last_line()
+        if truncate_to is not None:
+            self._truncate(truncate_to)
+        else:
+            self._repair_last_line()
         self._fh = self.path.open("a", encoding="utf-8")
         record_owned_file(self.path, growing=True)
 
-    def _repair_last_line(self) -> None:
-        if not self.path.is_file() or self.path.stat().st_size == 0:
-            return
-        data = self.path.read_bytes()
-        if data.endswith(b"\n"):
-            return
-        keep = data.rfind(b"\n") + 1
-        if _complete(data[keep:].decode("utf-8", errors="replace")):
-            with self.path.open("ab") as fh:  # read_examples counted it as written: keep it
-                fh.write(b"\n")
-        else:
+    def _truncate(self, size: int) -> None:
+        current = self.path.stat().st_size if self.path.is_file() else 0
+        if size > current:
+            raise ValueError(f"cannot cut {self.path} ({current} bytes) to {size} bytes")
+        if size < current:
             with self.path.open("r+b") as fh:
+                fh.truncate(size)
+
+    def _repair_last_line(self) -> None:
+        if not self.path.is_file():
+            return
+        size = self.path.stat().st_size
+        if size == 0:
+            return
+        with self.path.open("r+b") as fh:
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return
+            keep = line_start(fh, size)
+            fh.seek(keep)
+            if _complete(fh.read(size - keep).decode("utf-8", errors="replace")):
+                fh.seek(size)
+                fh.write(b"\n")  # read_examples counted it as written: keep it
+            else:
                 fh.truncate(keep)
 
-    def write(self, examples: Iterable[TrainingExample]) -> int:
-        """Append `examples` and flush them to disk; return how many were written."""
+    def write(self, examples: Iterable[TrainingExample], sync: bool = True) -> int:
+        """Append `examples`; with `sync`, flush them to disk (else `sync()` does it later).
+        Return how many were written."""
         batch = list(examples)
         for ex in batch:
             if not ex.id:
@@ -186,9 +245,15 @@ class ExampleWriter:
                     "one per anchor (its chunk or section id), so a resumed build can skip it"
                 )
         self._fh.write("".join(ex.to_json() + "\n" for ex in batch))
+        if sync:
+            self.sync()
+        return len(batch)
+
+    def sync(self) -> int:
+        """Flush everything written to disk; return the file's size in bytes."""
         self._fh.flush()
         os.fsync(self._fh.fileno())
-        return len(batch)
+        return os.fstat(self._fh.fileno()).st_size
 
     def close(self) -> None:
         self._fh.close()

@@ -1,42 +1,77 @@
-"""Training-data files for the DR.EHR retriever: a notes table in, resumable JSONL out.
+"""Training-data files for the DR.EHR retriever: a notes table or file in, resumable JSONL out.
 
 The functions behind `emerge retriever build-stage1 | build-stage2 | build-qa`. `notes` is a
-`read_notes` table (drehr.data.notes); every builder appends to its output JSONL and skips anchors
-already there, so a killed run resumes. Where an LLM is needed it is a plain `TextFn`
-(`list[str] -> list[str]`) passed in; emerge wires a local backend and its cache to one
-(`emerge.llm.text_fn.llm_text_fn`).
+`scan_notes` file (read in batches of notes: MIMIC-IV's 330k discharge notes stream in bounded
+memory) or a `read_notes` table (drehr.data.notes). Notes are split into anchors (chunks, or
+sections for QA) in file order; batches of anchors are processed and appended to the output JSONL
+as they finish, and a progress record beside it says how far the stream is done
+(drehr.data.progress), so a killed run resumes without reading what it wrote. Where an LLM is
+needed it is a plain `TextFn` (`list[str] -> list[str]`) passed in; emerge wires a local backend
+and its cache to one (`emerge.llm.text_fn.llm_text_fn`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from drehr.chunking import Chunk
-from drehr.data.examples import ExampleWriter, completed_ids
-from drehr.data.llm_runner import TextFn, run_llm_recipe
-from drehr.data.notes import note_chunks
-from drehr.data.qa import parse_questions, qa_units
-from drehr.data.stage1 import Stage1Config, build_stage1_examples
-from drehr.data.stage2 import parse_entity_list, stage2_units
+from drehr.chunking import Chunk, chunk_note
+from drehr.data.llm_runner import PromptUnit, TextFn, llm_work
+from drehr.data.notes import Notes, iter_notes
+from drehr.data.progress import run_resumable
+from drehr.data.qa import parse_questions, qa_prompt, qa_units
+from drehr.data.stage1 import CachedKnowledge, KnowledgeSource, Stage1Config, build_stage1_examples
+from drehr.data.stage2 import ENTITY_TYPES, parse_entity_list, stage2_prompt, stage2_units
 from foundation.errors import UserInputError
+from foundation.outputs import check_output_file
 
 if TYPE_CHECKING:
     from kg.graph import KnowledgeGraph
 
-__all__ = ["build_stage1_file", "build_stage2_file", "build_qa_file"]
+__all__ = ["build_stage1_file", "build_stage2_file", "build_qa_file", "COMMIT_EVERY_S"]
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
+CHUNK_WORDS, CHUNK_OVERLAP = 100, 10  # DR.EHR's chunks
+STAGE2_MIN_WORDS = 50  # DR.EHR skips shorter notes
+QA_MIN_WORDS, QA_MAX_WORDS = 20, 300
+
+COMMIT_EVERY_S = 2.0
+"""Stage I without an LLM records its progress (an fsync and a small JSON file) at most this often;
+a kill redoes at most this much work. Builders that call an LLM record after every batch."""
+
+Note = tuple[str, str, str]
+
+
+def _note_sources(notes: Notes) -> Callable[[], Iterator[tuple[str, Note]]]:
+    return lambda: ((note[0], note) for note in iter_notes(notes))
+
+
+def _kg_fingerprint(kg: KnowledgeSource) -> str | None:
+    fingerprint = getattr(kg, "content_fingerprint", None)
+    return fingerprint() if callable(fingerprint) else None
+
+
+def _chunk_id(chunk: Chunk) -> str:
+    return chunk.chunk_id
+
+
+def _unit_id(unit: PromptUnit) -> str:
+    return unit.id
+
+
+def _no_chunk(sources: int, min_words: int, option: str) -> UserInputError:
+    return UserInputError(
+        f"none of the {sources} notes gives a chunk: every note is shorter than {option}{min_words} "
+        "words after cleaning" + ("; lower --min-words" if option else " (DR.EHR skips those)")
+    )
 
 
 def build_stage1_file(
-    notes: pl.DataFrame,
+    notes: Notes,
     kg: KnowledgeGraph,
     out_path: str | os.PathLike,
     config: Stage1Config | None = None,
@@ -45,84 +80,115 @@ def build_stage1_file(
     batch_size: int = 64,
     min_words: int = 50,
 ) -> dict[str, int]:
-    """Append stage I examples for the chunks of `notes` not yet in `out_path`; return counts.
+    """Append stage I examples for the chunks of `notes` not yet done in `out_path`; return counts.
 
-    Counts: chunks (seen), processed (not yet in the file), skipped (already in it), written,
-    without_concepts (no KG term: no example, recomputed on a rerun, cheap), concepts,
-    abbreviations kept / rejected.
-    `limit` processes only the first `limit` chunks; notes under `min_words` words are skipped
-    (DR.EHR: 50).
+    Counts: chunks (seen), processed (now), skipped (done by an earlier run), written,
+    without_concepts (processed chunks with no KG term: no example), concepts, abbreviations
+    kept / rejected. `limit` processes only the first `limit` chunks; notes under `min_words` words
+    are skipped (DR.EHR: 50).
     """
     from kg.matching import TermMatcher
 
+    check_output_file(out_path, "examples file", growing=True)  # before the matcher is built
     config = config if config is not None else Stage1Config()
-    done = completed_ids(out_path)
     matcher = TermMatcher(kg)
-    todo: list[Chunk] = []
-    skipped = 0
-    for chunk in _first(note_chunks(notes, min_words=min_words), limit):
-        if chunk.chunk_id in done:
-            skipped += 1
-        else:
-            todo.append(chunk)
-    if not todo and not skipped:
-        raise UserInputError(
-            f"none of the {notes.height} notes gives a chunk: every note is shorter than "
-            f"--min-words {min_words} words after cleaning; lower --min-words"
+    knowledge = CachedKnowledge(kg)  # shared by every batch
+    keys = ("chunks", "with_concepts", "without_concepts", "concepts")
+    stats: dict[str, int] = dict.fromkeys((*keys, "abbreviations_kept", "abbreviations_rejected"), 0)
+
+    def split(note: Note) -> list[Chunk]:
+        return chunk_note(*note, size=CHUNK_WORDS, overlap=CHUNK_OVERLAP, min_words=min_words)
+
+    def work(batch: list[Chunk]):
+        return list(
+            build_stage1_examples(
+                batch,
+                knowledge,
+                matcher.match,
+                config,
+                expand_abbreviations,
+                batch_size=len(batch),
+                stats=stats,
+            )
         )
-    stats: dict[str, int] = {}
-    written = 0
-    examples = build_stage1_examples(
-        _progress(todo, "stage I chunks"),
-        kg,
-        matcher.match,
-        config,
-        expand_abbreviations=expand_abbreviations,
-        batch_size=batch_size,
-        stats=stats,
-    )
-    with ExampleWriter(out_path) as writer:
-        batch = []
-        for example in examples:
-            batch.append(example)
-            if len(batch) >= batch_size:
-                written += writer.write(batch)
-                batch = []
-        written += writer.write(batch)
-    stats.pop("with_concepts", None)  # == written
-    counts = {
-        **stats,
-        "chunks": skipped + len(todo),
-        "processed": stats.get("chunks", 0),
-        "skipped": skipped,
-        "written": written,
+
+    settings = {
+        "config": asdict(config),
+        "min_words": min_words,
+        "chunk_words": CHUNK_WORDS,
+        "chunk_overlap": CHUNK_OVERLAP,
+        "kg": _kg_fingerprint(kg),
+        "abbreviations": expand_abbreviations is not None,
     }
-    logger.info("stage I examples in %s: %s", out_path, counts)
+    result = run_resumable(
+        out_path,
+        "stage1",
+        settings,
+        _note_sources(notes),
+        split,
+        _chunk_id,
+        work,
+        batch_size,
+        limit=limit,
+        commit_every_s=0.0 if expand_abbreviations is not None else COMMIT_EVERY_S,
+        desc="stage I chunks",
+        unit="chunk",
+    )
+    if result.anchors == 0:
+        raise _no_chunk(result.sources, min_words, "--min-words ")
+    counts = {
+        **{
+            k: v for k, v in stats.items() if k not in ("chunks", "with_concepts")
+        },  # with_concepts == written
+        "chunks": result.anchors,
+        "processed": result.processed,
+        "skipped": result.skipped,
+        "written": result.written,
+    }
+    logger.info("stage I examples in %s (%s resume): %s", out_path, result.resume, counts)
     return counts
 
 
 def build_stage2_file(
-    notes: pl.DataFrame,
+    notes: Notes,
     generate: TextFn,
     out_path: str | os.PathLike,
     limit: int | None = None,
     batch_size: int = 16,
 ) -> dict[str, int]:
     """Stage II: one LLM call per (chunk, entity type), parsed into positives; the first `limit` chunks."""
-    chunks = list(_first(note_chunks(notes), limit))
-    if not chunks:
-        raise UserInputError(
-            f"none of the {notes.height} notes gives a chunk: every note is shorter than 50 words "
-            "after cleaning (DR.EHR skips those)"
-        )
-    counts = run_llm_recipe(
-        stage2_units(chunks), generate, parse_entity_list, out_path, batch_size, total=len(chunks)
+
+    def split(note: Note) -> list[PromptUnit]:
+        chunks = chunk_note(*note, size=CHUNK_WORDS, overlap=CHUNK_OVERLAP, min_words=STAGE2_MIN_WORDS)
+        return list(stage2_units(chunks))
+
+    counts: dict[str, int] = {}
+    settings = {
+        "prompts": [stage2_prompt("{chunk}", t) for t in ENTITY_TYPES],
+        "min_words": STAGE2_MIN_WORDS,
+        "chunk_words": CHUNK_WORDS,
+        "chunk_overlap": CHUNK_OVERLAP,
+    }
+    result = run_resumable(
+        out_path,
+        "stage2",
+        settings,
+        _note_sources(notes),
+        split,
+        _unit_id,
+        llm_work(generate, parse_entity_list, counts),
+        batch_size,
+        limit=limit,
+        desc="stage II chunks",
+        unit="chunk",
     )
-    return {"chunks": len(chunks), **counts}
+    if result.anchors == 0:
+        raise _no_chunk(result.sources, STAGE2_MIN_WORDS, "")
+    return {"chunks": result.anchors, "written": result.written, "skipped": result.skipped, **counts}
 
 
 def build_qa_file(
-    notes: pl.DataFrame,
+    notes: Notes,
     generate: TextFn,
     out_path: str | os.PathLike,
     limit: int | None = None,
@@ -130,20 +196,33 @@ def build_qa_file(
     batch_size: int = 16,
 ) -> dict[str, int]:
     """QA recipe: questions for every section of the first `limit` notes."""
-    rows = list(_first(notes.select("note_id", "text").iter_rows(), limit))
-    units = list(qa_units(rows, n_questions))
-    counts = run_llm_recipe(units, generate, parse_questions, out_path, batch_size, total=len(units))
-    return {"notes": len(rows), "sections": len(units), **counts}
 
+    def split(note: Note) -> list[PromptUnit]:
+        return list(qa_units([(note[0], note[2])], n_questions, QA_MIN_WORDS, QA_MAX_WORDS))
 
-def _progress(items: list, desc: str):
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit="chunk", mininterval=5.0)
-
-
-def _first(items: Iterable[T], limit: int | None) -> Iterator[T]:
-    for i, item in enumerate(items):
-        if limit is not None and i >= limit:
-            return
-        yield item
+    counts: dict[str, int] = {}
+    settings = {
+        "prompt": qa_prompt("{title}", "{text}", n_questions),
+        "min_words": QA_MIN_WORDS,
+        "max_words": QA_MAX_WORDS,
+    }
+    result = run_resumable(
+        out_path,
+        "qa",
+        settings,
+        _note_sources(notes),
+        split,
+        _unit_id,
+        llm_work(generate, parse_questions, counts),
+        batch_size,
+        limit_sources=limit,
+        desc="QA sections",
+        unit="section",
+    )
+    return {
+        "notes": result.sources,
+        "sections": result.anchors,
+        "written": result.written,
+        "skipped": result.skipped,
+        **counts,
+    }

@@ -1,9 +1,10 @@
 """`emerge retriever build-stage1|build-stage2|build-qa`: training data for the retriever.
 
-Thin wrappers over drehr.data (`read_notes`, `build_stage1_file`, `build_stage2_file`,
-`build_qa_file`): read a notes file, build examples into a resumable JSONL (anchors already in the
-file are skipped), print the counts as JSON. The LLM, where one is used, is wired to drehr's plain
-text function by `emerge.llm.text_fn.llm_text_fn`, with its answers cached next to --out.
+Thin wrappers over drehr.data (`scan_notes`, `build_stage1_file`, `build_stage2_file`,
+`build_qa_file`): stream a notes file, build examples into a resumable JSONL (anchors an earlier run
+finished are skipped, from the progress record beside it), print the counts as JSON. The LLM, where
+one is used, is wired to drehr's plain text function by `emerge.llm.text_fn.llm_text_fn`, with its
+answers cached next to --out.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _out = click.option(
     "--out",
     required=True,
     type=click.Path(dir_okay=False),
-    help="Output JSONL; an existing file is resumed (its anchors are skipped).",
+    help="Output JSONL; an existing file is resumed (the anchors it finished are skipped).",
 )
 _limit = click.option(
     "--limit",
@@ -94,13 +95,13 @@ def build_stage1(
 ) -> None:
     """DR.EHR stage I (knowledge injection) examples: KG terms found in each chunk and their synonyms,
     hypernyms and related concepts."""
-    from drehr.data import Stage1Config, build_stage1_file, read_notes
+    from drehr.data import Stage1Config, build_stage1_file, scan_notes
     from emerge.llm.text_fn import llm_text_fn
     from foundation.outputs import check_output_file
     from kg.loading import open_graph_spec
 
     check_output_file(out, "--out", growing=True)  # before the notes and the KG are read
-    table = read_notes(notes, patient_column)
+    table = scan_notes(notes, patient_column)  # read in batches while building
     kg = open_graph_spec(kg_spec)
     cache = None
     expand = None
@@ -149,12 +150,12 @@ def run_llm_builder(
     backend=None,
 ) -> dict:
     """Build stage II ("build-stage2") or QA ("build-qa") examples; `backend` overrides the config's."""
-    from drehr.data import build_qa_file, build_stage2_file, read_notes
+    from drehr.data import build_qa_file, build_stage2_file, scan_notes
     from emerge.llm.text_fn import llm_text_fn
     from foundation.outputs import check_output_file
 
     check_output_file(out, "--out", growing=True)
-    table = read_notes(notes, patient_column)
+    table = scan_notes(notes, patient_column)  # read in batches while building
     generate, cache = llm_text_fn(llm_config, out, backend=backend)
     try:
         build = build_stage2_file if name == "build-stage2" else build_qa_file

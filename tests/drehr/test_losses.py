@@ -106,3 +106,50 @@ def test_info_nce_masks_false_negative_anchor():
 def test_info_nce_temperature_must_be_positive():
     with pytest.raises(ValueError, match="temperature"):
         InfoNCELoss(temperature=0.0)
+
+
+def _dense_masks(owner, labels, n_anchors):
+    """The masks as they were built before: an [N, N] float label matrix and a matmul."""
+    positive = owner.unsqueeze(0) == torch.arange(n_anchors).unsqueeze(1)
+    same_label = (labels.unsqueeze(0) == labels.unsqueeze(1)).float()  # [N, N]
+    contains = (positive.float() @ same_label) > 0
+    return positive, ~positive & ~contains
+
+
+def test_pair_masks_are_bool_anchor_by_candidate_and_equal_the_dense_construction():
+    gen = torch.Generator().manual_seed(0)
+    for n_anchors, per_anchor, n_labels in ((3, 4, 5), (16, 8, 40), (32, 16, 1000)):
+        owner = torch.arange(n_anchors).repeat_interleave(per_anchor)
+        labels = torch.randint(0, n_labels, (owner.numel(),), generator=gen)
+        pos, neg = pair_masks(owner, labels, n_anchors)
+        n = owner.numel()
+        assert pos.dtype == neg.dtype == torch.bool
+        assert pos.shape == neg.shape == (n_anchors, n)  # [A, N], never [N, N]
+        ref_pos, ref_neg = _dense_masks(owner, labels, n_anchors)
+        assert torch.equal(pos, ref_pos) and torch.equal(neg, ref_neg)
+
+
+def test_pair_masks_never_build_a_candidate_by_candidate_matrix(monkeypatch):
+    """Every tensor the mask code makes is at most [A, N] (A anchors << N candidates)."""
+    n_anchors, n = 4, 512
+    owner = torch.arange(n_anchors).repeat_interleave(n // n_anchors)
+    labels = torch.arange(n) % 300
+    largest = 0
+    real_eq, real_zeros = torch.Tensor.__eq__, torch.zeros
+
+    def eq(a, b):
+        nonlocal largest
+        out = real_eq(a, b)
+        largest = max(largest, out.numel())
+        return out
+
+    def zeros(*args, **kwargs):
+        nonlocal largest
+        out = real_zeros(*args, **kwargs)
+        largest = max(largest, out.numel())
+        return out
+
+    monkeypatch.setattr(torch.Tensor, "__eq__", eq)
+    monkeypatch.setattr(torch, "zeros", zeros)
+    pos, neg = pair_masks(owner, labels, n_anchors)
+    assert pos.shape == (n_anchors, n) and largest <= n_anchors * n < n * n
