@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("ingest", "kg", "encode", "index", "retriever_synthetic", "llm", "rag")
+ORDER = ("ingest", "kg", "encode", "index", "retriever_data", "retriever_synthetic", "llm", "rag")
 HEADER = """# Benchmark results
 
 Every figure comes from a script in `benchmarks/`, run side by side with a named baseline; the
