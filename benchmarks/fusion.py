@@ -58,8 +58,9 @@ def parse_model(spec: str):
 
 def prepare(work: Path, stays: int, summaries: bool):
     """The dataset and its model-ready data: mortality and readmission labels, notes embeddings and,
-    with `summaries`, the demo's RAG summaries (matcher entities, exact linking, 32-token SmolLM2
-    summaries), all built by the experiment stages of the shipped `demo` experiment under work/data."""
+    with `summaries`, the demo's RAG summaries (one generic summary per stay; matcher entities, exact
+    linking, 32-token SmolLM2 summaries), all built by the experiment stages of the shipped `demo`
+    experiment under work/data."""
     from emerge.experiment.config import load_experiment
     from emerge.experiment.stages import Run, data_stage, kg_stage, rag_stage, text_stage
     from foundation.outputs import claim_folder
@@ -71,13 +72,15 @@ def prepare(work: Path, stays: int, summaries: bool):
         f"data.synthetic.stays={stays}",
         f"models=[{model}]",
         f"rag.enabled={str(summaries).lower()}",
+        "rag.summaries=one",  # one generic summary per stay, read by both tasks' models
     ]
     exp = load_experiment("demo", sets).resolve()
     claim_folder(work / "data", "emerge_experiment")
     run = Run(exp, work / "data")
     dataset = data_stage(run)
     texts = rag_stage(run, dataset, kg_stage(run)) if summaries else None
-    return dataset, text_stage(run, dataset, texts)
+    data = text_stage(run, dataset, texts)  # task -> the same data (one summary serves both)
+    return dataset, data["mortality"]
 
 
 def trainer_config(recipe: str, seed: int):

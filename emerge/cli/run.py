@@ -15,13 +15,21 @@ _SET = click.option(
     "--set trainer=trainer/cpu_fast.yaml (repeatable; the value is read as YAML).",
 )
 
+_SEEDS = click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Train every model with this many seeds (from the trainer's seed on) and report mean ± std, "
+    "paired tests on the seed ensembles and subgroups [the config's `seeds`].",
+)
+
 
 def _print_result(result) -> None:
     click.echo(f"\n{result.headline}\n")
     click.echo(result.table)
     click.echo(
-        f"Written: {result.out / 'metrics.json'}, {result.out / 'metrics.md'}, per-run plots under "
-        f"{result.out / 'runs'}"
+        f"Written: {result.out / 'metrics.json'}, {result.out / 'metrics.md'}, "
+        f"{result.out / 'forest_<task>.png'}, per-run plots under {result.out / 'runs'}"
     )
 
 
@@ -57,6 +65,7 @@ def _print_result(result) -> None:
     default=None,
     help="Trainer YAML [demo.yaml: configs/trainer/cpu_fast.yaml].",
 )
+@_SEEDS
 @_SET
 def demo(
     out: Path,
@@ -64,6 +73,7 @@ def demo(
     seed: int | None,
     summaries: bool,
     trainer_config: Path | None,
+    seeds: int | None,
     sets: tuple[str, ...],
 ) -> None:
     """Run the pipeline end to end on the bundled defaults (synthetic cohort, starter KG, MiniLM, SmolLM2)."""
@@ -71,6 +81,8 @@ def demo(
     from emerge.experiment.demo import run_demo
 
     quiet_lightning()
+    if seeds is not None:
+        sets = (*sets, f"seeds={seeds}")
     _print_result(
         run_demo(
             out=out, stays=stays, seed=seed, summaries=summaries, trainer_config=trainer_config, sets=sets
@@ -110,6 +122,7 @@ def demo(
     default=None,
     help="LLM backend YAML for the summaries (overrides rag.llm), e.g. llm/smollm2.yaml.",
 )
+@_SEEDS
 @_SET
 @click.option(
     "--check",
@@ -122,6 +135,7 @@ def run(
     note_root: Path | None,
     out: Path | None,
     llm_config: str | None,
+    seeds: int | None,
     sets: tuple[str, ...],
     check: bool,
 ) -> None:
@@ -136,14 +150,18 @@ def run(
         sets = (*sets, f"rag.llm={json.dumps(llm_config)}")
     if note_root is not None:
         sets = (*sets, f"data.note_root={json.dumps(str(note_root))}")
+    if seeds is not None:
+        sets = (*sets, f"seeds={seeds}")
     config = load_experiment(config_file, sets)
     resolved = config.resolve()
     if check:
         from emerge.experiment.preflight import check_experiment
 
         lines = check_experiment(resolved, root, out)
+        seed_list = config.seed_list(resolved.trainer.seed)
         click.echo(
-            f"{config.name}: ready to run; {len(resolved.models)} models x {len(config.tasks)} tasks "
+            f"{config.name}: ready to run; {len(resolved.models)} models x {len(config.tasks)} tasks x "
+            f"{len(seed_list)} seed{'s' if len(seed_list) > 1 else ''} "
             f"({', '.join(resolved.models)}; {', '.join(config.tasks)})"
         )
         for line in lines:

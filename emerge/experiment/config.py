@@ -134,15 +134,29 @@ class RagSection(_Section):
 
     `linker_device`: where the linker encoder runs ("auto": a CUDA GPU when one is visible, else the CPU;
     "cpu", "cuda", "cuda:N"). The LLM's device is its own config's (`llm:`).
+    `summaries`: "per_task" (EMERGE: a summary written for each task, and each task's models read their
+    task's summary; a `multitask` entry reads the generic one) or "one" (a single summary for
+    `settings.task`, read by every task's models).
     """
 
     enabled: bool = True
     llm: str = "llm/smollm2.yaml"
     linker_encoder: str = "default"
     linker_device: str = "auto"
+    summaries: Literal["per_task", "one"] = "per_task"
     settings: RagSettings = RagSettings()
 
     _check_device = field_validator("linker_device")(_device)
+
+    @model_validator(mode="after")
+    def _one_task_source(self) -> RagSection:
+        if self.summaries == "per_task" and self.settings.task != "generic":
+            raise ValueError(
+                f"rag.settings.task is {self.settings.task!r} but rag.summaries is 'per_task' (each task "
+                "gets its own summary); remove rag.settings.task, or set rag.summaries: one to use a "
+                "single summary"
+            )
+        return self
 
 
 class TextSection(_Section):
@@ -171,6 +185,27 @@ class ExperimentConfig(_Section):
     trainer: str = "trainer/default.yaml"
     tasks: tuple[str, ...] = Field(("mortality",), min_length=1)
     models: tuple[str, ...] = Field(min_length=1)
+    seeds: int | tuple[int, ...] = Field(1, description="N: N seeds from the trainer's seed on; or a list")
+    reference: str | None = Field(
+        "ts_only", description="the model every other is compared with; null: no comparisons"
+    )
+
+    @field_validator("seeds")
+    @classmethod
+    def _valid_seeds(cls, seeds: int | tuple[int, ...]) -> int | tuple[int, ...]:
+        if isinstance(seeds, int):
+            if seeds < 1:
+                raise ValueError(f"seeds must be a count >= 1 or a list of seeds, got {seeds}")
+            return seeds
+        if not seeds or len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
+            raise ValueError(f"seeds must be distinct non-negative integers, got {list(seeds)}")
+        return seeds
+
+    def seed_list(self, trainer_seed: int) -> tuple[int, ...]:
+        """The training seeds: a count N gives trainer_seed, trainer_seed + 1, ... (N of them)."""
+        if isinstance(self.seeds, int):
+            return tuple(trainer_seed + i for i in range(self.seeds))
+        return tuple(self.seeds)
 
     @field_validator("tasks")
     @classmethod
@@ -214,6 +249,15 @@ class ExperimentConfig(_Section):
                     "give one a distinct `name:`"
                 )
             models[model.display_name] = model
+        if (
+            self.reference is not None
+            and self.reference not in models
+            and "reference" in self.model_fields_set
+        ):
+            raise UserInputError(
+                f"reference {self.reference!r} of {self.name} is not one of its models {sorted(models)}; "
+                "list its model config under models:, name another one, or set reference: null"
+            )
         trainer = TrainerConfig.from_yaml(config_path(self.trainer, "trainer config"))
         names = sorted(n for n, m in models.items() if reads(m, "summary"))
         if names and not self.rag.enabled:

@@ -104,11 +104,11 @@ def run_experiment(
     stages.done("text embeddings", t)
 
     t = stages.start("models")
-    reports = model_stage(run, data)
+    results = model_stage(run, data)
     stages.done("models", t)
 
     t = stages.start("report")
-    metrics, table = report_stage(run, reports)
+    metrics, table = report_stage(run, dataset, results)
     stages.done("report", t)
     seconds = time.perf_counter() - t0
     c = dataset.info["counts"]

@@ -5,8 +5,8 @@ calls them in order with the same `Run`, and each writes its own part of the out
     kg_stage         the knowledge graph (the starter KG cached under $EMERGE_CACHE)
     rag_stage        OUT/rag/ (entities, links, summaries, LLM answer cache)    cached steps
     text_stage       OUT/cache/embeddings/ (note and summary chunk embeddings)  checksummed shards
-    model_stage      OUT/runs/<task>/<model>/                                   resumable runs
-    report_stage     OUT/metrics.json, OUT/metrics.md
+    model_stage      OUT/runs/<task>/<model>/seed<s>/                           resumable runs
+    report_stage     OUT/metrics.json, OUT/metrics.md, OUT/forest_<task>.png
 
 A rerun repeats nothing whose inputs and settings are unchanged and whose outputs are whole.
 """
@@ -29,6 +29,7 @@ __all__ = [
     "text_stage",
     "model_stage",
     "report_stage",
+    "summary_task",
     "synthetic_cohort",
 ]
 
@@ -126,30 +127,41 @@ def kg_stage(run: Run):
     return load_graph(section.source, section.path, features=section.features)
 
 
-def rag_stage(run: Run, dataset, kg) -> dict[int, str]:
-    """stay_id -> RAG summary (entities, links, knowledge, local LLM), cached under OUT/rag/."""
+def summary_task(entry: str, run: Run) -> str:
+    """The summary a task entry's models read: its own task's ("per_task"; a `multitask` entry reads the
+    generic one), or the single `settings.task` summary ("one")."""
+    from emerge.tasks import GENERIC, MULTITASK
+
+    if run.config.rag.summaries == "one":
+        return run.config.rag.settings.task
+    return GENERIC if entry == MULTITASK else entry
+
+
+def rag_stage(run: Run, dataset, kg) -> dict[str, dict[int, str]]:
+    """summary task -> (stay_id -> RAG summary), one summary per task the models need (entities,
+    links, knowledge, local LLM; cached under OUT/rag/, the entities and links shared by all tasks)."""
     from emerge.rag.session import run_rag
 
     rag = run.config.rag
-    return run_rag(
-        dataset,
-        run.out / "rag",
-        kg,
-        run.exp.llm,
-        rag.settings,
-        run.encoder(rag.linker_encoder, rag.linker_device),
-        backend=run.llm_backend,
-    )
+    encoder = run.encoder(rag.linker_encoder, rag.linker_device)
+    out = {}
+    for task in dict.fromkeys(summary_task(entry, run) for entry in run.config.tasks):
+        settings = rag.settings.model_copy(update={"task": task})
+        out[task] = run_rag(
+            dataset, run.out / "rag", kg, run.exp.llm, settings, encoder, backend=run.llm_backend
+        )
+    return out
 
 
-def text_stage(run: Run, dataset, summaries: dict[int, str] | None):
-    """The model's input (`ModelReadyData`): the dataset's tensors, labels of every task, and the
-    chunk embeddings of the notes (if a model reads them) and of the summaries (if given)."""
+def text_stage(run: Run, dataset, summaries: dict[str, dict[int, str]] | None) -> dict[str, Any]:
+    """task entry -> the model's input (`ModelReadyData`): the dataset's tensors, labels of every task,
+    the notes' chunk embeddings (if a model reads them) and that entry's summary's (if any)."""
     from emerge.text.embed import embed_stay_texts
 
     text = run.config.text
     if not run.exp.needs_notes and summaries is None:  # no model reads text: no encoder to load
-        return dataset.model_ready(run.tasks())
+        data = dataset.model_ready(run.tasks())
+        return dict.fromkeys(run.config.tasks, data)
     encoder = run.encoder(text.encoder, text.device)
     cache = run.out / "cache" / "embeddings"
 
@@ -167,39 +179,63 @@ def text_stage(run: Run, dataset, summaries: dict[int, str] | None):
         )
 
     notes = embed(dataset.notes_by_stay(), "notes") if run.exp.needs_notes else None
-    summary = None
-    if summaries is not None:
-        summary = embed({k: [v] for k, v in summaries.items()}, f"summary-{run.config.rag.settings.task}")
-    return dataset.model_ready(run.tasks(), notes, summary, text_encoder=encoder.fingerprint)
+    embedded = {}
+    for task, texts in (summaries or {}).items():
+        embedded[task] = embed({k: [v] for k, v in texts.items()}, f"summary-{task}")
+    by_summary: dict[str | None, Any] = {}  # entries reading the same summary share one object
+    out = {}
+    for entry in run.config.tasks:
+        key = summary_task(entry, run) if summaries is not None else None
+        if key not in by_summary:
+            summary = embedded.get(key) if key is not None else None
+            by_summary[key] = dataset.model_ready(
+                run.tasks(), notes, summary, text_encoder=encoder.fingerprint
+            )
+        out[entry] = by_summary[key]
+    return out
 
 
-def model_stage(run: Run, data) -> list[dict[str, Any]]:
-    """Train (or reuse) every model for every task entry; their metrics (metrics.json shape)."""
+def model_stage(run: Run, data: dict[str, Any]) -> dict[str, dict[str, list]]:
+    """Train (or reuse) every model for every task entry and seed: task entry -> model -> results, one
+    `TrainingResult` per seed (OUT/runs/<task>/<model>/seed<s>/)."""
     from emerge.training.run import train_and_evaluate
 
-    reports = []
+    seeds = run.config.seed_list(run.exp.trainer.seed)
+    results: dict[str, dict[str, list]] = {}
     for task in run.config.tasks:
         for name, model_config in run.exp.models.items():
             text = reads(model_config, "notes") or reads(model_config, "summary")
-            result = train_and_evaluate(
-                data,
-                model_config,
-                run.exp.trainer,
-                run.out / "runs" / task / name,
-                task=task,
-                expected_text_encoder=data.text_encoder if text else None,
-            )
-            reports.append(result.metrics)
-    return reports
+            for seed in seeds:
+                result = train_and_evaluate(
+                    data[task],
+                    model_config,
+                    run.exp.trainer.model_copy(update={"seed": seed}),
+                    run.out / "runs" / task / name / f"seed{seed}",
+                    task=task,
+                    expected_text_encoder=data[task].text_encoder if text else None,
+                )
+                results.setdefault(task, {}).setdefault(name, []).append((seed, result))
+    return results
 
 
-def report_stage(run: Run, reports: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
-    """OUT/metrics.json and OUT/metrics.md; returns (metrics, the markdown table)."""
-    from emerge.metrics.report import markdown_table, merge_metrics, save_metrics_json
-    from foundation.artifacts import atomic_write_text
+def report_stage(run: Run, dataset, results: dict[str, dict[str, list]]) -> tuple[dict[str, Any], str]:
+    """OUT/metrics.json, OUT/metrics.md and OUT/forest_<task>.png over the seeds (emerge.experiment.report);
+    returns (metrics, the markdown)."""
+    from emerge.experiment.report import experiment_report, write_experiment_report
 
-    metrics = merge_metrics(*reports)
-    save_metrics_json(metrics, run.out / "metrics.json")
-    table = markdown_table(metrics)
-    atomic_write_text(run.out / "metrics.md", table)
-    return metrics, table
+    runs: dict[str, dict[str, list]] = {}
+    for entry_results in results.values():
+        for name, seed_results in entry_results.items():
+            for seed, result in seed_results:
+                for task, prediction in result.predictions.items():  # a multitask run predicts several
+                    metrics = result.metrics["tasks"][task]["models"][result.model_name]
+                    runs.setdefault(task, {}).setdefault(name, []).append((seed, metrics, prediction))
+    metrics = experiment_report(
+        runs,
+        dataset.cohort,
+        run.out,
+        reference=run.config.reference,
+        n_bootstrap=run.exp.trainer.n_bootstrap,
+        seed=run.exp.trainer.seed,
+    )
+    return metrics, write_experiment_report(metrics, run.out)

@@ -7,13 +7,14 @@ import polars as pl
 import pytest
 import yaml
 from click.testing import CliRunner
+from sklearn.metrics import roc_auc_score
 
 from emerge.cli import cli
 from emerge.data.build import build_dataset
 from emerge.experiment.config import CONFIGS, ExperimentConfig, apply_overrides, load_experiment, reads
 from emerge.experiment.demo import demo_config
 from emerge.experiment.runner import run_experiment
-from emerge.experiment.stages import Run, data_stage
+from emerge.experiment.stages import Run, data_stage, summary_task
 from emerge.models.build import build_model
 from emerge.models.config import InputDims
 from foundation.errors import UserInputError
@@ -43,7 +44,8 @@ def test_every_experiment_config_loads_and_instantiates(path):
     assert config.name == path.stem and exp.trainer.max_epochs >= 1
     if config.data.source == "mimic":
         assert config.data.build.version in path.stem and set(config.tasks) <= {"mortality", "readmission"}
-        assert config.rag.settings.task in path.stem
+        assert config.rag.summaries == "per_task" and config.seeds == 3  # EMERGE: a summary per task
+        assert all(summary_task(task, Run(exp, path)) in path.stem for task in config.tasks)
     dims = InputDims(text_dim=384)
     for task in config.tasks:
         for name, model_config in exp.models.items():
@@ -137,11 +139,16 @@ def test_run_check_validates_without_running(tmp_path):
             str(CONFIGS / "experiment" / "demo.yaml"),
             "--out",
             str(tmp_path / "demo"),
+            "--seeds",
+            "3",
             "--check",
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "demo: ready to run; 7 models x 2 tasks" in result.output and "LLM: transformers" in result.output
+    assert (
+        "demo: ready to run; 9 models x 2 tasks x 3 seeds" in result.output
+        and "LLM: transformers" in result.output
+    )
     assert not (tmp_path / "demo").exists()  # nothing was run or written
 
 
@@ -181,8 +188,10 @@ def test_run_experiment_end_to_end_then_reuses_every_stage(tmp_path):
         out=str(tmp_path / "run"),
         kg={"source": "folder", "path": str(ward_kg().save(tmp_path / "kg"))},
         trainer=str(trainer),
-        tasks=["mortality"],
+        tasks=["mortality", "readmission"],
         models=["model/ts_only.yaml", "model/emerge_full.yaml"],
+        seeds=2,
+        reference="ts_only",
     )
     body["data"]["synthetic"] = {"stays": 80, "seed": 1}
     body["text"]["max_chunks"] = 4
@@ -195,25 +204,92 @@ def test_run_experiment_end_to_end_then_reuses_every_stage(tmp_path):
     metrics, out = result.metrics, tmp_path / "run"
     assert result.out == out and result.table == (out / "metrics.md").read_text()
     assert result.headline.startswith("tiny finished in")
-    assert set(metrics["tasks"]["mortality"]["models"]) == {"ts_only", "emerge_full"}
     on_disk = json.loads((out / "metrics.json").read_text())
-    assert on_disk["tasks"]["mortality"]["models"]["emerge_full"]["auroc"] == pytest.approx(
-        metrics["tasks"]["mortality"]["models"]["emerge_full"]["auroc"]
+    assert on_disk["tasks"]["mortality"]["models"]["emerge_full"]["auroc_mean"] == pytest.approx(
+        metrics["tasks"]["mortality"]["models"]["emerge_full"]["auroc_mean"]
     )
-    summaries = pl.read_parquet(
-        out / "rag" / f"summaries-{exp.config.rag.settings.task}" / "summaries.parquet"
-    )
+
+    # EMERGE writes a summary per task: each task's prompts name its own outcome
+    for task in ("mortality", "readmission"):
+        summaries = pl.read_parquet(out / "rag" / f"summaries-{task}" / "summaries.parquet")
+        assert summaries["summary"].str.starts_with("Summary: ").all()
+        assert (out / "cache" / "embeddings" / f"summary-{task}").is_dir()
+    prompts = backend.calls
     n_stays = summaries.height
-    assert 0 < len(backend.calls) <= n_stays  # one call per distinct prompt
-    assert summaries["summary"].str.starts_with("Summary: ").all()
-    assert (out / "metrics.md").read_text().count("emerge_full") == 1
-    for name in ("ts_only", "emerge_full"):
-        assert (out / "runs" / "mortality" / name / "predictions.parquet").is_file()
+    assert 0 < len(prompts) <= 2 * n_stays  # one call per distinct prompt
+    assert any("mortality" in p and "readmission" not in p for p in prompts)
+    assert any("readmission" in p and "mortality" not in p for p in prompts)
+
+    def roc_auc(task: str, name: str) -> float:
+        runs = [
+            pl.read_parquet(p) for p in sorted((out / "runs" / task / name).glob("seed*/predictions.parquet"))
+        ]
+        test = [r.filter(pl.col("split") == "test").sort("stay_id") for r in runs]
+        prob = sum(t["y_prob"].to_numpy() for t in test) / len(test)
+        return roc_auc_score(test[0]["y_true"].to_numpy(), prob)
+
+    # every model trained once per seed; the report gives mean ± std and the paired comparison
+    for task in ("mortality", "readmission"):
+        body = metrics["tasks"][task]
+        assert body["reference"] == "ts_only" and set(body["models"]) == {"ts_only", "emerge_full"}
+        for name, entry in body["models"].items():
+            assert entry["seeds"] == [exp.trainer.seed, exp.trainer.seed + 1]
+            aurocs = [r["auroc"] for r in entry["per_seed"]]
+            assert entry["auroc_mean"] == pytest.approx(sum(aurocs) / 2)
+            assert entry["auroc_std"] == pytest.approx(abs(aurocs[0] - aurocs[1]) / 2**0.5)
+            assert set(entry["subgroups"]) == {"sex", "age"}
+            for seed in entry["seeds"]:
+                assert (out / "runs" / task / name / f"seed{seed}" / "predictions.parquet").is_file()
+        assert "vs_reference" not in body["models"]["ts_only"]
+        vs = body["models"]["emerge_full"]["vs_reference"]
+        assert set(vs) == {"auroc", "auprc", "delong_auroc", "per_seed"}
+        assert vs["auroc"]["diff"] == pytest.approx(
+            roc_auc(task, "emerge_full") - roc_auc(task, "ts_only")
+        )  # on the seed ensembles (mean probability over the seeds)
+        assert (out / f"forest_{task}.png").stat().st_size > 0
+    table = (out / "metrics.md").read_text()
+    seeds = f"({exp.trainer.seed}, {exp.trainer.seed + 1})"
+    assert f"mean ± std over 2 seeds {seeds}" in table and "each model against ts_only" in table
 
     # A rerun repeats nothing: no LLM call, the same metrics from the finished runs.
     again = FakeBackend(reply=lambda text, s: "changed")
-    assert run_experiment(exp, llm_backend=again).metrics == metrics
+    rerun = run_experiment(exp, llm_backend=again).metrics
+    assert json.dumps(rerun, sort_keys=True) == json.dumps(metrics, sort_keys=True)  # NaN-safe equality
     assert again.calls == []
+
+
+def test_per_task_summaries_refuse_a_fixed_summary_task():
+    body = yaml.safe_load((CONFIGS / "experiment" / "demo.yaml").read_text())
+    body["rag"]["settings"]["task"] = "mortality"
+    with pytest.raises(ValueError, match="rag.summaries is 'per_task'.*rag.summaries: one"):
+        ExperimentConfig.model_validate(body)
+    body["rag"]["summaries"] = "one"
+    assert ExperimentConfig.model_validate(body).rag.settings.task == "mortality"
+
+
+@pytest.mark.parametrize("seeds", [0, [1, 1], [-1]])
+def test_seeds_must_be_a_count_or_distinct_seeds(seeds):
+    body = yaml.safe_load((CONFIGS / "experiment" / "demo.yaml").read_text())
+    body["seeds"] = seeds
+    with pytest.raises(ValueError, match="seeds must be"):
+        ExperimentConfig.model_validate(body)
+
+
+def test_seed_list_counts_from_the_trainer_seed():
+    config = load_experiment("demo", ["seeds=3"])
+    assert config.seed_list(7) == (7, 8, 9)
+    assert load_experiment("demo", ["seeds=[4, 2]"]).seed_list(7) == (4, 2)
+
+
+def test_a_reference_that_is_not_a_model_is_refused_and_null_means_no_comparison():
+    with pytest.raises(UserInputError, match="reference 'concat' of demo is not one of its models"):
+        load_experiment("demo", ["reference=concat", "models=[model/ts_only.yaml]"]).resolve()
+    assert load_experiment("demo", ["reference=null"]).resolve().config.reference is None
+    # the default reference may be absent (no comparisons); one named on purpose may not
+    body = yaml.safe_load((CONFIGS / "experiment" / "demo.yaml").read_text())
+    del body["reference"]
+    body["models"] = ["model/notes_only.yaml"]
+    assert ExperimentConfig.model_validate(body).resolve().models.keys() == {"notes_only"}
 
 
 def test_the_mimic_experiments_require_notes_and_the_demo_does_not():
