@@ -73,6 +73,7 @@ def prepare(work: Path, stays: int, summaries: bool):
         f"models=[{model}]",
         f"rag.enabled={str(summaries).lower()}",
         "rag.summaries=one",  # one generic summary per stay, read by both tasks' models
+        "reference=null",  # the experiment's report is not used here
     ]
     exp = load_experiment("demo", sets).resolve()
     claim_folder(work / "data", "emerge_experiment")
