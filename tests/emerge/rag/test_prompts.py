@@ -61,3 +61,38 @@ def test_prompt_that_cannot_fit_is_flagged_and_bad_args_raise():
         build_summary_prompt("los", [], [], [])
     with pytest.raises(UserInputError, match="both"):
         build_summary_prompt("generic", [], [], [], count_tokens=words)
+
+
+EVIDENCE = [
+    DiseaseKnowledge(
+        "sepsis", "[disease name]sepsis", (), ("pt septic on pressors " + "word " * 40, "febrile")
+    ),
+    DiseaseKnowledge("pneumonia", "[disease name]pneumonia", (), ("RLL consolidation on CXR",)),
+]
+
+
+def test_without_evidence_the_prompt_is_the_four_section_one():
+    plain = build_summary_prompt("mortality", ["a"], ["sepsis"], [DiseaseKnowledge("sepsis", "doc")])
+    assert "Evidence from the patient's notes" not in plain.text and "Excerpts" not in plain.text
+    assert plain.trimmed["evidence"] == 0
+
+
+def test_evidence_section_quotes_snippets_per_disease_and_the_instruction_lists_it():
+    p = build_summary_prompt("mortality", [], ["sepsis", "pneumonia"], EVIDENCE)
+    assert "- Excerpts of the patient's own notes where these diseases were found" in p.text
+    section = p.text.split("Evidence from the patient's notes:\n")[1]
+    assert section.splitlines()[1] == 'sepsis: "febrile"'
+    assert section.splitlines()[2] == 'pneumonia: "RLL consolidation on CXR"'
+
+
+def test_evidence_is_trimmed_first_shortened_then_dropped_last_disease_first():
+    full = build_summary_prompt("generic", [], ["sepsis", "pneumonia"], EVIDENCE)
+    # a budget just under the full prompt: shortening the 45-word snippet to 25 words is enough
+    p = build_summary_prompt("generic", [], ["sepsis", "pneumonia"], EVIDENCE, words, words(full.text) - 5)
+    assert p.fits and p.trimmed["evidence_shortened"] == 1 and p.trimmed["evidence"] == 0
+    assert 'sepsis: "pt septic on pressors' in p.text and ' ..."' in p.text
+    # tighter: snippets are dropped, the last disease's first; documents and diseases untouched
+    budget = words(full.text) - 45
+    q = build_summary_prompt("generic", [], ["sepsis", "pneumonia"], EVIDENCE, words, budget)
+    assert q.fits and q.trimmed["evidence"] >= 1 and q.trimmed["documents"] == 0
+    assert "RLL consolidation" not in q.text and "[disease name]pneumonia" in q.text
