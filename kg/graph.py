@@ -26,7 +26,7 @@ from foundation.outputs import cached_step, check_whole
 from foundation.terms import normalize_term
 from kg.schema import HYPERNYM_RELATIONS, NODE_COLUMNS
 
-__all__ = ["KnowledgeGraph", "Relation"]
+__all__ = ["KnowledgeGraph", "Relation", "QUALIFIER_ROOTS"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,20 @@ KIND = "knowledge_graph"
 FORMAT_VERSION = 1
 Direction = Literal["out", "in", "both"]
 Relation = tuple[str, str]  # (relation, display_relation)
+
+QUALIFIER_ROOTS: dict[str, str] = {
+    "HP:0012823": "Clinical modifier",  # laterality, onset, severity, course ("Acute", "Right", "Position")
+    "HP:0000005": "Mode of inheritance",
+    "HP:0040279": "Frequency",
+    "HP:0032443": "Past medical history",
+    "HP:0032223": "Blood group",
+}
+"""HPO's branches that hold no phenotype: these terms and every term below them over `is_a` qualify a
+finding and are never a disease or a finding themselves (see `KnowledgeGraph.qualifier_ids`). HPO's other
+top-level branches, "Phenotypic abnormality" (HP:0000118) and "Biospecimen phenotypic feature"
+(HP:0020228: pathology findings such as "Abnormal lymph-node tissue architecture"), are kept."""
+_HPO_ROOT = "HP:0000001"  # "All": the ontology's root, not a term of its own
+_PHENOTYPIC_ABNORMALITY = "HP:0000118"
 
 
 def _csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,6 +110,7 @@ class KnowledgeGraph:
         self._src, self._dst, self._rel = src[order], dst[order], rel[order]
         self._in: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._lookup: dict[str, list[int]] | None = None
+        self._qualifiers: frozenset[str] | None = None
         self.build_report: dict[str, int] = {}  # counted skips from kg.build.build_graph
 
     # ------------------------------------------------------------------ basics
@@ -162,6 +177,58 @@ class KnowledgeGraph:
     def find(self, name: str) -> list[str]:
         """Ids of the nodes whose name or a synonym equals `name` (case and spacing ignored)."""
         return [self._ids[i] for i in self._surface_index().get(normalize_term(name), [])]
+
+    # ------------------------------------------------------------------ qualifiers
+    def _hpo_positions(self, hpo_id: str) -> list[int]:
+        """Positions of the node with HPO id "HP:0012823" however a reader spelled it: as is (starter KG),
+        or PrimeKG-style "HPO:12823" / "HPO:0012823"."""
+        number = hpo_id.split(":", 1)[1]
+        spellings = (hpo_id, f"HPO:{int(number)}", f"HPO:{number}")
+        return [self._index[s] for s in dict.fromkeys(spellings) if s in self._index]
+
+    def _hierarchy(self, positions: Iterable[int], direction: Direction) -> set[int]:
+        """`positions` and every node above ("out": hypernyms) or below ("in") them over directed `is_a`."""
+        codes = np.asarray(
+            [i for i, (r, _) in enumerate(self.relations) if r in HYPERNYM_RELATIONS], np.int16
+        )
+        seen = set(positions)
+        frontier = list(seen) if len(codes) else []
+        while frontier:
+            others, _ = self._edges_of(frontier.pop(), direction, codes)
+            for other in others.tolist():
+                if other not in seen:
+                    seen.add(other)
+                    frontier.append(other)
+        return seen
+
+    def qualifier_ids(self) -> frozenset[str]:
+        """Ids of the terms that qualify a finding and are never a disease or a finding themselves: the
+        roots of `QUALIFIER_ROOTS` (HPO's clinical modifiers, modes of inheritance, frequencies, past
+        medical history, blood groups) and every node below them over directed `is_a` edges, plus HPO's
+        root "All"; a term that HPO also places under "Phenotypic abnormality" (HP:0000118) is a
+        phenotype and is not one. Computed once. A graph without directed `is_a` edges (PrimeKG's
+        phenotype hierarchy has no direction) gets only the roots themselves."""
+        if self._qualifiers is None:
+            below = self._hierarchy((p for root in QUALIFIER_ROOTS for p in self._hpo_positions(root)), "in")
+            phenotype = set(self._hpo_positions(_PHENOTYPIC_ABNORMALITY))
+            found = {i for i in below if not phenotype & self._hierarchy([i], "out")}
+            found |= set(self._hpo_positions(_HPO_ROOT))
+            self._qualifiers = frozenset(self._ids[i] for i in found)
+        return self._qualifiers
+
+    def is_qualifier(self, node_id: str) -> bool:
+        """True for a modifier or qualifier term ("Acute", "Right", "Position", "Autosomal dominant
+        inheritance", ...): see `qualifier_ids`. Never a disease entity, in any entity mode."""
+        return node_id in self.qualifier_ids()
+
+    def is_qualifier_term(self, term: str) -> bool:
+        """True when `term` is a name or synonym in the graph (case and spacing ignored) and every node
+        carrying it is a qualifier ("acute", "right"): such a mention is never a disease."""
+        nodes = self._surface_index().get(normalize_term(term))
+        if not nodes:
+            return False
+        qualifiers = self.qualifier_ids()
+        return all(self._ids[i] in qualifiers for i in nodes)
 
     def definition_document(self, node_id: str) -> str:
         """EMERGE's node document, "[disease name]{name} [definition]{definition} [description]{description}".

@@ -159,6 +159,10 @@ class EntityLinker:
         if self.cache_dir is not None:
             _save_cached(self, self.cache_dir)
 
+    def ensure_index(self) -> None:
+        """Embed (or have loaded) the surface-form index now rather than on the first dense query."""
+        self._ensure_index()
+
     def __len__(self) -> int:
         return len(self.surfaces)
 
@@ -324,7 +328,8 @@ def cached_linker(
 
     The folder name hashes the graph's fingerprint, the encoder's name and the types, so another
     graph or encoder never reuses a stale index. A cached index is loaded; otherwise the linker
-    is built (cheap) and its index is embedded and saved the first time a mention needs it.
+    is built (cheap) and its index is embedded and saved the first time a mention needs it. The
+    linker's `cache_key` attribute is that folder's hash.
     """
     from foundation.artifacts import stable_hash
 
@@ -333,7 +338,9 @@ def cached_linker(
     target = Path(cache_root) / f"linker_{key}"
     if reusable(target, KIND, FORMAT_VERSION, target.name) is not None:
         logger.info("loading cached linker index %s", target)
-        return EntityLinker.load(target, encoder, threshold=threshold)
-    linker = EntityLinker(kg, encoder, threshold=threshold, types=norm_types)
-    linker.cache_dir = target
+        linker = EntityLinker.load(target, encoder, threshold=threshold)
+    else:
+        linker = EntityLinker(kg, encoder, threshold=threshold, types=norm_types)
+        linker.cache_dir = target
+    linker.cache_key = key  # names the cached index, for structures derived from it (emerge's concept index)
     return linker

@@ -6,6 +6,10 @@ the text finds every occurrence of every surface form; occurrences that do not s
 word boundary are dropped; then, scanning left to right, the longest occurrence starting at the
 earliest free position wins and the scan resumes after it (leftmost-longest, non-overlapping).
 A word boundary is the text's edge or a character that is not a letter or digit.
+
+`skip_qualifiers=True` leaves out the surface forms that name only modifier / qualifier terms ("acute",
+"right", "position": `KnowledgeGraph.qualifier_ids`), so they neither become entities nor take a span a
+disease could have matched; that is how the RAG stage matches disease entities.
 """
 
 from __future__ import annotations
@@ -44,14 +48,28 @@ class TermMatcher:
     Args:
         source: a `KnowledgeGraph` (its `surface_forms()`) or a mapping term -> node ids.
         min_length: surface forms shorter than this many characters are ignored (1 keeps all).
+        skip_qualifiers: leave out the surface forms all of whose nodes are qualifiers (needs a graph).
     """
 
-    def __init__(self, source: KnowledgeGraph | Mapping[str, Iterable[str]], min_length: int = 1) -> None:
+    def __init__(
+        self,
+        source: KnowledgeGraph | Mapping[str, Iterable[str]],
+        min_length: int = 1,
+        skip_qualifiers: bool = False,
+    ) -> None:
         forms = source.surface_forms() if hasattr(source, "surface_forms") else source
         if not isinstance(forms, Mapping):
             raise UserInputError(
                 f"TermMatcher needs a KnowledgeGraph or a dict term -> node ids, got {type(source).__name__}"
             )
+        if skip_qualifiers:
+            if not hasattr(source, "qualifier_ids"):
+                raise UserInputError(
+                    "TermMatcher(skip_qualifiers=True) needs a KnowledgeGraph (its is_a hierarchy tells "
+                    "which terms are qualifiers), got a mapping"
+                )
+            qualifiers = source.qualifier_ids()
+            forms = {t: ids for t, ids in forms.items() if not all(i in qualifiers for i in ids)}
         self._automaton = ahocorasick.Automaton()
         merged: dict[str, tuple[str, ...]] = {}
         for term, ids in forms.items():

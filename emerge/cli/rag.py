@@ -38,10 +38,11 @@ _OUT = click.option(
 _MODE = click.option(
     "--mode",
     "entity_mode",
-    type=click.Choice(["llm", "matcher", "union"]),
+    type=click.Choice(["llm", "matcher", "union", "retriever"]),
     default="llm",
     show_default=True,
-    help="Note entities by EMERGE's LLM NER, the KG term matcher, or both.",
+    help="Note entities by EMERGE's LLM NER, the KG term matcher, both, or KG concepts retrieved from the "
+    "note chunks with a sentence encoder (--model).",
 )
 _THRESHOLD = click.option(
     "--threshold",
@@ -70,6 +71,30 @@ _DENSE = click.option(
     default=True,
     show_default=True,
     help="Dense linking over all KG surface forms, or exact name/synonym matches only.",
+)
+
+
+_MODEL = click.option(
+    "--model",
+    default="default",
+    show_default=True,
+    help='Sentence encoder: "default" (bundled MiniLM) or a trained folder; retrieves the note concepts '
+    "of --mode retriever and links entities densely.",
+)
+_CONCEPT_UNIT = click.option(
+    "--concept-unit",
+    type=click.Choice(["phrase", "chunk"]),
+    default="phrase",
+    show_default=True,
+    help="--mode retriever: search each phrase of a note chunk (best for the bundled MiniLM) or the whole "
+    "100-word chunk (DR.EHR's unit, for an encoder trained for it).",
+)
+_CONCEPT_THRESHOLD = click.option(
+    "--concept-threshold",
+    type=click.FloatRange(-1.0, 1.0),
+    default=None,
+    help="--mode retriever: cosine a phrase or chunk must reach with a concept [calibrated for the bundled "
+    "MiniLM per unit: benchmarks/results/patient_concepts.md].",
 )
 
 
@@ -108,21 +133,51 @@ def group() -> None:
 @_OUT
 @_MODE
 @_TOKENS
+@_MODEL
+@_CONCEPT_UNIT
+@_CONCEPT_THRESHOLD
+@device_option("the sentence encoder of --mode retriever")
 def entities(
-    data_dir: Path, kg_dir: str, llm_config: str | None, out: Path, entity_mode: str, max_new_tokens: int
+    data_dir: Path,
+    kg_dir: str,
+    llm_config: str | None,
+    out: Path,
+    entity_mode: str,
+    max_new_tokens: int,
+    model: str,
+    concept_unit: str,
+    concept_threshold: float | None,
+    device: str,
 ) -> None:
-    """Abnormal time-series values and note entities of every stay -> OUT/entities/entities.parquet."""
+    """Abnormal time-series values and note entities of every stay -> OUT/entities/entities.parquet.
+
+    The KG is opened in every mode: besides matching and retrieval, it tells which terms are qualifiers
+    ("acute", "right"), never disease entities."""
     from emerge.cli.kg import open_kg
     from emerge.data.dataset import EHRDataset
     from emerge.rag.session import llm_session
     from emerge.rag.stage import rag_folder, run_entities
 
+    settings = _settings(
+        entity_mode=entity_mode,
+        max_new_tokens=max_new_tokens,
+        concept_unit=concept_unit,
+        concept_threshold=concept_threshold,
+    )
+    encoder = None
+    if entity_mode == "retriever":
+        from drehr.model.loading import check_sentence_encoder
+
+        check_sentence_encoder(model, "--model")  # a clear error before the data and the KG are read
     rag_folder(out)
-    settings = _settings(entity_mode=entity_mode, max_new_tokens=max_new_tokens)
     dataset = EHRDataset(data_dir)
-    kg = open_kg(kg_dir) if entity_mode != "llm" else None
-    if entity_mode == "matcher":  # no LLM involved
-        frame = run_entities(dataset, out, settings, kg=kg)
+    kg = open_kg(kg_dir)
+    if entity_mode == "retriever":
+        from drehr.model import load_sentence_encoder
+
+        encoder = load_sentence_encoder(model, device=device)
+    if entity_mode in ("matcher", "retriever"):  # no LLM involved
+        frame = run_entities(dataset, out, settings, kg=kg, encoder=encoder)
     else:
         with llm_session(out, _llm_config(llm_config), max_new_tokens) as (backend, cache, sampling):
             frame = run_entities(
@@ -137,17 +192,15 @@ def entities(
 @_THRESHOLD
 @_DENSE
 @_MODE
-@click.option(
-    "--model",
-    default="default",
-    show_default=True,
-    help='Sentence encoder for dense linking: "default" (bundled MiniLM) or a trained folder.',
-)
+@_MODEL
 @device_option("the sentence encoder")
 def link(
     kg_dir: str, out: Path, threshold: float, dense_linking: bool, entity_mode: str, model: str, device: str
 ) -> None:
-    """Link OUT/entities to KG nodes -> OUT/linked/linked.parquet."""
+    """Link OUT/entities to KG nodes -> OUT/linked/linked.parquet.
+
+    Entities whose node is already known (--mode retriever found them as KG concepts) pass through; the
+    others (all of them in the other modes, the time-series phrases in every mode) are linked."""
     from drehr.model import load_sentence_encoder
     from emerge.cli.kg import open_kg
     from emerge.rag.stage import read_step, run_linking
@@ -235,7 +288,11 @@ def show(stay_id: int, out: Path, task: str | None) -> None:
     click.echo("## entities -> linked nodes")
     for r in linked.iter_rows(named=True):
         target = f"{r['node_id']} {r['node_name']} ({r['score']:.2f})" if r["node_id"] else "not linked"
-        click.echo(f"- [{r['source']}] {r['entity']} x{r['count']} -> {target}")
+        found = ""
+        if r.get("evidence_id"):
+            score = r.get("evidence_score")
+            found = f" [in {r['evidence_id']}" + (f", cosine {score:.2f}]" if score is not None else "]")
+        click.echo(f"- [{r['source']}] {r['entity']} x{r['count']} -> {target}{found}")
     click.echo(f"\n## gaps: {', '.join(row['gaps']) or 'none'}; trimmed: {json.loads(row['trimmed'])}")
     click.echo(f"\n## prompt\n{row['prompt']}\n\n## summary\n{row['summary']}")
 

@@ -14,7 +14,9 @@ counts inside "heatstroke"); de-duplication ignores case (EMERGE: `set(entities)
 in frequency are ordered by name. The prompt goes to a local LLM as one user turn through the model's
 chat template (EMERGE posted it to its own Qwen server). Parsing and retries are ours
 (`emerge.llm.structured.generate_entities`), passed in as `ask` so this module stays pure; kg's term
-matcher can serve as a fallback or be unioned.
+matcher can serve as a fallback or be unioned. Entities that `drop` rejects (the RAG stage passes
+`KnowledgeGraph.is_qualifier_term`: "acute", "right", "position") are not diseases and are left out
+(EMERGE keeps whatever the LLM answered).
 """
 
 from __future__ import annotations
@@ -159,6 +161,7 @@ class NoteEntities:
     entities: list[tuple[str, int]] = field(default_factory=list)  # (entity, count), most frequent first
     pieces: int = 0
     dropped_not_in_note: list[str] = field(default_factory=list)
+    dropped_qualifiers: list[str] = field(default_factory=list)
     unparsed_pieces: int = 0
     source: str = "none"
 
@@ -171,6 +174,7 @@ def extract_note_entities(
     max_pieces: int = 4,
     mode: Mode = "llm",
     match: Callable[[str], Sequence[str]] | None = None,
+    drop: Callable[[str], bool] | None = None,
 ) -> NoteEntities:
     """Entities of one stay's notes.
 
@@ -179,9 +183,13 @@ def extract_note_entities(
         ask: prompts -> per prompt the parsed entity list, or None when nothing parsed after retries.
         mode: "llm" (EMERGE's NER prompt), "matcher" (kg term matcher only), "union" (both).
         match: lower-cased text -> matched KG surface forms; needed for "matcher" and "union".
+        drop: entity -> True when it is no disease (a qualifier term such as "acute"); left out.
     """
     if mode not in ("llm", "matcher", "union"):
-        raise UserInputError(f"unknown entity mode {mode!r}; valid: llm, matcher, union")
+        raise UserInputError(
+            f"unknown entity mode {mode!r}; valid here: llm, matcher, union "
+            "(mode 'retriever' is emerge.rag.retriever_entities)"
+        )
     if mode in ("matcher", "union") and match is None:
         raise UserInputError(f"entity mode {mode!r} needs a term matcher (pass match=kg.TermMatcher(...))")
     if mode in ("llm", "union") and ask is None:
@@ -208,6 +216,9 @@ def extract_note_entities(
             candidates.setdefault(surface.lower(), surface)
     counted = []
     for key, entity in candidates.items():
+        if drop is not None and drop(entity):
+            result.dropped_qualifiers.append(entity)
+            continue
         n = literal_count(key, lower)
         if n:
             counted.append((entity, n))

@@ -71,10 +71,13 @@ def run_rag(
 ) -> dict[int, str]:
     """Entities -> links -> knowledge -> summaries for every stay; returns stay_id -> summary text.
 
-    `encoder` is the sentence encoder used for dense linking (a `drehr.model.BiEncoder`).
+    `encoder` is the sentence encoder used for dense linking and, with `entity_mode: retriever`, for
+    retrieving the KG concepts of the notes (a `drehr.model.BiEncoder`).
     """
     with llm_session(out, llm_config, settings.max_new_tokens, backend) as (llm, cache, sampling):
-        run_entities(dataset, out, settings, kg=kg, backend=llm, cache=cache, sampling=sampling)
+        run_entities(
+            dataset, out, settings, kg=kg, backend=llm, cache=cache, sampling=sampling, encoder=encoder
+        )
         run_linking(out, kg, encoder.encode, encoder.fingerprint, settings)
         frame = run_summaries(dataset, out, kg, llm, settings, cache=cache, sampling=sampling)
     return dict(zip(frame["stay_id"].to_list(), frame["summary"].to_list(), strict=True))

@@ -7,15 +7,20 @@ checksums of what it wrote; a rerun with the same key and whole files skips the 
 setting or a damaged file redoes it. LLM calls go through the persistent SQLite cache
 (`OUT/llm_cache.sqlite`, `emerge.llm.cache`), so a killed run resumes without repeating a prompt.
 
-- entities/entities.parquet      stay_id, source ("timeseries" | "notes"), entity, count, phrase
-- linked/linked.parquet          stay_id, entity, count, node_id, node_name, score
-                                 (node_id null: nothing passed)
+- entities/entities.parquet      stay_id, source ("timeseries" | "notes"), entity, count, phrase,
+                                 node_id, evidence_id, evidence, evidence_score (see `ENTITY_SCHEMA`)
+- linked/linked.parquet          the entity columns + node_name, score (node_id null: nothing passed)
 - summaries-<task>/summaries.parquet
                                  stay_id, task, summary, prompt_sha, model, features, diseases, nodes,
                                  trimmed, gaps, prompt
 
 A stay without notes, without abnormal values or with nothing linked still gets a summary from what
 exists; what was missing is listed in `gaps`, never a crash.
+
+Note entities come from EMERGE's LLM NER ("llm"), the KG term matcher ("matcher"), both ("union"), or
+DR.EHR-style retrieval of KG concepts from the stay's note chunks ("retriever",
+`emerge.rag.retriever_entities`). In every mode a modifier or qualifier term ("acute", "right",
+"position": `KnowledgeGraph.qualifier_ids`) is never a disease entity, and linking never lands on one.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from foundation.outputs import cached_step, check_whole, claim_folder, read_mani
 
 __all__ = [
     "RagSettings",
+    "ENTITY_SCHEMA",
+    "stay_notes",
     "run_entities",
     "run_linking",
     "run_summaries",
@@ -64,7 +71,20 @@ STEPS = {
     "summarize": ("summaries-{task}", "summaries.parquet"),
 }
 """step -> (folder under the RAG output folder, parquet file in it)."""
-_STEP_VERSION = 1
+_STEP_VERSION = 2  # 2: entity rows carry node_id and their evidence chunk
+ENTITY_SCHEMA = {
+    "stay_id": pl.Int64,
+    "source": pl.Utf8,  # "timeseries" | "notes"
+    "entity": pl.Utf8,  # the mention (llm, matcher), the node's name (retriever), the feature's term
+    "count": pl.Int64,  # occurrences in the notes (llm, matcher), chunks passing (retriever), abnormal hours
+    "phrase": pl.Utf8,  # "heart rate too high"; the mention; retriever: the note phrase that matched best
+    # (unit "phrase") or the concept's best-scoring KG surface form (unit "chunk")
+    "node_id": pl.Utf8,  # known in retriever mode (linking passes it through), else null
+    "evidence_id": pl.Utf8,  # chunk id `<note_id>_<i>` of the evidence chunk (null for time-series rows)
+    "evidence": pl.Utf8,  # that chunk's text: the first holding the mention, or the best-scoring one
+    "evidence_score": pl.Float64,  # retriever: the chunk's cosine with the concept; null for literal mentions
+}
+"""The columns of entities.parquet (linked.parquet adds node_name and score)."""
 _PREREQUISITE = {"link": "entities", "summarize": "link"}
 _COMMAND = {
     "entities": "emerge rag entities --data DATASET",
@@ -90,7 +110,15 @@ class RagSettings(BaseModel):
     """Settings of the RAG stage (EMERGE's values where EMERGE has one: the piece size and count of its
     NER, the linking threshold, 10 nodes and 5 triples; `max_new_tokens` is ours).
 
-    entity_mode: "llm" (EMERGE's NER), "matcher" (kg term matcher), "union" (both).
+    entity_mode: "llm" (EMERGE's NER), "matcher" (kg term matcher), "union" (both), "retriever" (KG
+        concepts retrieved from the stay's note chunks with a sentence encoder; no LLM).
+    concept_unit: retriever mode: what is searched, "phrase" (each phrase of a chunk, between punctuation
+        and function words: best for the bundled MiniLM) or "chunk" (the whole 100-word chunk, as DR.EHR
+        embeds it: for an encoder trained that way).
+    concept_threshold / concept_top_k: retriever mode: the cosine a query must reach with a concept, and
+        the concepts kept per query; None: the values calibrated for the bundled MiniLM per unit
+        (`emerge.rag.retriever_entities.CALIBRATED`; benchmarks/results/patient_concepts.md). Calibrate
+        another encoder with benchmarks/patient_concepts.py --aligned-model.
     link_threshold: cosine above which the dense top-1 is accepted (EMERGE: 0.6 MIMIC-III, 0.7 IV).
     dense_linking: False links only exact name/synonym matches, skipping the one-off embedding of
         every KG surface form (~120k for the starter KG; minutes on a CPU) - the demo's choice.
@@ -101,7 +129,10 @@ class RagSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    entity_mode: Literal["llm", "matcher", "union"] = "llm"
+    entity_mode: Literal["llm", "matcher", "union", "retriever"] = "llm"
+    concept_unit: Literal["phrase", "chunk"] = "phrase"
+    concept_threshold: float | None = Field(None, ge=-1, le=1)
+    concept_top_k: int | None = Field(None, gt=0)
     z_threshold: float = Field(2.0, gt=0)
     piece_words: int = Field(2000, gt=0)
     max_pieces: int = Field(4, gt=0)
@@ -230,25 +261,42 @@ def run_entities(
     backend=None,
     cache=None,
     sampling=None,
+    encoder=None,
+    cache_root: str | Path | None = None,
 ) -> pl.DataFrame:
-    """Entities of every stay: abnormal time-series values and disease mentions in the notes."""
+    """Entities of every stay: abnormal time-series values and disease mentions in the notes.
+
+    kg: needed by "matcher", "union" and "retriever"; with "llm" it is optional and, when given, drops
+        the LLM's qualifier terms ("acute", "right").
+    backend, cache, sampling: the LLM of "llm" and "union".
+    encoder: the sentence encoder of "retriever" (a `drehr.model.BiEncoder`); its surface-form index is
+        cached under `cache_root` (default $EMERGE_CACHE/linkers, shared with the dense linker).
+    """
+    mode = settings.entity_mode
+    if mode in ("matcher", "union", "retriever") and kg is None:
+        raise UserInputError(f"entity_mode {mode!r} needs a knowledge graph (--kg)")
+    if mode in ("llm", "union") and backend is None:
+        raise UserInputError(f"entity_mode {mode!r} needs an LLM backend (--llm CONFIG)")
+    if mode == "retriever" and encoder is None:
+        raise UserInputError(
+            "entity_mode 'retriever' needs a sentence encoder (--model default, or a trained folder)"
+        )
     out = rag_folder(out)
-    model = getattr(backend, "model_id", None) if settings.entity_mode != "matcher" else None  # LLM unused
+    model = getattr(backend, "model_id", None) if mode in ("llm", "union") else None  # LLM unused otherwise
+    encoder_name = str(encoder.fingerprint) if mode == "retriever" else None
     key = stable_hash(
         "entities",
-        stable_hash(NER_PROMPT) if settings.entity_mode != "matcher" else None,  # a new NER prompt redoes it
+        stable_hash(NER_PROMPT) if mode in ("llm", "union") else None,  # a new NER prompt redoes it
         _dataset_key(dataset),
         settings.model_dump(mode="json"),
         model,
+        encoder_name,
         None if kg is None else _kg_key(kg),
     )
-    if settings.entity_mode in ("matcher", "union") and kg is None:
-        raise UserInputError(f"entity_mode {settings.entity_mode!r} needs a knowledge graph (--kg)")
-    if settings.entity_mode in ("llm", "union") and backend is None:
-        raise UserInputError(f"entity_mode {settings.entity_mode!r} needs an LLM backend (--llm CONFIG)")
 
     def make() -> pl.DataFrame:
-        return _entities(dataset, settings, kg, backend, cache, sampling)
+        root = Path(cache_root or default_cache_root() / "linkers")
+        return _entities(dataset, settings, kg, backend, cache, sampling, encoder, root)
 
     return _cached(
         out,
@@ -258,23 +306,73 @@ def run_entities(
         {
             "settings": settings.model_dump(mode="json"),
             "model": model,
+            "encoder": encoder_name,
             "dataset": str(dataset.path),
             "dataset_key": _dataset_key(dataset),
         },
     )
 
 
-def _entities(dataset: EHRDataset, settings: RagSettings, kg, backend, cache, sampling) -> pl.DataFrame:
+def stay_notes(dataset: EHRDataset) -> dict[int, list[tuple[str, str]]]:
+    """stay_id -> its (note_id, text) pairs in time order (the order of `dataset.notes_by_stay`)."""
+    grouped = dataset.notes.group_by("stay_id", maintain_order=True).agg(pl.col("note_id"), pl.col("text"))
+    return {
+        stay: list(zip(ids, texts, strict=True))
+        for stay, ids, texts in zip(
+            grouped["stay_id"].to_list(), grouped["note_id"].to_list(), grouped["text"].to_list(), strict=True
+        )
+    }
+
+
+def _entities(
+    dataset: EHRDataset, settings: RagSettings, kg, backend, cache, sampling, encoder, cache_root: Path
+) -> pl.DataFrame:
+    from tqdm.auto import tqdm
+
+    from emerge.rag.retriever_entities import literal_evidence, stay_chunks
+
+    mode = settings.entity_mode
+    rows = _ts_entities(dataset, settings)
+    notes = stay_notes(dataset)
+    stays = dataset.stay_id.tolist()
+    chunks = {stay: stay_chunks(notes.get(stay, [])) for stay in stays}
+    if mode == "retriever":
+        from emerge.rag.retriever_entities import ConceptRetriever
+
+        retriever = ConceptRetriever(
+            kg,
+            encoder,
+            cache_root,
+            list(settings.link_types),
+            settings.concept_unit,
+            settings.concept_threshold,
+            settings.concept_top_k,
+        )
+        for stay, hits in retriever.retrieve(chunks, progress=True).items():
+            rows += [
+                {
+                    "stay_id": stay,
+                    "source": "notes",
+                    "entity": h.node_name,
+                    "count": h.chunks,
+                    "phrase": h.mention,
+                    "node_id": h.node_id,
+                    "evidence_id": h.chunk_id,
+                    "evidence": h.chunk_text,
+                    "evidence_score": h.score,
+                }
+                for h in hits
+            ]
+        return _entity_frame(rows)
+
     match = None
-    if settings.entity_mode in ("matcher", "union"):
+    if mode in ("matcher", "union"):
         from kg.matching import TermMatcher
 
-        match = TermMatcher(kg).terms
-    rows = _ts_entities(dataset, settings)
-    texts = dataset.notes_by_stay()
-    stays = dataset.stay_id.tolist()
+        match = TermMatcher(kg, skip_qualifiers=True).terms
+    texts = {stay: [text for _, text in pairs] for stay, pairs in notes.items()}
     ask = None
-    if settings.entity_mode in ("llm", "union"):
+    if mode in ("llm", "union"):
         from emerge.llm.structured import generate_entities
 
         # Every stay's NER prompts go to the LLM together (batched, cached, retried by round), then each
@@ -297,8 +395,6 @@ def _entities(dataset: EHRDataset, settings: RagSettings, kg, backend, cache, sa
         def ask(stay_prompts: list[str]) -> list[list[str] | None]:
             return [answers[p] for p in stay_prompts]
 
-    from tqdm.auto import tqdm
-
     for stay in tqdm(stays, desc="note entities", unit="stay"):
         found = extract_note_entities(
             texts.get(stay, []),
@@ -306,23 +402,28 @@ def _entities(dataset: EHRDataset, settings: RagSettings, kg, backend, cache, sa
             seed=settings.seed + stay,
             piece_words=settings.piece_words,
             max_pieces=settings.max_pieces,
-            mode=settings.entity_mode,
+            mode=mode,
             match=match,
+            drop=None if kg is None else kg.is_qualifier_term,
         )
-        rows += [
-            {"stay_id": stay, "source": "notes", "entity": e, "count": c, "phrase": e}
-            for e, c in found.entities
-        ]
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "stay_id": pl.Int64,
-            "source": pl.Utf8,
-            "entity": pl.Utf8,
-            "count": pl.Int64,
-            "phrase": pl.Utf8,
-        },
-    )
+        for e, c in found.entities:
+            chunk = literal_evidence(e, chunks[stay])
+            rows.append(
+                {
+                    "stay_id": stay,
+                    "source": "notes",
+                    "entity": e,
+                    "count": c,
+                    "phrase": e,
+                    "evidence_id": None if chunk is None else chunk.chunk_id,
+                    "evidence": None if chunk is None else chunk.text,
+                }
+            )
+    return _entity_frame(rows)
+
+
+def _entity_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    frame = pl.DataFrame([{c: r.get(c) for c in ENTITY_SCHEMA} for r in rows], schema=ENTITY_SCHEMA)
     logger.info("entities: %d rows for %d stays", frame.height, frame["stay_id"].n_unique())
     return frame
 
@@ -364,33 +465,52 @@ def run_linking(
 def _link(
     entities: pl.DataFrame, kg, encoder, encoder_name: str, settings: RagSettings, cache_root: Path
 ) -> pl.DataFrame:
+    """Rows whose node is known (retriever mode) pass through with score 1.0 (the entity is the node's
+    own name); the others are linked, each distinct entity once; a link to a qualifier node is dropped."""
     from kg.linking import cached_linker
 
-    linker = cached_linker(
-        kg, encoder, cache_root, encoder_name, settings.link_threshold, list(settings.link_types)
-    )
-    distinct = entities["entity"].unique(maintain_order=True).to_list()
-    if not settings.dense_linking:
-        from foundation.terms import normalize_term
-
-        surfaces = set(linker.surfaces)
-        distinct = [e for e in distinct if normalize_term(e) in surfaces]
-    records = {r["mention"]: r for r in linker.link(distinct)} if distinct else {}
-    frame = entities.with_columns(
-        pl.col("entity")
-        .replace_strict({m: r["node_id"] for m, r in records.items()}, default=None, return_dtype=pl.Utf8)
-        .alias("node_id"),
-        pl.col("entity")
-        .replace_strict({m: r["node_name"] for m, r in records.items()}, default=None, return_dtype=pl.Utf8)
-        .alias("node_name"),
-        pl.col("entity")
-        .replace_strict(
-            {m: float(r["score"]) for m, r in records.items()}, default=None, return_dtype=pl.Float64
+    for col, dtype in ENTITY_SCHEMA.items():  # an entities table written before these columns existed
+        if col not in entities.columns:
+            entities = entities.with_columns(pl.lit(None, dtype=dtype).alias(col))
+    known = entities["node_id"].is_not_null()
+    distinct = entities.filter(~known)["entity"].unique(maintain_order=True).to_list()
+    if distinct:
+        linker = cached_linker(
+            kg, encoder, cache_root, encoder_name, settings.link_threshold, list(settings.link_types)
         )
-        .alias("score"),
+        if not settings.dense_linking:
+            from foundation.terms import normalize_term
+
+            surfaces = set(linker.surfaces)
+            distinct = [e for e in distinct if normalize_term(e) in surfaces]
+    records = {r["mention"]: r for r in linker.link(distinct)} if distinct else {}
+    qualifiers = kg.qualifier_ids()
+    for r in records.values():  # "acute" -> HP:0011009 "Acute" is no disease: left unlinked
+        if r["node_id"] in qualifiers:
+            r["node_id"] = r["node_name"] = None
+    names = dict(zip(kg.nodes["id"].to_list(), kg.nodes["name"].to_list(), strict=True))
+
+    def lookup(field: str, dtype: pl.DataType) -> pl.Expr:
+        return pl.col("entity").replace_strict(
+            {m: r[field] for m, r in records.items()}, default=None, return_dtype=dtype
+        )
+
+    frame = entities.with_columns(
+        pl.when(known).then(pl.col("node_id")).otherwise(lookup("node_id", pl.Utf8)).alias("node_id"),
+        pl.when(known)
+        .then(pl.col("node_id").replace_strict(names, default=None, return_dtype=pl.Utf8))
+        .otherwise(lookup("node_name", pl.Utf8))
+        .alias("node_name"),
+        pl.when(known).then(pl.lit(1.0)).otherwise(lookup("score", pl.Float64)).alias("score"),
     )
     linked = frame["node_id"].is_not_null().sum()
-    logger.info("linked %d of %d entity rows (%d distinct entities)", linked, frame.height, len(distinct))
+    logger.info(
+        "linked %d of %d entity rows (%d passed through with their node, %d distinct entities linked)",
+        linked,
+        frame.height,
+        int(known.sum()),
+        len(distinct),
+    )
     return frame
 
 

@@ -11,6 +11,9 @@ Each shape is named for what its tests look for; `make_kg` builds any other from
   tachycardia, ...), with definitions and phenotypes, for the RAG stage, the experiment runner and the
   CLI's bad-input table.
 - `stage1_kg()`: the five diseases the stage-I retriever benchmark test trains on (diseases only).
+- `qualifier_kg()`: `ward_kg()` plus a piece of HPO's hierarchy as the starter KG holds it: the root
+  "All", "Phenotypic abnormality" above the ward's phenotypes, and qualifier terms under "Clinical
+  modifier" ("Acute", "Chronic", "Right", "Left", "Position") and "Mode of inheritance", with is_a edges.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import polars as pl
 from kg.build import build_graph
 from kg.graph import KnowledgeGraph
 
-__all__ = ["Node", "make_kg", "notes_kg", "stage1_kg", "tiny_kg", "ward_kg"]
+__all__ = ["Node", "make_kg", "notes_kg", "qualifier_kg", "stage1_kg", "tiny_kg", "ward_kg"]
 
 EDGE_COLUMNS = ["head", "tail", "relation", "display_relation"]
 
@@ -109,6 +112,11 @@ def notes_kg() -> KnowledgeGraph:
 def ward_kg() -> KnowledgeGraph:
     """Seven ICU conditions (four ICD-10 diseases, three HPO phenotypes) with synonyms, two phenotypes
     of sepsis."""
+    nodes, edges = _ward_parts()
+    return make_kg(nodes, edges, name="ward")
+
+
+def _ward_parts() -> tuple[list[Node], list[tuple[str, str, str, str]]]:
     nodes = [
         Node(
             "A41.9",
@@ -143,7 +151,40 @@ def ward_kg() -> KnowledgeGraph:
         ("A41.9", "HP:0001945", "disease_phenotype_positive", "phenotype present"),
         ("I50.9", "I10", "disease_disease", "associated with"),
     ]
-    return make_kg(nodes, edges, name="ward")
+    return nodes, edges
+
+
+# (id, name, parent): HPO terms with the parent HPO gives them (HP:0031797 "Clinical course" sits between
+# "Clinical modifier" and "Acute"/"Chronic", as in HPO).
+_HPO_SKELETON = (
+    ("HP:0000001", "All", None),
+    ("HP:0000118", "Phenotypic abnormality", "HP:0000001"),
+    ("HP:0012823", "Clinical modifier", "HP:0000001"),
+    ("HP:0031797", "Clinical course", "HP:0012823"),
+    ("HP:0011009", "Acute", "HP:0031797"),
+    ("HP:0011010", "Chronic", "HP:0031797"),
+    ("HP:0012830", "Position", "HP:0012823"),
+    ("HP:0012834", "Right", "HP:0012830"),
+    ("HP:0012835", "Left", "HP:0012830"),
+    ("HP:0000005", "Mode of inheritance", "HP:0000001"),
+    ("HP:0000006", "Autosomal dominant inheritance", "HP:0000005"),
+)
+QUALIFIER_IDS = frozenset(
+    {"HP:0000001", "HP:0012823", "HP:0031797", "HP:0011009", "HP:0011010", "HP:0012830", "HP:0012834"}
+    | {"HP:0012835", "HP:0000005", "HP:0000006"}
+)
+"""The nodes of `qualifier_kg()` that `KnowledgeGraph.qualifier_ids` must return."""
+
+
+def qualifier_kg() -> KnowledgeGraph:
+    """`ward_kg()` with HPO's root, "Phenotypic abnormality" above the ward's phenotypes, and qualifier
+    terms (`QUALIFIER_IDS`) under "Clinical modifier" and "Mode of inheritance"."""
+    nodes, edges = _ward_parts()
+    phenotypes = [n.id for n in nodes if n.id.startswith("HP:")]
+    nodes += [Node(i, name, "effect/phenotype", "HPO") for i, name, _ in _HPO_SKELETON]
+    edges += [(i, parent, "is_a", "is a") for i, _, parent in _HPO_SKELETON if parent]
+    edges += [(p, "HP:0000118", "is_a", "is a") for p in phenotypes]
+    return make_kg(nodes, edges, name="ward+hpo")
 
 
 def stage1_kg() -> KnowledgeGraph:

@@ -1,0 +1,229 @@
+"""Patient concepts by retrieval (`entity_mode: retriever`), evidence columns in every mode, and qualifier
+terms ("acute", "right") kept out of the disease entities of every mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from drehr.chunking import Chunk
+from emerge.data.build import build_dataset
+from emerge.data.config import BuildConfig
+from emerge.data.dataset import EHRDataset
+from emerge.data.synth import generate
+from emerge.llm.base import SamplingConfig
+from emerge.llm.cache import LLMCache
+from emerge.rag.concept_index import concept_side
+from emerge.rag.retriever_entities import CALIBRATED, ConceptRetriever, note_phrases, stay_chunks
+from emerge.rag.stage import ENTITY_SCHEMA, RagSettings, run_entities, run_linking
+from foundation.errors import UserInputError
+from foundation.outputs import read_manifest
+from kg.matching import TermMatcher
+from tests.helpers.fakes import FakeBackend
+from tests.helpers.kg import QUALIFIER_IDS, qualifier_kg
+from tests.helpers.toy_encoder import ToyEncoder
+
+QUALIFIER_WORDS = {"acute", "chronic", "right", "left", "position", "all"}
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from drehr.model import load_sentence_encoder
+
+    return load_sentence_encoder("default", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return qualifier_kg()
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("retriever")
+    generate(root / "synth", stays=40, seed=3)
+    return EHRDataset(build_dataset(root / "synth", root / "data", BuildConfig(version="iv")))
+
+
+def _chunk(note: str, text: str) -> Chunk:
+    return Chunk(f"{note}_0", note, "", 0, text)
+
+
+NOTES = {
+    1: [
+        _chunk("n1", "The patient has longstanding elevated blood pressure treated with lisinopril at home.")
+    ],
+    2: [_chunk("n2", "Pulse persistently above 120 beats per minute overnight.")],
+    3: [_chunk("n3", "Evaluate for acute process. Right side position.")],
+    4: [],
+    5: [_chunk("n5", "Admitted with cardiac failure and a rapid heart rate; pyrexia on day two.")],
+}
+
+
+def test_phrases_find_concepts_the_matcher_cannot(minilm, graph, tmp_path):
+    assert not TermMatcher(graph).terms(NOTES[5][0].text.lower())
+    hits = ConceptRetriever(graph, minilm, tmp_path, threshold=0.8).retrieve(NOTES)
+    assert set(hits) == set(NOTES) and hits[4] == []
+    found = {h.node_id: h for h in hits[5]}
+    assert set(found) == {"I50.9", "HP:0001649"}  # Heart failure, Tachycardia
+    assert found["I50.9"].mention == "cardiac failure" and found["HP:0001649"].mention == "rapid heart rate"
+    assert found["I50.9"].chunk_id == "n5_0" and found["I50.9"].chunk_text == NOTES[5][0].text
+    assert found["I50.9"].chunks == 1 and found["I50.9"].score >= 0.8
+
+
+def test_chunk_unit_embeds_the_whole_chunk_as_dr_ehr_does(minilm, graph, tmp_path):
+    hits = ConceptRetriever(graph, minilm, tmp_path, unit="chunk", threshold=0.42, top_k=2).retrieve(NOTES)
+    assert [h.node_id for h in hits[1]][:1] == ["I10"]  # "Hypertension", nearest form "high blood pressure"
+    assert hits[2][0].node_id == "HP:0001649" and hits[2][0].mention == "fast heart rate"  # Tachycardia
+    assert all(h.score >= 0.42 for hs in hits.values() for h in hs)
+    assert not {h.node_id for hs in hits.values() for h in hs} & QUALIFIER_IDS  # "acute", "right" never
+
+
+@pytest.mark.parametrize("unit", ["phrase", "chunk"])
+def test_threshold_and_top_k_are_respected(minilm, graph, tmp_path, unit):
+    strict = ConceptRetriever(graph, minilm, tmp_path, unit=unit, threshold=0.99).retrieve(NOTES)
+    assert all(hits == [] for hits in strict.values())
+    loose = ConceptRetriever(graph, minilm, tmp_path, unit=unit, threshold=-1.0, top_k=3).retrieve(NOTES)
+    if unit == "chunk":
+        assert all(len(hits) == 3 for stay, hits in loose.items() if stay != 4)
+    assert not {h.node_id for hs in loose.values() for h in hs} & QUALIFIER_IDS
+    assert RagSettings(entity_mode="retriever").concept_threshold is None  # None: CALIBRATED[unit]
+    assert ConceptRetriever(graph, minilm, tmp_path, unit=unit).threshold == CALIBRATED[unit][0]
+
+
+def test_concept_index_is_built_once_and_reused(graph, tmp_path, monkeypatch):
+    import drehr.index.faiss_backend as backend
+
+    class Counting(ToyEncoder):
+        surfaces = 0
+
+        def encode_queries(self, texts, batch_size=64, show_progress_bar=False):
+            Counting.surfaces += len(texts)
+            return super().encode_queries(texts, batch_size, show_progress_bar)
+
+    built = []
+    make = backend.make_faiss_index
+    monkeypatch.setattr(backend, "make_faiss_index", lambda *a, **k: built.append(a) or make(*a, **k))
+    ConceptRetriever(graph, Counting(), tmp_path / "cache", threshold=0.0).retrieve(NOTES)
+    embedded = Counting.surfaces
+    assert embedded >= len(graph) and len(built) == 1  # every surface form embedded once, one HNSW built
+    kinds = {read_manifest(f).kind for f in (tmp_path / "cache").iterdir()}
+    assert kinds == {"entity_linker", "concept_index"}
+    ConceptRetriever(graph, Counting(), tmp_path / "cache", threshold=0.0).retrieve(NOTES)
+    assert Counting.surfaces - embedded == 1 and len(built) == 1  # loaded: only the dimension probe
+
+
+def test_concept_side_shares_the_linker_vectors_only_when_both_sides_embed_alike(minilm):
+    _, name = concept_side(minilm)
+    assert name == minilm.fingerprint  # MiniLM: no query instruction, one max length
+    _, name = concept_side(ToyEncoder())
+    assert name == "toy-hash-64:query"
+
+
+def test_note_phrases_split_at_punctuation_and_function_words():
+    text = "History of HTN and T2DM, now with anemia. Lines and tubes are in standard position."
+    assert note_phrases(text) == ["History", "HTN", "T2DM", "anemia", "Lines", "tubes", "standard position"]
+    assert note_phrases(" ".join(f"w{i}" for i in range(11))) == [
+        " ".join(f"w{i}" for i in range(0, 8)),
+        " ".join(f"w{i}" for i in range(4, 11)),
+    ]
+
+
+def test_stay_chunks_keep_short_notes_and_number_them():
+    chunks = stay_chunks([("a", "Sepsis."), ("b", " ".join(["word"] * 150))])
+    assert [c.chunk_id for c in chunks] == ["a_0", "b_0", "b_1"]
+
+
+def test_retriever_mode_end_to_end_with_evidence_and_pass_through_linking(dataset, graph, minilm, tmp_path):
+    settings = RagSettings(entity_mode="retriever", concept_threshold=0.6, dense_linking=False)
+    ent = run_entities(
+        dataset, tmp_path / "rag", settings, kg=graph, encoder=minilm, cache_root=tmp_path / "c"
+    )
+    assert ent.columns == list(ENTITY_SCHEMA)
+    notes = ent.filter(pl.col("source") == "notes")
+    assert notes.height > 0 and notes["node_id"].is_not_null().all()
+    assert (notes["evidence_score"] >= 0.6).all() and notes["evidence"].is_not_null().all()
+    for phrase, evidence in notes.select("phrase", "evidence").iter_rows():
+        assert phrase in evidence  # the note's phrase that matched, inside its evidence chunk
+    assert not set(notes["node_id"].to_list()) & QUALIFIER_IDS
+    note_ids = dict(dataset.notes.select("stay_id", "note_id").iter_rows())
+    note_of = {n: s for s, n in dataset.notes.select("stay_id", "note_id").iter_rows()}
+    assert note_ids and all(
+        note_of[e.rsplit("_", 1)[0]] == s for s, e in notes.select("stay_id", "evidence_id").iter_rows()
+    )
+    assert read_manifest(tmp_path / "rag" / "entities").info["encoder"] == minilm.fingerprint
+
+    zero = lambda t: np.zeros((len(t), 4), np.float32)  # noqa: E731 - exact-only linking never encodes
+    linked = run_linking(tmp_path / "rag", graph, zero, "none", settings, cache_root=tmp_path / "c")
+    passed = linked.filter(pl.col("source") == "notes")
+    assert passed["node_id"].to_list() == notes["node_id"].to_list() and (passed["score"] == 1.0).all()
+    assert passed["node_name"].to_list() == [graph.name(n) for n in notes["node_id"].to_list()]
+
+
+def _reply(text, sampling):
+    return '```json\n{"entities": ["acute", "Right", "sepsis", "position"]}\n```'
+
+
+@pytest.mark.parametrize("mode", ["matcher", "llm", "union"])
+def test_qualifier_terms_are_never_disease_entities(dataset, graph, tmp_path, mode):
+    assert any("acute" in t.lower() for t in dataset.notes["text"].to_list())  # "Evaluate for acute process."
+    settings = RagSettings(entity_mode=mode)
+    with LLMCache(tmp_path / "cache.sqlite") as cache:
+        ent = run_entities(
+            dataset,
+            tmp_path / "rag",
+            settings,
+            kg=graph,
+            backend=FakeBackend(reply=_reply),
+            cache=cache,
+            sampling=SamplingConfig(max_new_tokens=32),
+        )
+    notes = ent.filter(pl.col("source") == "notes")
+    assert notes.height > 0 and not {e.lower() for e in notes["entity"].to_list()} & QUALIFIER_WORDS
+    # literal mentions: their evidence is the first chunk holding them, with no similarity score
+    assert notes["evidence_id"].is_not_null().all() and notes["evidence_score"].is_null().all()
+    assert notes["node_id"].is_null().all()
+    for entity, evidence in notes.select("entity", "evidence").iter_rows():
+        assert entity.lower() in evidence.lower()
+
+
+def test_linking_never_lands_on_a_qualifier(dataset, graph, tmp_path):
+    out = tmp_path / "rag"
+    settings = RagSettings(entity_mode="matcher", dense_linking=True, link_threshold=0.0)
+    run_entities(dataset, out, settings, kg=graph)
+    linked = run_linking(out, graph, ToyEncoder().encode, "toy", settings, cache_root=tmp_path / "c")
+    assert not set(linked["node_id"].drop_nulls().to_list()) & QUALIFIER_IDS
+
+
+def test_bad_input_is_a_clear_error(dataset, graph, minilm, tmp_path):
+    retriever = RagSettings(entity_mode="retriever")
+    with pytest.raises(UserInputError, match="needs a knowledge graph"):
+        run_entities(dataset, tmp_path / "a", retriever, kg=None, encoder=minilm)
+    with pytest.raises(UserInputError, match="needs a sentence encoder"):
+        run_entities(dataset, tmp_path / "b", retriever, kg=graph)
+    with pytest.raises(ValueError, match="retriever"):  # pydantic lists the valid modes
+        RagSettings(entity_mode="bogus")
+    with pytest.raises(UserInputError, match="concept threshold"):
+        ConceptRetriever(graph, minilm, tmp_path, threshold=2.0)
+    with pytest.raises(UserInputError, match="valid: phrase, chunk"):
+        ConceptRetriever(graph, minilm, tmp_path, unit="sentence")
+
+
+def test_run_rag_passes_the_encoder_to_retriever_mode(dataset, graph, minilm, tmp_path, monkeypatch):
+    """The experiment's path (`emerge.experiment.stages.rag_stage` -> `run_rag`): the linker encoder
+    retrieves the note concepts too, and their nodes reach the summary prompts."""
+    from emerge.rag.session import run_rag
+
+    monkeypatch.setenv("EMERGE_CACHE", str(tmp_path / "cache"))
+    settings = RagSettings(entity_mode="retriever", concept_threshold=0.6, max_new_tokens=16)
+    backend = FakeBackend(reply=lambda text, sampling: "summary")
+    summaries = run_rag(dataset, tmp_path / "rag", graph, None, settings, minilm, backend=backend)
+    assert set(summaries) == set(dataset.stay_id.tolist())
+    assert not any("Named Entity Recognition" in c for c in backend.calls)  # no LLM NER in this mode
+    linked = pl.read_parquet(tmp_path / "rag" / "linked" / "linked.parquet")
+    assert linked.filter(pl.col("source") == "notes")["node_id"].is_not_null().all()
+    assert {p.name.split("_")[0] for p in (tmp_path / "cache" / "linkers").iterdir()} == {
+        "linker",
+        "concepts",
+    }
