@@ -125,6 +125,9 @@ class RagSettings(BaseModel):
     knowledge_types: node types whose knowledge enters the prompt (EMERGE: diseases; the starter KG
         holds many conditions as HPO phenotypes, so both by default).
     max_prompt_tokens: prompt budget; None = the model's context window minus max_new_tokens.
+    evidence_per_concept: retriever mode: the best-scoring evidence snippets of the patient's own notes
+        quoted per disease in the summary prompt (each about 25 words around the matched phrase); 0
+        leaves them out. Entities found by the matcher or the LLM carry no score and add no evidence.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -133,6 +136,7 @@ class RagSettings(BaseModel):
     concept_unit: Literal["phrase", "chunk"] = "phrase"
     concept_threshold: float | None = Field(None, ge=-1, le=1)
     concept_top_k: int | None = Field(None, gt=0)
+    evidence_per_concept: int = Field(2, ge=0)
     z_threshold: float = Field(2.0, gt=0)
     piece_words: int = Field(2000, gt=0)
     max_pieces: int = Field(4, gt=0)
@@ -538,6 +542,42 @@ def run_summaries(
     )
 
 
+_SNIPPET_WORDS = 12  # words kept on each side of the matched phrase
+
+
+def snippet(chunk: str, phrase: str | None, words: int = _SNIPPET_WORDS) -> str:
+    """About `2 * words` words of `chunk` around the first occurrence of `phrase` (case-insensitive);
+    the chunk's first `2 * words` words when the phrase is not found."""
+    tokens = chunk.split()
+    target = (phrase or "").lower().split()
+    lowered = [t.lower().strip(".,;:()") for t in tokens]
+    for i in range(len(tokens) - len(target) + 1 if target else 0):
+        if lowered[i : i + len(target)] == target:
+            start = max(0, i - words)
+            return " ".join(tokens[start : i + len(target) + words])
+    return " ".join(tokens[: 2 * words])
+
+
+def _evidence(rows: pl.DataFrame | None, per_concept: int) -> dict[str, list[dict]]:
+    """node_id -> its best `per_concept` scored evidence snippets (distinct chunks, best first)."""
+    if rows is None or per_concept == 0 or "evidence_score" not in rows.columns:
+        return {}
+    scored = rows.filter(pl.col("evidence_score").is_not_null() & pl.col("node_id").is_not_null())
+    out: dict[str, list[dict]] = {}
+    for r in scored.sort("evidence_score", descending=True, maintain_order=True).iter_rows(named=True):
+        kept = out.setdefault(r["node_id"], [])
+        if len(kept) < per_concept and all(e["evidence_id"] != r["evidence_id"] for e in kept):
+            kept.append(
+                {
+                    "node_id": r["node_id"],
+                    "evidence_id": r["evidence_id"],
+                    "score": r["evidence_score"],
+                    "snippet": snippet(r["evidence"] or "", r.get("phrase")),
+                }
+            )
+    return out
+
+
 def _summaries(
     dataset: EHRDataset, linked: pl.DataFrame, kg, backend, settings: RagSettings, cache, sampling
 ) -> pl.DataFrame:
@@ -574,11 +614,17 @@ def _summaries(
             if nodes
             else []
         )
+        evidence = _evidence(g, settings.evidence_per_concept)
         prompt = build_summary_prompt(
             settings.task,
             features,
             diseases,
-            [DiseaseKnowledge(k.name, k.document, k.triples) for k in knowledge],
+            [
+                DiseaseKnowledge(
+                    k.name, k.document, k.triples, tuple(e["snippet"] for e in evidence.get(k.node_id, ()))
+                )
+                for k in knowledge
+            ],
             backend.count_tokens,
             budget,
         )
@@ -603,6 +649,13 @@ def _summaries(
                 "features": features,
                 "diseases": diseases,
                 "nodes": [k.node_id for k in knowledge],
+                "evidence": json.dumps(
+                    [
+                        {key: e[key] for key in ("node_id", "evidence_id", "score")}
+                        for k in knowledge
+                        for e in evidence.get(k.node_id, ())
+                    ]
+                ),
                 "trimmed": json.dumps(prompt.trimmed),
                 "gaps": gaps,
                 "prompt": prompt.text,

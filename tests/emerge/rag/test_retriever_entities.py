@@ -3,6 +3,8 @@ terms ("acute", "right") kept out of the disease entities of every mode."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import polars as pl
 import pytest
@@ -227,3 +229,52 @@ def test_run_rag_passes_the_encoder_to_retriever_mode(dataset, graph, minilm, tm
         "linker",
         "concepts",
     }
+
+
+def test_retriever_evidence_is_quoted_in_the_summary_prompt_with_provenance(
+    dataset, graph, minilm, tmp_path, monkeypatch
+):
+    from emerge.rag.session import run_rag
+
+    monkeypatch.setenv("EMERGE_CACHE", str(tmp_path / "cache"))
+    settings = RagSettings(entity_mode="retriever", concept_threshold=0.6, max_new_tokens=16)
+    run_rag(
+        dataset, tmp_path / "rag", graph, None, settings, minilm, backend=FakeBackend(reply=lambda t, s: "x")
+    )
+    frame = pl.read_parquet(next((tmp_path / "rag").glob("summaries*/*.parquet")))
+    linked = pl.read_parquet(tmp_path / "rag" / "linked" / "linked.parquet")
+    quoted = 0
+    for row in frame.iter_rows(named=True):
+        evidence = json.loads(row["evidence"])
+        assert all(e["node_id"] in row["nodes"] for e in evidence)
+        per_node = {}
+        for e in evidence:
+            per_node[e["node_id"]] = per_node.get(e["node_id"], 0) + 1
+        assert all(n <= settings.evidence_per_concept for n in per_node.values())
+        if evidence:
+            quoted += 1
+            assert "Evidence from the patient's notes:" in row["prompt"]
+            best = linked.filter(
+                (pl.col("stay_id") == row["stay_id"]) & (pl.col("node_id") == evidence[0]["node_id"])
+            )["evidence_score"].max()
+            assert evidence[0]["score"] == pytest.approx(best)  # the best-scoring chunk comes first
+        else:
+            assert "Evidence from the patient's notes" not in row["prompt"]
+    assert quoted > 0
+    none = settings.model_copy(update={"evidence_per_concept": 0})
+    run_rag(
+        dataset, tmp_path / "rag0", graph, None, none, minilm, backend=FakeBackend(reply=lambda t, s: "x")
+    )
+    frame0 = pl.read_parquet(next((tmp_path / "rag0").glob("summaries*/*.parquet")))
+    assert not frame0["prompt"].str.contains("Evidence from the patient's notes").any()
+
+
+def test_snippet_is_a_window_around_the_phrase():
+    from emerge.rag.stage import snippet
+
+    chunk = (
+        " ".join(f"w{i}" for i in range(50)) + " acute kidney injury " + " ".join(f"v{i}" for i in range(50))
+    )
+    text = snippet(chunk, "Acute kidney injury", words=3)
+    assert text == "w47 w48 w49 acute kidney injury v0 v1 v2"
+    assert snippet("a b c d e f g", "zzz", words=2) == "a b c d"
