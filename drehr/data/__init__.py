@@ -7,6 +7,8 @@ reader (`read_examples`) that training uses too.
 `build_qa_file` turn one into a JSONL file (the library behind `emerge retriever build-*`), in
 bounded memory, with a progress record beside the file (`drehr.data.progress`) so a rerun resumes
 without reading it. Where an LLM is needed it is a `TextFn` (`list[str] -> list[str]`) passed in.
+`write_kg_pairs` needs no notes: it pairs a knowledge graph's synonyms with their concepts' names
+(knowledge alignment) and writes the synonyms of a held-out share of concepts as linking queries.
 """
 
 from drehr.data.examples import (
@@ -18,6 +20,15 @@ from drehr.data.examples import (
     scan_ids,
 )
 from drehr.data.files import build_qa_file, build_stage1_file, build_stage2_file
+from drehr.data.kg_pairs import (
+    HoldoutQuery,
+    KGPairs,
+    KGPairsConfig,
+    holdout_path,
+    icd10_benchmark_exclusions,
+    read_holdout,
+    write_kg_pairs,
+)
 from drehr.data.llm_runner import PromptUnit, TextFn, llm_work, run_llm_recipe
 from drehr.data.notes import (
     PATIENT_COLUMNS,
@@ -43,6 +54,13 @@ __all__ = [
     "build_stage1_file",
     "build_stage2_file",
     "build_qa_file",
+    "KGPairs",
+    "KGPairsConfig",
+    "HoldoutQuery",
+    "write_kg_pairs",
+    "read_holdout",
+    "holdout_path",
+    "icd10_benchmark_exclusions",
     "PATIENT_COLUMNS",
     "Notes",
     "NotesFile",
