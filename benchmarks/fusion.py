@@ -2,8 +2,9 @@
 
     python benchmarks/fusion.py --stays 4000 --seeds 0 1 2 --recipes cpu_fast default
 
-Data: a synthetic cohort (`--stays` generated, seed 0), built with EMERGE's cohort rules, notes
-embedded with the bundled MiniLM (16 chunks of 100 words per stay). Models are given as
+Data: a synthetic cohort (`--stays` generated from `--data-seed`, default 0: another seed draws
+another cohort and other splits, to check a choice made on one cohort), built with EMERGE's cohort
+rules, notes embedded with the bundled MiniLM (16 chunks of 100 words per stay). Models are given as
 `NAME=VARIANT[,field=value...]` (ModelConfig fields), e.g. `fusion_residual=fusion_no_summary,
 fusion_output=residual,ts_pool=encoder`. Every run is a normal `train_and_evaluate` run, cached under
 `--work`, so a rerun (or a run with more models) trains only what is new.
@@ -56,7 +57,7 @@ def parse_model(spec: str):
     return ModelConfig(variant=variant, name=name, **values)
 
 
-def prepare(work: Path, stays: int, summaries: bool):
+def prepare(work: Path, stays: int, summaries: bool, data_seed: int = 0):
     """The dataset and its model-ready data: mortality and readmission labels, notes embeddings and,
     with `summaries`, the demo's RAG summaries (one generic summary per stay; matcher entities, exact
     linking, 32-token SmolLM2 summaries), all built by the experiment stages of the shipped `demo`
@@ -70,6 +71,7 @@ def prepare(work: Path, stays: int, summaries: bool):
     sets = [
         f"out={json.dumps(str(work / 'data'))}",
         f"data.synthetic.stays={stays}",
+        f"data.synthetic.seed={data_seed}",
         f"models=[{model}]",
         f"rag.enabled={str(summaries).lower()}",
         "rag.summaries=one",  # one generic summary per stay, read by both tasks' models
@@ -149,6 +151,9 @@ def main() -> None:
     )
     parser.add_argument("--stays", type=int, default=4000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--data-seed", type=int, default=0, help="The synthetic cohort's seed (another cohort, other splits)."
+    )
     parser.add_argument("--recipes", nargs="+", default=["cpu_fast", "default"])
     parser.add_argument("--tasks", nargs="+", default=["mortality", "readmission"])
     parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS)
@@ -173,7 +178,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    dataset, data = prepare(args.work, args.stays, args.summaries)
+    dataset, data = prepare(args.work, args.stays, args.summaries, args.data_seed)
     models = [parse_model(s) for s in args.models]
     results: dict = {}  # (recipe, task, model) -> list of per-seed dicts
     diagnostics: dict = {}
@@ -235,7 +240,8 @@ def write_report(args, dataset, results: dict, diagnostics: dict, seconds: float
     lines = [
         "# Fusion vs its time-series branch (synthetic cohort)",
         "",
-        f"`python benchmarks/fusion.py --stays {args.stays} --seeds {' '.join(map(str, args.seeds))} "
+        f"`python benchmarks/fusion.py --stays {args.stays} --data-seed {args.data_seed} "
+        f"--seeds {' '.join(map(str, args.seeds))} "
         "--recipes "
         f"{' '.join(args.recipes)} --models {' '.join(args.models)}"
         + (f" --diagnose {' '.join(args.diagnose)}" if args.diagnose else "")

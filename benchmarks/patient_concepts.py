@@ -3,25 +3,17 @@
 Usage: python benchmarks/patient_concepts.py [--stays 300] [--llm-stays 60] [--aligned-model DIR]
        [--work runs/bench_patient_concepts] [--out benchmarks/results/patient_concepts.md]
 
-The synthetic cohort (`emerge data synth`) records every condition mention it writes into a note
-(truth/note_mentions.parquet: note_id, condition, surface_form, match_type = string | synonym |
-abbreviation). A stay's truth is the set of conditions mentioned in its in-window notes (the notes the
-RAG stage reads). Each method gives a set of starter-KG nodes per stay:
+Ground truth and scoring: `emerge.rag.concept_truth` (a stay's truth is the conditions its in-window
+notes mention; a node is right when the condition accepts it). Each method gives a set of starter-KG
+nodes per stay:
 
 - matcher: `run_entities(entity_mode="matcher")` + exact linking (`run_linking`, dense off): the demo's path;
 - llm: EMERGE's NER prompt with the bundled SmolLM2-135M (llm/smollm2.yaml), entities linked exactly or
   densely (cosine >= 0.7, MiniLM), on the first `--llm-stays` report stays only (it is slow on a CPU);
 - retriever: `ConceptRetriever` (entity_mode "retriever") with the bundled MiniLM, and with `--aligned-model`.
 
-A predicted node is right when it is one of the condition's accepted nodes: its ICD-10-CM codes, their
-ancestors within the 3-character category and their descendants, the nodes with a name or synonym made of
-the same words as one of the condition's own surface forms (any order and punctuation: OMIM's
-"Hypertension, essential" for "essential hypertension"), and the same_as / maps_to neighbours of all
-these (HPO, ICD-9).
-Recall: the share of a stay's conditions with at least one accepted node predicted; precision: the share of
-predicted nodes accepted for some condition of the stay. The truth lists the cohort's latent conditions only,
-so a true finding the notes also state (a symptom, "pleural effusion") counts against precision: precision
-is a lower bound. Recall by match type counts the (stay, condition) pairs whose every mention has that type;
+Recall and precision are per-stay means (precision is a lower bound: the truth lists latent conditions
+only). Recall by match type counts the (stay, condition) pairs whose every mention has that type;
 "unseen" pairs are those none of whose mentions is a KG name or synonym (where an exact matcher cannot win).
 
 The retriever's threshold is chosen on a calibration share of the stays (best micro-F1) and every number is
@@ -35,14 +27,14 @@ import argparse
 import os
 import platform
 import random
-import re
 import statistics
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from emerge.rag.concept_truth import accepted_nodes, score_concepts, truth_pairs
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -51,114 +43,22 @@ GRID = [round(t, 2) for t in np.arange(0.20, 0.951, 0.01)]
 
 
 # ------------------------------------------------------------------------------------------- truth
-def accepted_nodes(kg) -> dict[str, set[str]]:
-    """condition name -> the KG nodes that count as finding it (see the module docstring)."""
-    from emerge.data.synth.conditions import CONDITIONS
-
-    def below(node: str) -> set[str]:
-        out, frontier = {node}, [node]
-        while frontier:
-            for child in kg.neighbors(frontier.pop(), relation="is_a", direction="in"):
-                if child not in out:
-                    out.add(child)
-                    frontier.append(child)
-        return out
-
-    def words(term: str) -> frozenset[str]:
-        return frozenset(re.findall(r"\w+", term.lower()))
-
-    by_words: dict[frozenset[str], set[str]] = {}  # "hypertension, essential" and "essential hypertension"
-    for term, nodes in kg.surface_forms().items():
-        by_words.setdefault(words(term), set()).update(nodes)
-    qualifiers = kg.qualifier_ids()
-    accepted = {}
-    for c in CONDITIONS:
-        core: set[str] = set()
-        for code in c.icd10:
-            if code not in kg:
-                continue
-            core |= below(code)
-            frontier = [code]
-            while frontier:
-                for parent in kg.hypernyms(frontier.pop()):
-                    if parent[:3] == code[:3] and "-" not in parent and parent not in core:
-                        core.add(parent)
-                        frontier.append(parent)
-        for form in (c.name, *c.synonyms, *c.abbreviations):
-            core |= by_words.get(words(form), set())
-        for node in list(core):
-            core |= set(kg.neighbors(node, relation=["same_as", "maps_to"], direction="both"))
-        accepted[c.name] = core - qualifiers
-    return accepted
-
-
 def cohort(work: Path, stays: int, seed: int):
     """(dataset, mentions of its in-window notes: stay_id, condition, surface_form, match_type)."""
     from emerge.data.build import build_dataset
     from emerge.data.config import BuildConfig
     from emerge.data.dataset import EHRDataset
     from emerge.data.synth import generate
+    from emerge.rag.concept_truth import stay_mentions
 
     generate(work / "synth", stays=stays, seed=seed)
     dataset = EHRDataset(build_dataset(work / "synth", work / "data", BuildConfig(version="iv")))
-    mentions = pl.read_parquet(work / "synth" / "truth" / "note_mentions.parquet")
-    mentions = dataset.notes.select("stay_id", "note_id").join(mentions, on="note_id")
-    return dataset, mentions.select("stay_id", "condition", "surface_form", "match_type")
-
-
-def truth_pairs(mentions: pl.DataFrame, kg) -> dict[int, dict[str, dict]]:
-    """stay -> condition -> {"types": match types of its mentions, "unseen": no mention is a KG term}."""
-    out: dict[int, dict[str, dict]] = {}
-    for stay, condition, form, kind in mentions.iter_rows():
-        entry = out.setdefault(stay, {}).setdefault(condition, {"types": set(), "unseen": True})
-        entry["types"].add(kind)
-        entry["unseen"] &= not kg.find(form)
-    return out
-
-
-# ------------------------------------------------------------------------------------------- scoring
-def evaluate(preds: dict[int, dict[str, float]], truth, accepted, stays, threshold: float = -2.0) -> dict:
-    """Recall / precision over `stays` of the predictions scoring >= threshold (see module docstring)."""
-    recalls, precisions, wrong = [], [], Counter()
-    tp = n_pred = n_true = found = 0
-    by: dict[str, list[int]] = {}
-    for stay in stays:
-        conditions = truth.get(stay, {})
-        nodes = {n for n, s in preds.get(stay, {}).items() if s >= threshold}
-        right = set().union(*(accepted[c] for c in conditions)) if conditions else set()
-        hit = {c: bool(nodes & accepted[c]) for c in conditions}
-        if conditions:
-            recalls.append(sum(hit.values()) / len(conditions))
-        if nodes:
-            precisions.append(len(nodes & right) / len(nodes))
-        wrong.update(nodes - right)
-        tp += len(nodes & right)
-        n_pred += len(nodes)
-        n_true += len(conditions)
-        found += sum(hit.values())
-        for c, entry in conditions.items():
-            keys = [f"only {next(iter(entry['types']))}"] if len(entry["types"]) == 1 else []
-            keys.append("unseen surface" if entry["unseen"] else "seen surface")
-            for k in keys:
-                by.setdefault(k, []).append(hit[c])
-    micro_r = found / n_true if n_true else 0.0
-    micro_p = tp / n_pred if n_pred else 0.0
-    return {
-        "stays": len(stays),
-        "recall": statistics.fmean(recalls) if recalls else 0.0,
-        "precision": statistics.fmean(precisions) if precisions else 0.0,
-        "micro_r": micro_r,
-        "micro_p": micro_p,
-        "f1": 2 * micro_r * micro_p / (micro_r + micro_p) if micro_r + micro_p else 0.0,
-        "per_stay_nodes": n_pred / len(stays) if stays else 0.0,
-        "by": {k: (statistics.fmean(v), len(v)) for k, v in by.items()},
-        "wrong": wrong,
-    }
+    return dataset, stay_mentions(work / "synth", dataset.notes)
 
 
 def calibrate(preds, truth, accepted, stays) -> tuple[float, list[tuple[float, dict]]]:
     """The grid threshold with the best micro-F1 on `stays` (ties: the higher one), and the curve."""
-    curve = [(t, evaluate(preds, truth, accepted, stays, t)) for t in GRID]
+    curve = [(t, score_concepts(preds, truth, accepted, stays, t)) for t in GRID]
     best = max(curve, key=lambda tc: (round(tc[1]["f1"], 6), tc[0]))
     return best[0], curve
 
@@ -413,7 +313,7 @@ def main() -> None:
 
 def _evaluated(result: dict, truth, accepted, stays) -> dict:
     threshold = result["threshold"] if result["threshold"] is not None else -2.0
-    return evaluate(result["preds"], truth, accepted, stays, threshold)
+    return score_concepts(result["preds"], truth, accepted, stays, threshold)
 
 
 def report(ctx: dict, results, curves, speeds, llm_info, truth, accepted) -> str:
@@ -478,7 +378,7 @@ def report(ctx: dict, results, curves, speeds, llm_info, truth, accepted) -> str
         ]
         for t, m in curve:
             if t == threshold or (round(t * 100) % 5 == 0 and threshold - 0.15 <= t <= threshold + 0.1):
-                r = evaluate(preds, truth, accepted, rep, t)
+                r = score_concepts(preds, truth, accepted, rep, t)
                 mark = " *" if t == threshold else ""
                 lines.append(
                     f"| {t:.2f}{mark} | {_pct(m['micro_p'])} | {_pct(m['micro_r'])} | {_pct(m['f1'])} | "

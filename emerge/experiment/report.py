@@ -213,6 +213,7 @@ def experiment_table(metrics: Mapping[str, Any]) -> str:
             e = metrics["tasks"][t]["models"].get(name)
             cells += [format_mean_std(e.get(f"{k}_mean"), e.get(f"{k}_std")) if e else "-" for k in _RANKING]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += _concepts_lines(metrics.get("note_concepts"))
     for t in tasks:
         body = metrics["tasks"][t]
         ref = body.get("reference")
@@ -264,6 +265,34 @@ def experiment_table(metrics: Mapping[str, Any]) -> str:
         '(or negatives) show "n too small".',
     ]
     return "\n".join(lines) + "\n"
+
+
+def _concepts_lines(concepts: Mapping[str, Any] | None) -> list[str]:
+    """The note-concepts section of metrics.md (synthetic cohorts: `emerge.rag.concept_truth`)."""
+    if not concepts:
+        return []
+    lines = [
+        "",
+        "### Note concepts against the synthetic ground truth (RAG stage, every stay)",
+        "",
+        "| entity mode | stays | recall | precision (lower bound) | recall, unseen surface forms "
+        "| concepts per stay |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, c in concepts.items():
+        label = f"{c['mode']} (this run)" if key == "configured" else f"{c['mode']} (baseline)"
+        lines.append(
+            f"| {label} | {c['stays']} | {_pct(c['recall'], digits=1)} | {_pct(c['precision'], digits=1)} "
+            f"| {_pct(c['unseen_recall'], digits=1)} (n={c['unseen_pairs']}) "
+            f"| {c['per_stay_nodes']:.1f} |"
+        )
+    lines += [
+        "",
+        "Per-stay means x100 over the stays whose in-window notes mention a condition. Unseen: "
+        "conditions none of whose mentions is a KG name or synonym. Precision counts true findings that "
+        "are not latent conditions as wrong (`emerge.rag.concept_truth`).",
+    ]
+    return lines
 
 
 def write_experiment_report(metrics: Mapping[str, Any], out: Path) -> str:

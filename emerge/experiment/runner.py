@@ -18,6 +18,7 @@ from typing import Any
 from emerge.experiment.config import ResolvedExperiment
 from emerge.experiment.stages import (
     Run,
+    concepts_stage,
     data_stage,
     kg_stage,
     model_stage,
@@ -88,13 +89,14 @@ def run_experiment(
     dataset = data_stage(run)
     stages.done("EHR dataset", t)
 
-    summaries = None
+    summaries = concepts = None
     if exp.needs_summaries:
         t = stages.start("knowledge graph")
         kg = kg_stage(run)
         stages.done("knowledge graph", t)
         t = stages.start("RAG summaries")
         summaries = rag_stage(run, dataset, kg)
+        concepts = concepts_stage(run, dataset, kg)
         stages.done("RAG summaries", t)
     else:
         stages.skip(("knowledge graph", "RAG summaries"), "no model reads the summary")
@@ -108,7 +110,7 @@ def run_experiment(
     stages.done("models", t)
 
     t = stages.start("report")
-    metrics, table = report_stage(run, dataset, results)
+    metrics, table = report_stage(run, dataset, results, concepts)
     stages.done("report", t)
     seconds = time.perf_counter() - t0
     c = dataset.info["counts"]

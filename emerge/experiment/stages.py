@@ -4,6 +4,7 @@ calls them in order with the same `Run`, and each writes its own part of the out
     data_stage       OUT/synthetic/ (synthetic data) and OUT/dataset/           cached steps
     kg_stage         the knowledge graph (the starter KG cached under $EMERGE_CACHE)
     rag_stage        OUT/rag/ (entities, links, summaries, LLM answer cache)    cached steps
+    concepts_stage   OUT/concepts_matcher/ (synthetic data: the matcher baseline) cached steps
     text_stage       OUT/cache/embeddings/ (note and summary chunk embeddings)  checksummed shards
     model_stage      OUT/runs/<task>/<model>/seed<s>/                           resumable runs
     report_stage     OUT/metrics.json, OUT/metrics.md, OUT/forest_<task>.png
@@ -26,6 +27,7 @@ __all__ = [
     "data_stage",
     "kg_stage",
     "rag_stage",
+    "concepts_stage",
     "text_stage",
     "model_stage",
     "report_stage",
@@ -153,6 +155,34 @@ def rag_stage(run: Run, dataset, kg) -> dict[str, dict[int, str]]:
     return out
 
 
+def concepts_stage(run: Run, dataset, kg) -> dict[str, Any] | None:
+    """On a synthetic cohort, the RAG stage's note concepts scored against the generator's ground truth
+    (`emerge.rag.concept_truth`: per-stay recall and precision over the stays whose in-window notes
+    mention a condition), next to the exact KG term matcher's when the entity mode is another; None on
+    MIMIC (no ground truth). Cheap: the matcher baseline runs no model (exact linking)."""
+    import numpy as np
+    import polars as pl
+
+    from emerge.rag.concept_truth import note_concepts_report, stay_mentions
+    from emerge.rag.stage import run_entities, run_linking
+
+    if run.config.data.source != "synthetic":
+        return None
+    settings = run.config.rag.settings
+    mentions = stay_mentions(run.out / "synthetic", dataset.notes)
+    stays = dataset.stay_id.tolist()
+    linked = pl.read_parquet(run.out / "rag" / "linked" / "linked.parquet")
+    out = {"configured": note_concepts_report(linked, mentions, kg, stays, settings.entity_mode)}
+    if settings.entity_mode != "matcher":
+        base = settings.model_copy(update={"entity_mode": "matcher", "dense_linking": False})
+        folder = run.out / "concepts_matcher"
+        run_entities(dataset, folder, base, kg=kg)
+        zero = lambda texts: np.zeros((len(texts), 1), np.float32)  # noqa: E731 - exact links never encode
+        matcher = run_linking(folder, kg, zero, "none", base, cache_root=folder / "unused")
+        out["matcher"] = note_concepts_report(matcher, mentions, kg, stays, "matcher")
+    return out
+
+
 def text_stage(run: Run, dataset, summaries: dict[str, dict[int, str]] | None) -> dict[str, Any]:
     """task entry -> the model's input (`ModelReadyData`): the dataset's tensors, labels of every task,
     the notes' chunk embeddings (if a model reads them) and that entry's summary's (if any)."""
@@ -218,9 +248,11 @@ def model_stage(run: Run, data: dict[str, Any]) -> dict[str, dict[str, list]]:
     return results
 
 
-def report_stage(run: Run, dataset, results: dict[str, dict[str, list]]) -> tuple[dict[str, Any], str]:
-    """OUT/metrics.json, OUT/metrics.md and OUT/forest_<task>.png over the seeds (emerge.experiment.report);
-    returns (metrics, the markdown)."""
+def report_stage(
+    run: Run, dataset, results: dict[str, dict[str, list]], concepts: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], str]:
+    """OUT/metrics.json, OUT/metrics.md and OUT/forest_<task>.png over the seeds (emerge.experiment.report),
+    with `concepts` (`concepts_stage`) as `note_concepts`; returns (metrics, the markdown)."""
     from emerge.experiment.report import experiment_report, write_experiment_report
 
     runs: dict[str, dict[str, list]] = {}
@@ -238,4 +270,6 @@ def report_stage(run: Run, dataset, results: dict[str, dict[str, list]]) -> tupl
         n_bootstrap=run.exp.trainer.n_bootstrap,
         seed=run.exp.trainer.seed,
     )
+    if concepts:
+        metrics["note_concepts"] = concepts
     return metrics, write_experiment_report(metrics, run.out)

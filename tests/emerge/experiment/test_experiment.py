@@ -251,6 +251,22 @@ def test_run_experiment_end_to_end_then_reuses_every_stage(tmp_path):
     seeds = f"({exp.trainer.seed}, {exp.trainer.seed + 1})"
     assert f"mean ± std over 2 seeds {seeds}" in table and "each model against ts_only" in table
 
+    # on a synthetic cohort the report scores the note concepts against the generator's ground truth
+    from emerge.data.dataset import EHRDataset
+    from emerge.rag.concept_truth import stay_mentions
+
+    dataset = EHRDataset(out / "dataset")
+    with_mentions = stay_mentions(out / "synthetic", dataset.notes)["stay_id"].unique()
+    concepts = metrics["note_concepts"]
+    mode = exp.config.rag.settings.entity_mode
+    assert concepts["configured"]["mode"] == mode
+    assert concepts["configured"]["stays"] == with_mentions.len() > 0
+    assert ("matcher" in concepts) == (mode != "matcher")  # the exact matcher as the baseline
+    for c in concepts.values():
+        assert 0.0 <= c["recall"] <= 1.0 and 0.0 <= c["precision"] <= 1.0
+    assert "Note concepts against the synthetic ground truth" in table
+    assert f"| {mode} (this run) | {with_mentions.len()} |" in table
+
     # A rerun repeats nothing: no LLM call, the same metrics from the finished runs.
     again = FakeBackend(reply=lambda text, s: "changed")
     rerun = run_experiment(exp, llm_backend=again).metrics
