@@ -1,6 +1,8 @@
 """`TermMatcher`: longest match of all KG surface forms in lower-cased text, at word boundaries.
 
-This is DR.EHR's stage-I "maximum forward matching" (data/stage_1/trie.py in zhao-zy15/DR.EHR)
+After DR.EHR's stage-I "maximum forward matching" (data/stage_1/trie.py in zhao-zy15/DR.EHR), with a
+looser boundary (DR.EHR starts a match only at an alphanumeric character after whitespace or "(" and ends
+it before whitespace or punctuation other than "-"; here any non-alphanumeric character is a boundary),
 on an Aho-Corasick automaton (pyahocorasick) instead of a hand-written Python trie: one pass over
 the text finds every occurrence of every surface form; occurrences that do not start and end at a
 word boundary are dropped; then, scanning left to right, the longest occurrence starting at the

@@ -1,7 +1,8 @@
 """Knowledge for one patient, as EMERGE gathers it for its summary prompt.
 
 Given the nodes an entity linker found (with how often each was mentioned): keep nodes of the
-wanted types (EMERGE: diseases only), take up to `max_nodes` by frequency (ties: first seen), and
+wanted types (EMERGE: diseases only), take up to `max_nodes` by frequency (ties: first seen; EMERGE's
+rag/retrieve.py takes the 10 most frequent when at most 20 nodes are linked, else 10 at random), and
 for each give the definition document "[name] ... [definition] ... [description]" and up to
 `max_triples` 1-hop triples "(head, relation, tail)" with the node as head, sampled with a seed
 derived from (seed, node id) so a rerun returns exactly the same knowledge.

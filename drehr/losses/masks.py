@@ -9,10 +9,10 @@ anchor i, candidate k is
   own candidates: it names something the chunk contains, so it must not be pushed away;
 - a negative otherwise.
 
-The masks are bool [A, N], built from label comparisons; nothing [N, N] is formed. With embeddings
-gathered across GPUs N is large (DR.EHR small: 32 chunks x 128 positives = 4,096 candidates per GPU;
-on 8 GPUs A = 256, N = 32,768): a dense [N, N] float label matrix would take N^2 x 4 bytes (4 GiB)
-where the two masks take 2 x A x N bytes (16 MiB).
+The masks are bool [A, N], built from label comparisons; nothing [N, N] is formed. With embeddings gathered
+across GPUs N is large (e.g. DR.EHR small's sizes, 32 chunks x 128 positives = 4,096 candidates per GPU, if
+gathered over 8 GPUs: A = 256, N = 32,768; DR.EHR itself gathers only for its large model): a dense [N, N]
+float label matrix would take N^2 x 4 bytes (4 GiB) where the two masks take 2 x A x N bytes (16 MiB).
 """
 
 from __future__ import annotations

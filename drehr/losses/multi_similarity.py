@@ -9,8 +9,9 @@ For anchor i with similarities S_ik = cos(anchor_i, candidate_k), positives P_i,
   loss   =  mean_i loss_i
 
 DR.EHR uses alpha 2, beta 50, base (lambda) 0.5, margin 0.1. Unlike the released code, the sums
-are per anchor (not one log-sum over the batch), masked pairs contribute nothing (not exp(0)
-terms), and false negatives (a concept the anchor itself owns) are removed from the negatives.
+are per anchor (not one log-sum over the batch), masked pairs contribute nothing (the released code zeroes
+their similarity, so each still adds exp(alpha * lambda) = e to the positive sum and exp(-beta * lambda) to
+the negative sum), and false negatives (a concept the anchor itself owns) are removed from the negatives.
 """
 
 from __future__ import annotations

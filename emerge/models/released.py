@@ -8,7 +8,9 @@ The released code reduces each side to ONE token before its "cross-attention":
 With a single key, softmax over one score is exactly 1, so each attention is a fixed linear map
 of the other side's vector (value and output projections); there is no residual, LayerNorm or
 feed-forward block. The two outputs are concatenated and projected, and the head is
-Linear-Dropout(0.25)-Linear(-Sigmoid; the sigmoid is applied by the loss / at prediction time).
+GELU-Linear-Dropout(0.25)-Linear(-Sigmoid) (pipeline.ipynb's `MultitaskHead`: the GELU is applied to the
+fused vector before each task's Linear-Dropout-Linear-Sigmoid; the sigmoid is applied by the loss / at
+prediction time here).
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ class EmergeReleasedModel(EmergeModel):
         self.ts_attends_text = nn.MultiheadAttention(h, config.num_heads, batch_first=True)
         self.text_attends_ts = nn.MultiheadAttention(h, config.num_heads, batch_first=True)
         self.fuse = nn.Linear(2 * h, h)
-        self.head = nn.Sequential(nn.Linear(h, h), nn.Dropout(config.head_dropout), nn.Linear(h, num_outputs))
+        self.head = nn.Sequential(
+            nn.GELU(), nn.Linear(h, h), nn.Dropout(config.head_dropout), nn.Linear(h, num_outputs)
+        )
 
     def forward_details(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         _, ts_vec = self.ts_encoder(batch["x"], batch.get("x_mask"))  # [B, H]

@@ -1,14 +1,14 @@
 """`ConceptIndex`: a KG's surface forms (every distinct name and synonym) as a fast, cached vector index.
 
-The vectors and the surface -> node table are the dense linker's (`kg.linking.cached_linker`): one vector
-per normalized surface form of the allowed node types, cached under `cache_root` and keyed by the graph's
-ids, types, names and synonyms, the encoder and the types. A surface form stands for one node (the
-linker's tie rule: the node whose name it is, then the earlier type, then graph order), so a concept's
-score is the best of its forms. The surface forms are embedded by `concept_side(encoder)`: on the query
-side, where `drehr`'s training embeds the entities (its chunk anchors are passages:
-`drehr.training.config`, anchor_side "passage"), unless the encoder embeds both sides alike (no query
-instruction, one max length: the bundled MiniLM); then they are the very vectors `emerge rag link` uses,
-and one cached embedding serves both steps.
+The vectors and the surface -> node table are the dense linker's (`kg.linking.cached_linker`): one vector per
+normalized surface form of the allowed node types, cached under `cache_root` and keyed by the graph's ids,
+types, names and synonyms, the encoder and the types. A surface form stands for one node (the linker's tie
+rule: the node whose name it is, then the earlier type, then graph order), so a concept's score is the best of
+its forms. The surface forms are embedded by `concept_side(encoder)`: on the query side, where `drehr`'s stage
+I / II training embeds the entities (its chunk anchors are passages: `drehr.training.config`, anchor_side
+"passage"; DR.EHR's entity side carries the instruction), unless the encoder embeds both sides alike (no query
+instruction, one max length: the bundled MiniLM); then they are the very vectors `emerge rag link` uses, and
+one cached embedding serves both steps.
 
 Exact search over the starter KG's ~120k vectors costs ~3-10 ms per query on 2 CPU cores, too slow for
 the dozens of phrases of a stay, so searches go to an HNSW graph built once from those vectors

@@ -1,12 +1,14 @@
 """Patient concepts by retrieval: a stay's own note chunks searched against the KG's surface forms.
 
-DR.EHR (zhao-zy15/DR.EHR) trains a bi-encoder whose anchors are 100-word note chunks and whose positives
-are the KG entities found in them, so that a chunk lands near the concepts it states or implies
-(synonyms, abbreviations, lay terms); CliniQ then ranks a patient's chunks for an entity. Here it runs the
-other way, for one patient: every chunk of a stay (`drehr.chunking.chunk_note`: a cleaning close to
-DR.EHR's, 100 words with a 10-word overlap, chunk ids `<note_id>_<i>` as DR.EHR's; short notes are kept,
-not skipped as DR.EHR's preprocessing skips notes under 50 words) is searched in a `ConceptIndex` of the
-KG's surface forms.
+DR.EHR (zhao-zy15/DR.EHR) trains a bi-encoder whose anchors are ~100-word note chunks and whose positives are
+entity terms for the chunk: in stage I the KG (BIOS) terms matched in it and their abbreviation expansions,
+plus KG synonyms, hypernyms and related concepts of each; in stage II the diagnoses, procedures and
+prescriptions an LLM lists as explicitly mentioned or implicitly inferred. So a chunk lands near the concepts
+it states or implies (synonyms, abbreviations, hypernyms, implications); CliniQ then ranks a patient's chunks
+for an entity. Here it runs the other way, for one patient: every chunk of a stay
+(`drehr.chunking.chunk_note`: a cleaning close to DR.EHR's, 100 words with a 10-word overlap, chunk ids
+`<note_id>_<i>` as DR.EHR's for MIMIC-IV; short notes are kept, not skipped as DR.EHR's preprocessing skips
+notes under 50 words) is searched in a `ConceptIndex` of the KG's surface forms.
 
 The query unit:
 - "chunk": the whole chunk is one query, as DR.EHR embeds it; meant for an encoder trained that way.

@@ -103,6 +103,15 @@ def test_released_variant_attention_is_always_one(batch):
         torch.testing.assert_close(out[key], torch.ones(4, 1, 1))
 
 
+def test_released_head_applies_gelu_to_the_fused_vector_first():
+    # pipeline.ipynb MultitaskHead.forward: x = self.act(x) (GELU), then Linear-Dropout-Linear per task
+    head = _model("emerge_released").eval().head
+    fused = torch.randn(5, 8)
+    rest = torch.nn.Sequential(*list(head)[1:])
+    torch.testing.assert_close(head(fused), rest(torch.nn.functional.gelu(fused)))
+    assert not torch.allclose(head(fused), rest(fused))
+
+
 def test_released_attention_is_a_linear_map_of_the_other_side():
     # With one key, attention output = out_proj(v_proj(key)) whatever the query is.
     model = _model("emerge_released")
