@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drehr.chunking import Chunk, chunk_note
 from drehr.data.llm_runner import PromptUnit, TextFn, llm_work
 from drehr.data.notes import Notes, iter_notes
-from drehr.data.progress import run_resumable
+from drehr.data.progress import BuildCounts, ResumableJob, run_resumable
 from drehr.data.qa import parse_questions, qa_prompt, qa_units
 from drehr.data.stage1 import CachedKnowledge, KnowledgeSource, Stage1Config, build_stage1_examples
 from drehr.data.stage2 import ENTITY_TYPES, parse_entity_list, stage2_prompt, stage2_units
@@ -68,6 +68,44 @@ def _no_chunk(sources: int, min_words: int, option: str) -> UserInputError:
         f"none of the {sources} notes gives a chunk: every note is shorter than {option}{min_words} "
         "words after cleaning" + ("; lower --min-words" if option else " (DR.EHR skips those)")
     )
+
+
+def _run_llm_on_notes(
+    out_path: str | os.PathLike,
+    notes: Notes,
+    generate: TextFn,
+    batch_size: int,
+    *,
+    recipe: str,
+    settings: Mapping[str, Any],
+    split: Callable[[Note], list[PromptUnit]],
+    parse: Callable[[str], list[str]],
+    limit: int | None = None,
+    limit_sources: int | None = None,
+    desc: str,
+    unit: str,
+) -> tuple[BuildCounts, dict[str, int]]:
+    """Run an LLM recipe over `notes` into `out_path`: the shape stage II and QA share.
+
+    Each note is split into prompt units, `generate` answers a batch's prompts and `parse` turns the
+    answers into positives (`llm_work`); the progress record is written after every batch. Returns the
+    build's counts and `llm_work`'s own (`empty`). What differs between the recipes is keyword-only.
+    """
+    counts: dict[str, int] = {}
+    job = ResumableJob(
+        recipe=recipe,
+        settings=settings,
+        sources=_note_sources(notes),
+        split=split,
+        anchor_id=_unit_id,
+        work=llm_work(generate, parse, counts),
+        batch_size=batch_size,
+        limit=limit,
+        limit_sources=limit_sources,
+        desc=desc,
+        unit=unit,
+    )
+    return run_resumable(out_path, job), counts
 
 
 def build_stage1_file(
@@ -120,20 +158,20 @@ def build_stage1_file(
         "kg": _kg_fingerprint(kg),
         "abbreviations": expand_abbreviations is not None,
     }
-    result = run_resumable(
-        out_path,
-        "stage1",
-        settings,
-        _note_sources(notes),
-        split,
-        _chunk_id,
-        work,
-        batch_size,
+    job = ResumableJob(
+        recipe="stage1",
+        settings=settings,
+        sources=_note_sources(notes),
+        split=split,
+        anchor_id=_chunk_id,
+        work=work,
+        batch_size=batch_size,
         limit=limit,
         commit_every_s=0.0 if expand_abbreviations is not None else COMMIT_EVERY_S,
         desc="stage I chunks",
         unit="chunk",
     )
+    result = run_resumable(out_path, job)
     if result.anchors == 0:
         raise _no_chunk(result.sources, min_words, "--min-words ")
     counts = {
@@ -162,22 +200,21 @@ def build_stage2_file(
         chunks = chunk_note(*note, size=CHUNK_WORDS, overlap=CHUNK_OVERLAP, min_words=STAGE2_MIN_WORDS)
         return list(stage2_units(chunks))
 
-    counts: dict[str, int] = {}
     settings = {
         "prompts": [stage2_prompt("{chunk}", t) for t in ENTITY_TYPES],
         "min_words": STAGE2_MIN_WORDS,
         "chunk_words": CHUNK_WORDS,
         "chunk_overlap": CHUNK_OVERLAP,
     }
-    result = run_resumable(
+    result, counts = _run_llm_on_notes(
         out_path,
-        "stage2",
-        settings,
-        _note_sources(notes),
-        split,
-        _unit_id,
-        llm_work(generate, parse_entity_list, counts),
+        notes,
+        generate,
         batch_size,
+        recipe="stage2",
+        settings=settings,
+        split=split,
+        parse=parse_entity_list,
         limit=limit,
         desc="stage II chunks",
         unit="chunk",
@@ -200,21 +237,20 @@ def build_qa_file(
     def split(note: Note) -> list[PromptUnit]:
         return list(qa_units([(note[0], note[2])], n_questions, QA_MIN_WORDS, QA_MAX_WORDS))
 
-    counts: dict[str, int] = {}
     settings = {
         "prompt": qa_prompt("{title}", "{text}", n_questions),
         "min_words": QA_MIN_WORDS,
         "max_words": QA_MAX_WORDS,
     }
-    result = run_resumable(
+    result, counts = _run_llm_on_notes(
         out_path,
-        "qa",
-        settings,
-        _note_sources(notes),
-        split,
-        _unit_id,
-        llm_work(generate, parse_questions, counts),
+        notes,
+        generate,
         batch_size,
+        recipe="qa",
+        settings=settings,
+        split=split,
+        parse=parse_questions,
         limit_sources=limit,
         desc="QA sections",
         unit="section",

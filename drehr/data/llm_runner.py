@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from drehr.data.examples import TrainingExample, concept_label
-from drehr.data.progress import run_resumable
+from drehr.data.progress import ResumableJob, run_resumable
 
 __all__ = ["TextFn", "PromptUnit", "llm_work", "run_llm_recipe"]
 
@@ -84,18 +84,18 @@ def run_llm_recipe(
     units = units if isinstance(units, Sequence) else list(units)
     counts: dict[str, int] = {}
     parser = f"{getattr(parse, '__module__', '')}.{getattr(parse, '__qualname__', repr(parse))}"
-    result = run_resumable(
-        out_path,
-        "llm",
-        {"parse": parser},
-        lambda: ((unit.id, unit) for unit in units),
-        lambda unit: (unit,),
-        _unit_id,
-        llm_work(generate, parse, counts),
-        batch_size,
+    job = ResumableJob(
+        recipe="llm",
+        settings={"parse": parser},
+        sources=lambda: ((unit.id, unit) for unit in units),
+        split=lambda unit: (unit,),
+        anchor_id=_unit_id,
+        work=llm_work(generate, parse, counts),
+        batch_size=batch_size,
         desc="LLM examples",
         total=total if total is not None else len(units),
     )
+    result = run_resumable(out_path, job)
     out = {"written": result.written, "skipped": result.skipped, "empty": counts["empty"]}
     logger.info("LLM recipe: %s", out)
     return out

@@ -40,14 +40,22 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from drehr.data.examples import ExampleWriter, TrainingExample, line_start, scan_ids
 from foundation.artifacts import atomic_write_text, jsonable, stable_hash
 from foundation.errors import UserInputError
 from foundation.outputs import check_output_file
 
-__all__ = ["FORMAT_VERSION", "Mark", "Progress", "BuildCounts", "progress_path", "run_resumable"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Mark",
+    "Progress",
+    "BuildCounts",
+    "ResumableJob",
+    "progress_path",
+    "run_resumable",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -318,105 +326,93 @@ def _anchors(
         raise ProgressMismatch(f"the sources end before source {after.source} ({after.source_id!r})")
 
 
-def run_resumable(
-    out_path: str | os.PathLike,
-    recipe: str,
-    settings: Mapping[str, Any],
-    sources: Callable[[], Iterable[tuple[str, S]]],
-    split: Callable[[S], Sequence[A]],
-    anchor_id: Callable[[A], str],
-    work: Callable[[list[A]], list[TrainingExample]],
-    batch_size: int,
-    *,
-    limit: int | None = None,
-    limit_sources: int | None = None,
-    commit_every_s: float = 0.0,
-    desc: str = "examples",
-    unit: str = "anchor",
-    total: int | None = None,
-) -> BuildCounts:
-    """Build (or resume) the examples file `out_path` from a stream of sources.
+@dataclass(frozen=True)
+class ResumableJob(Generic[S, A]):
+    """What a resumable build makes and how: everything `run_resumable` needs besides the output path.
 
     `sources()` gives (id, source) pairs in a fixed order (called again if the build has to restart
     on the slow path); `split(source)` its anchors, each named by `anchor_id(anchor)`; `work(batch)`
-    the examples of a batch of anchors (an anchor may give none). `recipe` and `settings` (JSON
-    values) say what the examples depend on; a file built with others is refused. `limit` stops
-    after the first `limit` anchors, `limit_sources` after the first `limit_sources` sources;
-    `desc`, `unit` and `total` are the progress bar's.
+    the examples of a batch of `batch_size` anchors (an anchor may give none). `recipe` and
+    `settings` (JSON values) say what the examples depend on; a file built with others is refused.
+    `limit` stops after the first `limit` anchors, `limit_sources` after the first `limit_sources`
+    sources; the progress record is written at most every `commit_every_s` seconds (0: after every
+    batch); `desc`, `unit` and `total` are the progress bar's. They travel as one object, so that a
+    builder's call names every field and `run_resumable` passes one value to each pass it makes.
     """
-    if batch_size <= 0:
-        raise UserInputError(f"batch_size must be positive, got {batch_size}")
+
+    recipe: str
+    settings: Mapping[str, Any]
+    sources: Callable[[], Iterable[tuple[str, S]]]
+    split: Callable[[S], Sequence[A]]
+    anchor_id: Callable[[A], str]
+    work: Callable[[list[A]], list[TrainingExample]]
+    batch_size: int
+    limit: int | None = None
+    limit_sources: int | None = None
+    commit_every_s: float = 0.0
+    desc: str = "examples"
+    unit: str = "anchor"
+    total: int | None = None
+
+
+def run_resumable(out_path: str | os.PathLike, job: ResumableJob[S, A]) -> BuildCounts:
+    """Build (or resume) the examples file `out_path` as `job` describes (see `ResumableJob`)."""
+    if job.batch_size <= 0:
+        raise UserInputError(f"batch_size must be positive, got {job.batch_size}")
     out = Path(out_path)
     check_output_file(out, "examples file", growing=True)
-    key = stable_hash(recipe, settings)
-    plan = _plan(out, recipe, key, settings)
-    args = (out, recipe, key, settings, sources, split, anchor_id, work, batch_size)
+    key = stable_hash(job.recipe, job.settings)
+    plan = _plan(out, job.recipe, key, job.settings)
     try:
-        return _run(plan, *args, limit, limit_sources, commit_every_s, desc, unit, total)
+        return _run(plan, out, key, job)
     except ProgressMismatch as exc:  # raised before anything was written
         plan = _slow(out, f"its progress record does not fit the input ({exc})")
-        return _run(plan, *args, limit, limit_sources, commit_every_s, desc, unit, total)
+        return _run(plan, out, key, job)
 
 
-def _run(
-    plan: _Plan,
-    out: Path,
-    recipe: str,
-    key: str,
-    settings: Mapping[str, Any],
-    sources: Callable[[], Iterable[tuple[str, S]]],
-    split: Callable[[S], Sequence[A]],
-    anchor_id: Callable[[A], str],
-    work: Callable[[list[A]], list[TrainingExample]],
-    batch_size: int,
-    limit: int | None,
-    limit_sources: int | None,
-    commit_every_s: float,
-    desc: str,
-    unit: str,
-    total: int | None,
-) -> BuildCounts:
+def _run(plan: _Plan, out: Path, key: str, job: ResumableJob[S, A]) -> BuildCounts:
+    """One pass of `run_resumable` along `plan`; `key` is the hash of the job's recipe and settings."""
     from tqdm.auto import tqdm
 
     counts = BuildCounts(resume=plan.mode)
     start = plan.start
     after = start.mark if start is not None else None
     consumed = start.anchors if start is not None else 0
-    if start is not None and limit is not None and limit <= start.anchors:
-        counts.anchors = counts.skipped = limit  # all asked for was done before
+    if start is not None and job.limit is not None and job.limit <= start.anchors:
+        counts.anchors = counts.skipped = job.limit  # all asked for was done before
         return counts
-    if start is not None and limit_sources is not None and limit_sources <= start.mark.source:
-        for _, source in islice(sources(), limit_sources):  # all done before: count them, cheaply
+    if start is not None and job.limit_sources is not None and job.limit_sources <= start.mark.source:
+        for _, source in islice(job.sources(), job.limit_sources):  # all done before: count them, cheaply
             counts.sources += 1
-            counts.anchors += len(split(source))
+            counts.anchors += len(job.split(source))
         counts.skipped = counts.anchors
         return counts
     if consumed:
         logger.info("%s: resuming after %d anchors (progress record %s)", out, consumed, progress_path(out))
     counts.skipped = consumed
-    output = _Output(out, plan, recipe, key, settings, commit_every_s)
-    stream = _anchors(sources(), split, anchor_id, after, limit_sources, counts)
+    output = _Output(out, plan, job.recipe, key, job.settings, job.commit_every_s)
+    stream = _anchors(job.sources(), job.split, job.anchor_id, after, job.limit_sources, counts)
     batch: list[A] = []
     last: Mark | None = None
     bar = tqdm(
-        total=limit if limit is not None else total,
+        total=job.limit if job.limit is not None else job.total,
         initial=consumed,
-        desc=desc,
-        unit=unit,
+        desc=job.desc,
+        unit=job.unit,
         mininterval=5.0,
         smoothing=0.1,
     )
 
     def flush() -> None:
         if batch:
-            counts.written += output.write(work(batch))
+            counts.written += output.write(job.work(batch))
             counts.processed += len(batch)
             batch.clear()
         if last is not None:
             output.advance(last, consumed)
 
     try:
-        if limit is None or consumed < limit:
+        if job.limit is None or consumed < job.limit:
             for mark, anchor in stream:
                 consumed += 1
                 last = mark
@@ -425,10 +421,10 @@ def _run(
                     counts.skipped += 1
                 else:
                     batch.append(anchor)
-                if len(batch) >= batch_size:
+                if len(batch) >= job.batch_size:
                     flush()
                 bar.update(1)
-                if limit is not None and consumed >= limit:
+                if job.limit is not None and consumed >= job.limit:
                     break
         flush()
     finally:

@@ -195,10 +195,10 @@ def synthetic_note_vocabulary() -> list[str]:
     its radiology indications. The synthetic benchmarks query and judge notes by these words, so they are
     kept out of knowledge-alignment training (a model must not be trained on its test vocabulary)."""
     from emerge.data.synth.conditions import CONDITIONS
-    from emerge.data.synth.notes import _SYMPTOMS  # the generator's own tuple; a copy here could drift
+    from emerge.data.synth.notes import SYMPTOMS  # the generator's own tuple; a copy here could drift
 
     forms = [form for c in CONDITIONS for form in (c.name, *c.synonyms, *c.abbreviations)]
-    return list(dict.fromkeys([*forms, *_SYMPTOMS]))
+    return list(dict.fromkeys([*forms, *SYMPTOMS]))
 
 
 def kg_pairs_file(

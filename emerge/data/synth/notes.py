@@ -20,12 +20,15 @@ import numpy as np
 from emerge.data.synth.conditions import CONDITIONS, condition_index
 from emerge.data.synth.tables import AdmissionArrays, StayArrays
 
-__all__ = ["Mention", "Note", "write_notes"]
+__all__ = ["Mention", "Note", "SYMPTOMS", "write_notes"]
 
 _NOTE_ONLY = [condition_index(n) for n in ("metastatic cancer", "dementia", "medication noncompliance")]
 _CARE = [condition_index(n) for n in ("do not resuscitate", "palliative care")]
 _AKI, _CKD = condition_index("acute kidney injury"), condition_index("chronic kidney disease")
-_SYMPTOMS = ("shortness of breath", "fever", "hypotension", "altered mental status", "chest pain", "hypoxia")
+SYMPTOMS = ("shortness of breath", "fever", "hypotension", "altered mental status", "chest pain", "hypoxia")
+"""The symptoms a radiology indication may add ("now with fever"). Public because the
+knowledge-alignment pair builder keeps the generator's vocabulary out of training
+(`emerge.cli.retriever_data.synthetic_note_vocabulary`) and must read this tuple, not a copy."""
 _NORMAL = (
     "No pleural effusion or pneumothorax.",
     "The cardiomediastinal silhouette is stable.",
@@ -91,7 +94,7 @@ class _Writer:
         if acute and r.random() < 0.7:
             ind += f", now with {self.m(r.choice(acute))}"
         else:
-            ind += f", now with {r.choice(_SYMPTOMS)}"
+            ind += f", now with {r.choice(SYMPTOMS)}"
         ind += "."
         for c in care:
             ind += f"  Code status: {self.m(c)}."
