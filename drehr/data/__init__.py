@@ -39,7 +39,7 @@ from drehr.data.notes import (
     read_notes,
     scan_notes,
 )
-from drehr.data.progress import BuildCounts, Progress, progress_path, run_resumable
+from drehr.data.progress import BuildCounts, Progress, ResumableJob, progress_path, run_resumable
 from drehr.data.qa import parse_questions, qa_units, split_sections
 from drehr.data.stage1 import KnowledgeSource, Stage1Config, build_stage1_examples
 from drehr.data.stage2 import parse_entity_list, stage2_prompt, stage2_units
@@ -71,6 +71,7 @@ __all__ = [
     "BuildCounts",
     "Progress",
     "progress_path",
+    "ResumableJob",
     "run_resumable",
     "PromptUnit",
     "TextFn",
