@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from emerge.rag.concept_index import concept_dtype
 from emerge.rag.concept_truth import accepted_nodes, score_concepts, truth_pairs
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -210,6 +211,12 @@ def main() -> None:
     parser.add_argument("--aligned-model", default=None, help="a KG-aligned encoder folder to compare")
     parser.add_argument("--threads", type=int, default=None, help="torch threads [torch's default]")
     parser.add_argument(
+        "--concept-dtype",
+        choices=["auto", "float32", "bfloat16"],
+        default="auto",
+        help="precision of the KG surface-form embedding (RagSettings.concept_dtype)",
+    )
+    parser.add_argument(
         "--speed-threads", type=int, nargs="+", default=[1, 2], help="torch threads of the speed test"
     )
     args = parser.parse_args()
@@ -268,6 +275,7 @@ def main() -> None:
                 unit,
                 threshold=-1.0,
                 top_k=CALIBRATED[unit][1],
+                dtype=args.concept_dtype,
             ).prepare()  # the index: loaded from the cache, or embedded and built once (slow on a CPU)
             index_s = time.perf_counter() - t
             preds, seconds = retriever_predictions(retriever, chunks)
@@ -323,12 +331,14 @@ def report(ctx: dict, results, curves, speeds, llm_info, truth, accepted) -> str
     )
     command += f" --aligned-model {args.aligned_model}" if args.aligned_model else ""
     command += f" --threads {args.threads}" if args.threads else ""
+    command += f" --concept-dtype {args.concept_dtype}"
     lines = [
         f"# Patient concepts from notes: matcher, LLM NER, concept retrieval ({len(stays)} synthetic stays)",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs (load average "
         f"{ctx['load'][0]:.1f} before, {ctx['load'][1]:.1f} after), torch {ctx['torch']}, {ctx['threads']} "
-        f"threads. Starter KG: {len(kg):,} nodes, {len(kg.surface_forms()):,} surface forms. Wall time of "
+        f"threads. Starter KG: {len(kg):,} nodes, {len(kg.surface_forms()):,} surface forms, embedded in "
+        f"{concept_dtype(args.concept_dtype)}. Wall time of "
         f"the whole script: {ctx['total_s'] / 60:.1f} min.",
         f"Command: `{command}`",
         "",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -31,19 +31,41 @@ from foundation.artifacts import read_config, stable_hash, write_config
 from foundation.errors import ArtifactError, UserInputError
 from foundation.inputs import reading
 
-__all__ = ["ConceptIndex", "concept_side", "SEARCH", "KIND", "FORMAT_VERSION"]
+__all__ = ["ConceptIndex", "concept_side", "concept_dtype", "Dtype", "SEARCH", "KIND", "FORMAT_VERSION"]
 
 logger = logging.getLogger(__name__)
 
 KIND = "concept_index"
 FORMAT_VERSION = 1
+Dtype = Literal["auto", "float32", "bfloat16"]
 SEARCH = IndexConfig(kind="hnsw", hnsw_m=32, hnsw_ef_construction=80, hnsw_ef_search=64, use_gpu=False)
 
 
-def concept_side(encoder: Any) -> tuple[Callable[[list[str]], np.ndarray], str]:
+def concept_dtype(dtype: Dtype, device: str = "cpu") -> Literal["float32", "bfloat16"]:
+    """The precision the KG's surface forms are embedded in: "auto" is bfloat16 on CUDA and on CPUs that
+    multiply bfloat16 in hardware (`emerge.llm.gguf.cpu_has_native_bf16`), else float32."""
+    if dtype != "auto":
+        return dtype
+    from emerge.llm.gguf import cpu_has_native_bf16
+
+    return "bfloat16" if str(device).startswith("cuda") or cpu_has_native_bf16() else "float32"
+
+
+def _autocast(encode: Callable[[list[str]], np.ndarray], device: str) -> Callable[[list[str]], np.ndarray]:
+    def embed(texts: list[str]) -> np.ndarray:
+        import torch
+
+        with torch.autocast("cuda" if str(device).startswith("cuda") else "cpu", dtype=torch.bfloat16):
+            return encode(texts)
+
+    return embed
+
+
+def concept_side(encoder: Any, dtype: Dtype = "float32") -> tuple[Callable[[list[str]], np.ndarray], str]:
     """(texts -> vectors, name) for the KG's surface forms: `encode_queries` (drehr's entity side), or
     `encode` under the encoder's own fingerprint when the two sides embed alike, so that the vectors are
-    the ones the dense linker caches for this encoder."""
+    the ones the dense linker caches for this encoder. With bfloat16 (`concept_dtype`) the encoder runs
+    under autocast and the name says so (":bf16"), so float32 and bfloat16 vectors are cached apart."""
     config = getattr(encoder, "config", None)
     same = (
         config is not None
@@ -51,21 +73,34 @@ def concept_side(encoder: Any) -> tuple[Callable[[list[str]], np.ndarray], str]:
         and getattr(config, "query_max_length", None) == getattr(config, "passage_max_length", None)
     )
     if same or not hasattr(encoder, "encode_queries"):
-        return encoder.encode, str(encoder.fingerprint)
-    return encoder.encode_queries, f"{encoder.fingerprint}:query"
+        embed, name = encoder.encode, str(encoder.fingerprint)
+    else:
+        embed, name = encoder.encode_queries, f"{encoder.fingerprint}:query"
+    device = str(getattr(encoder, "device", "cpu"))
+    if concept_dtype(dtype, device) == "bfloat16":
+        return _autocast(embed, device), f"{name}:bf16"
+    return embed, name
 
 
 class ConceptIndex:
-    """Search the surface forms of `kg` (types `types`, None = all) with vectors from `encoder`.
+    """Search the surface forms of `kg` (types `types`, None = all) with vectors from `encoder`, embedded
+    in `dtype` ("auto": bfloat16 where the hardware has it; `concept_dtype`).
 
     `prepare()` loads (or builds, once per graph, encoder and types) the index; `search` prepares it
     when needed. Qualifier nodes (`KnowledgeGraph.qualifier_ids`) are flagged in `qualifier`.
     """
 
-    def __init__(self, kg, encoder: Any, cache_root: str | Path, types: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        kg,
+        encoder: Any,
+        cache_root: str | Path,
+        types: Sequence[str] | None = None,
+        dtype: Dtype = "float32",
+    ) -> None:
         from kg.linking import cached_linker
 
-        embed, name = concept_side(encoder)
+        embed, name = concept_side(encoder, dtype)
         self.linker = cached_linker(kg, embed, cache_root, name, types=None if types is None else list(types))
         built_with = (self.linker.cache_key, "hnsw", SEARCH.hnsw_m, SEARCH.hnsw_ef_construction)
         self.folder = Path(cache_root) / f"concepts_{stable_hash(*built_with)}"  # efSearch is set on load

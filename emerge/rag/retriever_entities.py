@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from drehr.chunking import Chunk, chunk_note
-from emerge.rag.concept_index import ConceptIndex
+from emerge.rag.concept_index import ConceptIndex, Dtype
 from emerge.rag.note_entities import literal_count
 from foundation.errors import UserInputError
 
@@ -124,6 +124,8 @@ class ConceptRetriever:
         unit: "phrase" or "chunk" (the query unit).
         threshold / top_k: the cosine a query must reach with a concept, and the concepts kept per query;
             None: `CALIBRATED[unit]`.
+        dtype: precision of the one-off embedding of the KG's surface forms (`ConceptIndex`); the stays'
+            queries are embedded in float32.
     """
 
     def __init__(
@@ -135,6 +137,7 @@ class ConceptRetriever:
         unit: Unit = "phrase",
         threshold: float | None = None,
         top_k: int | None = None,
+        dtype: Dtype = "float32",
     ) -> None:
         if kg is None:
             raise UserInputError("entity mode 'retriever' needs a knowledge graph (--kg)")
@@ -151,7 +154,7 @@ class ConceptRetriever:
         if top_k < 1:
             raise UserInputError(f"concept top_k {top_k}; expected >= 1")
         self.encoder, self.unit, self.threshold, self.top_k = encoder, unit, float(threshold), int(top_k)
-        self.index = ConceptIndex(kg, encoder, cache_root, types)
+        self.index = ConceptIndex(kg, encoder, cache_root, types, dtype)
 
     def prepare(self) -> ConceptRetriever:
         """Load the cached concept index, or build it now (once per graph and encoder; embedding the

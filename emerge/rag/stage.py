@@ -119,6 +119,9 @@ class RagSettings(BaseModel):
         the concepts kept per query; None: the values calibrated for the bundled MiniLM per unit
         (`emerge.rag.retriever_entities.CALIBRATED`; benchmarks/results/patient_concepts.md). Calibrate
         another encoder with benchmarks/patient_concepts.py --aligned-model.
+    concept_dtype: retriever mode: precision of the one-off embedding of the KG's surface forms; "auto" is
+        bfloat16 on CUDA and on CPUs with hardware bfloat16 (about half the float32 time on such a CPU:
+        benchmarks/results/patient_concepts.md), else float32.
     link_threshold: cosine above which the dense top-1 is accepted (EMERGE: 0.6 MIMIC-III, 0.7 IV).
     dense_linking: False links only exact name/synonym matches, skipping the one-off embedding of
         every KG surface form (~120k for the starter KG; minutes on a CPU) - the demo's choice.
@@ -136,6 +139,7 @@ class RagSettings(BaseModel):
     concept_unit: Literal["phrase", "chunk"] = "phrase"
     concept_threshold: float | None = Field(None, ge=-1, le=1)
     concept_top_k: int | None = Field(None, gt=0)
+    concept_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     evidence_per_concept: int = Field(2, ge=0)
     z_threshold: float = Field(2.0, gt=0)
     piece_words: int = Field(2000, gt=0)
@@ -351,6 +355,7 @@ def _entities(
             settings.concept_unit,
             settings.concept_threshold,
             settings.concept_top_k,
+            settings.concept_dtype,
         )
         for stay, hits in retriever.retrieve(chunks, progress=True).items():
             rows += [

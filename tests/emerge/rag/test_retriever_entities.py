@@ -123,6 +123,24 @@ def test_concept_side_shares_the_linker_vectors_only_when_both_sides_embed_alike
     assert name == "toy-hash-64:query"
 
 
+def test_bfloat16_surface_forms_are_cached_apart_and_close_to_float32(minilm, monkeypatch):
+    import emerge.llm.gguf as gguf
+    from emerge.rag.concept_index import concept_dtype
+
+    forms = ["essential hypertension", "type 2 diabetes mellitus", "CHF", "acute kidney injury", "sepsis"]
+    embed32, name32 = concept_side(minilm, "float32")
+    embed16, name16 = concept_side(minilm, "bfloat16")
+    assert name16 == f"{name32}:bf16"
+    a, b = embed32(forms), embed16(forms)
+    assert a.dtype == b.dtype == np.float32 and not np.array_equal(a, b)  # really computed in bfloat16
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
+    assert ((a * b).sum(1) > 0.999).all()  # the threshold (0.83) sits on a 0.01 grid
+    monkeypatch.setattr(gguf, "cpu_has_native_bf16", lambda: False)
+    assert concept_dtype("auto") == "float32" and concept_dtype("auto", "cuda:0") == "bfloat16"
+    monkeypatch.setattr(gguf, "cpu_has_native_bf16", lambda: True)
+    assert concept_dtype("auto") == "bfloat16" and concept_dtype("float32") == "float32"
+
+
 def test_note_phrases_split_at_punctuation_and_function_words():
     text = "History of HTN and T2DM, now with anemia. Lines and tubes are in standard position."
     assert note_phrases(text) == ["History", "HTN", "T2DM", "anemia", "Lines", "tubes", "standard position"]
