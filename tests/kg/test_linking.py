@@ -72,3 +72,21 @@ def test_encoder_output_is_checked(tiny_kg, bag_encoder):
         check_embeddings(np.ones((1, 4), dtype=np.float32), 1)
     with pytest.raises(UserInputError, match="list of mentions"):
         EntityLinker(tiny_kg, bag_encoder).link("HTN")
+
+
+def test_encode_sends_texts_sorted_by_length_and_returns_them_in_input_order():
+    from kg.linking import _encode
+
+    calls: list[list[str]] = []
+
+    def encoder(batch: list[str]) -> np.ndarray:
+        calls.append(batch)
+        v = np.array([[len(t), 1.0] for t in batch], dtype=np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    texts = ["a", "ccc", "bb", "dddd", "e", "ffffff"]
+    out = _encode(encoder, texts, 2, "test")
+    assert calls == [["ffffff", "dddd"], ["ccc", "bb"], ["a", "e"]]  # longest first: little padding
+    expected = np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+    np.testing.assert_allclose(out, expected / np.linalg.norm(expected, axis=1, keepdims=True))
+    assert _encode(encoder, [], 2, "test").shape == (0, 1)
