@@ -32,10 +32,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 from emerge.rag.concept_index import concept_dtype
-from emerge.rag.concept_truth import accepted_nodes, score_concepts, truth_pairs
+from emerge.rag.concept_truth import (
+    accepted_nodes,
+    linked_note_concepts,
+    matcher_links,
+    score_concepts,
+    truth_pairs,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -66,17 +71,7 @@ def calibrate(preds, truth, accepted, stays) -> tuple[float, list[tuple[float, d
 
 # ------------------------------------------------------------------------------------------- methods
 def matcher_predictions(dataset, kg, work: Path) -> dict[int, dict[str, float]]:
-    from emerge.rag.stage import RagSettings, run_entities, run_linking
-
-    settings = RagSettings(entity_mode="matcher", dense_linking=False)
-    run_entities(dataset, work / "rag_matcher", settings, kg=kg)
-    zero = lambda texts: np.zeros((len(texts), 4), np.float32)  # noqa: E731 - exact links never encode
-    linked = run_linking(work / "rag_matcher", kg, zero, "none", settings, cache_root=work / "unused")
-    out: dict[int, dict[str, float]] = {}
-    for stay, node in linked.filter(pl.col("source") == "notes").select("stay_id", "node_id").iter_rows():
-        if node is not None:
-            out.setdefault(stay, {})[node] = 1.0
-    return out
+    return linked_note_concepts(matcher_links(dataset, kg, work / "rag_matcher"))
 
 
 def llm_predictions(dataset, kg, stays, encoder, work: Path) -> tuple[dict[int, dict[str, float]], dict]:

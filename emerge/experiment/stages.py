@@ -160,27 +160,17 @@ def concepts_stage(run: Run, dataset, kg) -> dict[str, Any] | None:
     (`emerge.rag.concept_truth`: per-stay recall and precision over the stays whose in-window notes
     mention a condition), next to the exact KG term matcher's when the entity mode is another; None on
     MIMIC (no ground truth). Cheap: the matcher baseline runs no model (exact linking)."""
-    import numpy as np
-    import polars as pl
-
-    from emerge.rag.concept_truth import note_concepts_report, stay_mentions
-    from emerge.rag.stage import run_entities, run_linking
+    from emerge.rag.concept_truth import matcher_links, note_concepts_report, stay_mentions
+    from emerge.rag.stage import read_step
 
     if run.config.data.source != "synthetic":
         return None
     settings = run.config.rag.settings
-    mentions = stay_mentions(run.out / "synthetic", dataset.notes)
-    stays = dataset.stay_id.tolist()
-    linked = pl.read_parquet(run.out / "rag" / "linked" / "linked.parquet")
-    out = {"configured": note_concepts_report(linked, mentions, kg, stays, settings.entity_mode)}
+    linked = {"configured": (settings.entity_mode, read_step(run.out / "rag", "link")[0])}
     if settings.entity_mode != "matcher":
-        base = settings.model_copy(update={"entity_mode": "matcher", "dense_linking": False})
-        folder = run.out / "concepts_matcher"
-        run_entities(dataset, folder, base, kg=kg)
-        zero = lambda texts: np.zeros((len(texts), 1), np.float32)  # noqa: E731 - exact links never encode
-        matcher = run_linking(folder, kg, zero, "none", base, cache_root=folder / "unused")
-        out["matcher"] = note_concepts_report(matcher, mentions, kg, stays, "matcher")
-    return out
+        linked["matcher"] = ("matcher", matcher_links(dataset, kg, run.out / "concepts_matcher", settings))
+    mentions = stay_mentions(run.out / "synthetic", dataset.notes)
+    return note_concepts_report(linked, mentions, kg, dataset.stay_id.tolist())
 
 
 def text_stage(run: Run, dataset, summaries: dict[str, dict[int, str]] | None) -> dict[str, Any]:

@@ -34,6 +34,7 @@ __all__ = [
     "truth_pairs",
     "score_concepts",
     "linked_note_concepts",
+    "matcher_links",
     "note_concepts_report",
 ]
 
@@ -168,15 +169,38 @@ def linked_note_concepts(linked: pl.DataFrame) -> dict[int, dict[str, float]]:
     return out
 
 
+def matcher_links(dataset, kg, folder: str | Path, settings=None) -> pl.DataFrame:
+    """The exact KG term matcher's note entities, linked exactly (no encoder), written under `folder`
+    (`entities/`, `linked/`): the baseline every other entity mode is compared with. `settings`: the
+    RagSettings to start from (default: RagSettings()); its entity mode and dense linking are replaced."""
+    import numpy as np
+
+    from emerge.rag.stage import RagSettings, run_entities, run_linking
+
+    base = (settings or RagSettings()).model_copy(update={"entity_mode": "matcher", "dense_linking": False})
+    run_entities(dataset, folder, base, kg=kg)
+    zero = lambda texts: np.zeros((len(texts), 1), np.float32)  # noqa: E731 - exact links never encode
+    return run_linking(folder, kg, zero, "none", base, cache_root=Path(folder) / "unused")
+
+
 def note_concepts_report(
-    linked: pl.DataFrame, mentions: pl.DataFrame, kg, stays: Iterable[int], mode: str
-) -> dict[str, Any]:
-    """The RAG stage's note concepts (`linked`) scored on the stays of `stays` that have a mention in
-    their in-window notes: JSON-ready {mode, stays, recall, precision, micro_r, micro_p,
-    per_stay_nodes, unseen_recall, unseen_pairs}."""
+    linked: Mapping[str, tuple[str, pl.DataFrame]], mentions: pl.DataFrame, kg, stays: Iterable[int]
+) -> dict[str, dict[str, Any]]:
+    """Each entity mode's note concepts (`linked`: key -> (mode, linked table)) scored on the stays of
+    `stays` that have a mention in their in-window notes: key -> JSON-ready {mode, stays, recall,
+    precision, micro_r, micro_p, per_stay_nodes, unseen_recall, unseen_pairs}."""
     truth = truth_pairs(mentions, kg)
+    accepted = accepted_nodes(kg)
     scored = [s for s in stays if s in truth]
-    result = score_concepts(linked_note_concepts(linked), truth, accepted_nodes(kg), scored)
-    unseen, pairs = result["by"].get("unseen surface", (0.0, 0))
     keys = ("stays", "recall", "precision", "micro_r", "micro_p", "per_stay_nodes")
-    return {"mode": mode, **{k: result[k] for k in keys}, "unseen_recall": unseen, "unseen_pairs": pairs}
+    out = {}
+    for key, (mode, table) in linked.items():
+        result = score_concepts(linked_note_concepts(table), truth, accepted, scored)
+        unseen, pairs = result["by"].get("unseen surface", (0.0, 0))
+        out[key] = {
+            "mode": mode,
+            **{k: result[k] for k in keys},
+            "unseen_recall": unseen,
+            "unseen_pairs": pairs,
+        }
+    return out
