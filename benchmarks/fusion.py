@@ -59,9 +59,9 @@ def parse_model(spec: str):
 
 def prepare(work: Path, stays: int, summaries: bool, data_seed: int = 0):
     """The dataset and its model-ready data: mortality and readmission labels, notes embeddings and,
-    with `summaries`, the demo's RAG summaries (one generic summary per stay; matcher entities, exact
-    linking, 32-token SmolLM2 summaries), all built by the experiment stages of the shipped `demo`
-    experiment under work/data."""
+    with `summaries`, the demo's RAG summaries (one generic summary per stay, from the demo's entity
+    mode and summariser), all built by the experiment stages of the shipped `demo` experiment under
+    work/data."""
     from emerge.experiment.config import load_experiment
     from emerge.experiment.stages import Run, data_stage, kg_stage, rag_stage, text_stage
     from foundation.outputs import claim_folder
@@ -243,8 +243,10 @@ def write_report(args, dataset, results: dict, diagnostics: dict, seconds: float
         f"`python benchmarks/fusion.py --stays {args.stays} --data-seed {args.data_seed} "
         f"--seeds {' '.join(map(str, args.seeds))} "
         "--recipes "
-        f"{' '.join(args.recipes)} --models {' '.join(args.models)}"
+        f"{' '.join(args.recipes)} --tasks {' '.join(args.tasks)} --models {' '.join(args.models)}"
         + (f" --diagnose {' '.join(args.diagnose)}" if args.diagnose else "")
+        + (" --summaries" if args.summaries else "")
+        + f" --work {args.work}"
         + "`",
         "",
         f"Data: {c['stays']} stays in the cohort ({c['splits']['train']} / {c['splits']['val']} / "

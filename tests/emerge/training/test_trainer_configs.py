@@ -28,8 +28,11 @@ def test_trainer_config_loads_and_builds(path, tmp_path):
 
 
 def test_default_matches_emerge_recipe():
-    cfg = TrainerConfig.from_yaml(CONFIG_DIR / "default.yaml")
-    assert (cfg.lr, cfg.batch_size, cfg.monitor_metric, cfg.n_bootstrap) == (1e-3, 256, "auprc", 1000)
+    # EMERGE's pipeline.ipynb: AdamW lr 1e-3, batch 256, 50 epochs, EarlyStopping(val AUROC, patience 5)
+    for name in ("default.yaml", "gpu.yaml"):
+        cfg = TrainerConfig.from_yaml(CONFIG_DIR / name)
+        assert (cfg.lr, cfg.batch_size, cfg.max_epochs, cfg.n_bootstrap) == (1e-3, 256, 50, 1000)
+        assert (cfg.monitor_metric, cfg.patience, cfg.weight_decay) == ("auroc", 5, 1e-2)
 
 
 def test_monitor_key_follows_main_task_in_multitask():
