@@ -33,6 +33,8 @@ def test_default_matches_emerge_recipe():
         cfg = TrainerConfig.from_yaml(CONFIG_DIR / name)
         assert (cfg.lr, cfg.batch_size, cfg.max_epochs, cfg.n_bootstrap) == (1e-3, 256, 50, 1000)
         assert (cfg.monitor_metric, cfg.patience, cfg.weight_decay) == ("auroc", 5, 1e-2)
+    # the demo's short recipe stops on AUROC too (benchmarks/results/fusion.md, round 6)
+    assert TrainerConfig.from_yaml(CONFIG_DIR / "cpu_fast.yaml").monitor_metric == "auroc"
 
 
 def test_monitor_key_follows_main_task_in_multitask():
