@@ -175,11 +175,17 @@ def main() -> None:
     from emerge.metrics.classification import auprc, auroc, brier
     from emerge.training import train_and_evaluate
     from emerge.training.stacking import stack_predictions
+    from foundation.errors import UserInputError
 
+    try:  # bad model specs and recipe names fail here, before the cohort is built
+        models = [parse_model(s) for s in args.models]
+        for recipe in args.recipes:
+            trainer_config(recipe, 0)
+    except (UserInputError, ValueError) as err:  # pydantic's ValidationError is a ValueError
+        parser.error(str(err))
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     dataset, data = prepare(args.work, args.stays, args.summaries, args.data_seed)
-    models = [parse_model(s) for s in args.models]
     results: dict = {}  # (recipe, task, model) -> list of per-seed dicts
     diagnostics: dict = {}
     for recipe in args.recipes:
